@@ -1,0 +1,38 @@
+/**
+ * `carechat <command>`: each command lives in its own module under src/cli/ and is loaded on demand,
+ * so `carechat inspect` does not pay for starting servers.
+ */
+export interface CliIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {};
+
+const defaultIo: CliIo = {
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return ['usage: carechat <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`carechat: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest, io);
+}
