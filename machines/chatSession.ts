@@ -1,0 +1,1490 @@
+/**
+ * One customer chat, from the customer's invitation to the terminated conference (the 22-step
+ * "customer chat" call flow). Pure: no I/O imports. Every API call is an invoked promise actor whose
+ * implementation the runtime supplies with `machine.provide({ actors })`; timers are deadlines in the
+ * context that the runtime's timer service turns into `timer.*` events.
+ *
+ *   invited → adhocMeeting → conferenced → bridged → welcomed → agentsJoined → closed → terminated
+ *        ↘ abandoned (customer left early) → terminated      ↘ failed (cleanup, apology) → terminated
+ */
+import { assign, emit, fromPromise, setup } from 'xstate';
+import { backoffDelay } from './backoff.ts';
+import type { CallbackEvent, Href, InvitationReceived, Reason } from './events.ts';
+
+export const CHAT_SESSION_MACHINE_ID = 'chatSession';
+/** Bump when a change makes stored snapshots unreadable; the store refuses unknown versions. */
+export const CHAT_SESSION_MACHINE_VERSION = 1;
+
+export interface AgentCandidate {
+  uri: string;
+  name: string;
+}
+
+export interface ChatSettings {
+  /** Display name the customer sees for the helpdesk side (acceptAndBridge `localUserDisplayName`). */
+  helpdeskName: string;
+  welcomeText: string;
+  meetingSubject: string;
+  /** Sent to the customer when the chat cannot go on (no agent, a failed step). */
+  apologyText: string;
+  /** Attempts per API call, the first included, for retryable errors. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** How long to wait for the callbacks that complete a step. */
+  stepTimeoutMs: number;
+}
+
+export interface ChatSessionInput {
+  sessionId: string;
+  invitation: InvitationReceived;
+  settings: ChatSettings;
+  /** Agents to try, in order (chosen by routing). */
+  agents: AgentCandidate[];
+}
+
+export type TimerName = 'timer.retry' | 'timer.stepTimeout';
+
+export interface Leg {
+  conversationHref?: Href;
+  sendMessage?: Href;
+  setIsTyping?: Href;
+  stopMessaging?: Href;
+  addMessaging?: Href;
+  messagingState?: string;
+}
+
+export type Outcome = 'completed' | 'abandoned' | 'failed' | 'noAgent' | 'closedBySa';
+
+export interface SessionError {
+  step: string;
+  code: string;
+  message: string;
+  status?: number;
+}
+
+export interface ChatSessionContext {
+  sessionId: string;
+  settings: ChatSettings;
+  customer: { uri?: string; name?: string; subject?: string };
+  invitation: { href: Href; acceptAndBridge?: Href; startAdhocMeeting?: Href; decline?: Href };
+  p2p: Leg & { bridgeHref?: Href; bridgedParticipantsHref?: Href; gone: boolean };
+  conference: Leg & {
+    onlineMeetingUri?: string;
+    addParticipant?: Href;
+    terminateHref?: Href;
+    ready: boolean;
+    gone: boolean;
+  };
+  /** Set once startAdhocMeeting was sent: the conference may exist even before we know its href. */
+  meetingRequested: boolean;
+  agents: AgentCandidate[];
+  agentIndex: number;
+  joinedAgents: Array<AgentCandidate & { participantHref: Href }>;
+  welcome: { location?: Href };
+  /** The step whose API call is being retried, and how many attempts it has used. */
+  retry: { step?: string; attempt: number };
+  deadlines: Partial<Record<TimerName, number>>;
+  outcome?: Outcome;
+  error?: SessionError;
+  /** Operation ids of our side effects, in order: each side effect gets its own. */
+  operations: string[];
+}
+
+export type TimerEvent = { type: TimerName; at: number };
+export type OperatorEvent = { type: 'chat.close'; reason?: string };
+export type ChatSessionEvent = CallbackEvent | TimerEvent | OperatorEvent;
+
+/** What the session tells the outside world (transcripts, dashboards); see `actor.on(...)`. */
+export type ChatSessionEmitted =
+  | {
+      type: 'chat.message';
+      direction: 'Incoming' | 'Outgoing';
+      text?: string;
+      html?: string;
+      from?: string;
+      leg: 'p2p' | 'conference';
+    }
+  | { type: 'chat.typing'; from?: string; isTyping: boolean; leg: 'p2p' | 'conference' }
+  | {
+      type: 'chat.participant';
+      change: 'added' | 'updated' | 'deleted';
+      uri?: string;
+      name?: string;
+      leg: 'p2p' | 'conference';
+    }
+  | { type: 'chat.ignored'; eventType: string; why: string };
+
+// ── Inputs of the invoked side effects (implemented by the runtime with the API client) ──────────────
+export interface StartAdhocMeetingInput {
+  href: Href;
+  subject: string;
+  operationId: string;
+  callbackContext: string;
+}
+export interface AddMessagingInput {
+  href: Href;
+  operationId: string;
+  callbackContext: string;
+}
+export interface AcceptAndBridgeInput {
+  href: Href;
+  onlineMeetingUri: string;
+  localUserDisplayName: string;
+  operationId: string;
+}
+export interface AddBridgedParticipantInput {
+  href: Href;
+  displayName: string;
+  participantUri: string;
+  messageFilterState: 'Enabled' | 'Disabled';
+}
+export interface SendMessageInput {
+  href: Href;
+  text: string;
+  operationId: string;
+}
+export interface AddParticipantInput {
+  href: Href;
+  to: string;
+  operationId: string;
+}
+export interface TeardownInput {
+  sessionId: string;
+  reason: Outcome;
+  /** Message to send the customer before leaving (failures only). */
+  apology?: SendMessageInput;
+  /** Decline the customer's invitation when it was never accepted. */
+  declineHref?: Href;
+  /** The ad hoc meeting's conversation, to DELETE (204; 404 counts as done). */
+  conferenceHref?: Href;
+}
+
+function notProvided<I, O = void>(name: string) {
+  return fromPromise<O, I>(async () => {
+    throw new Error(`side effect '${name}' was not provided: use machine.provide({ actors })`);
+  });
+}
+
+/** Our operationIds: `<sessionId>.<step>` — unique per side effect, the same across its retries. */
+export function operationIdFor(sessionId: string, step: string): string {
+  return `${sessionId}.${step}`;
+}
+
+/** The session an operationId of ours belongs to, if it is one of ours. */
+export function sessionIdOfOperation(operationId: string): string | undefined {
+  const dot = operationId.indexOf('.');
+  return dot > 0 ? operationId.slice(0, dot) : undefined;
+}
+
+function sameHref(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const key = (href: string) => {
+    try {
+      return decodeURIComponent(new URL(href, 'http://x.invalid').pathname).toLowerCase();
+    } catch {
+      return href.toLowerCase();
+    }
+  };
+  return key(a) === key(b);
+}
+
+function errorOf(step: string, error: unknown): SessionError {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown; status?: unknown };
+  return {
+    step,
+    code: typeof e.code === 'string' ? e.code : 'Error',
+    message: typeof e.message === 'string' ? e.message : String(error),
+    ...(typeof e.status === 'number' ? { status: e.status } : {}),
+  };
+}
+
+function reasonText(reason: Reason | undefined): string {
+  return reason
+    ? [reason.code, reason.subcode, reason.message].filter(Boolean).join(' / ')
+    : 'no reason given';
+}
+
+export const chatSessionMachine = setup({
+  types: {
+    context: {} as ChatSessionContext,
+    events: {} as ChatSessionEvent,
+    input: {} as ChatSessionInput,
+    emitted: {} as ChatSessionEmitted,
+  },
+  actors: {
+    startAdhocMeeting: notProvided<StartAdhocMeetingInput>('startAdhocMeeting'),
+    addMessaging: notProvided<AddMessagingInput>('addMessaging'),
+    acceptAndBridge: notProvided<AcceptAndBridgeInput>('acceptAndBridge'),
+    addBridgedParticipant: notProvided<AddBridgedParticipantInput>('addBridgedParticipant'),
+    sendMessage: notProvided<SendMessageInput, { location?: string }>('sendMessage'),
+    addParticipant: notProvided<AddParticipantInput>('addParticipant'),
+    teardown: notProvided<TeardownInput>('teardown'),
+  },
+  actions: {
+    /** Replaced by the runtime with one that reads its clock; the default reads the wall clock. */
+    setDeadline: assign(({ context }, params: { timer: TimerName; delayMs: number }) => ({
+      deadlines: { ...context.deadlines, [params.timer]: Date.now() + params.delayMs },
+    })),
+    clearDeadline: assign(({ context }, params: { timer: TimerName }) => {
+      const { [params.timer]: _removed, ...rest } = context.deadlines;
+      return { deadlines: rest };
+    }),
+    beginStep: assign(({ context }, params: { step: string }) =>
+      context.retry.step === params.step ? {} : { retry: { step: params.step, attempt: 0 } },
+    ),
+    countAttempt: assign(({ context }) => ({
+      retry: { ...context.retry, attempt: context.retry.attempt + 1 },
+    })),
+    recordOperation: assign(({ context }, params: { step: string }) => {
+      const id = operationIdFor(context.sessionId, params.step);
+      return context.operations.includes(id) ? {} : { operations: [...context.operations, id] };
+    }),
+    recordError: assign((_, params: { error: SessionError }) => ({ error: params.error })),
+    setOutcome: assign((_, params: { outcome: Outcome }) => ({ outcome: params.outcome })),
+    emitMessage: emit(({ context, event }): ChatSessionEmitted => {
+      if (event.type !== 'callback.messageCompleted')
+        return { type: 'chat.ignored', eventType: event.type, why: 'not a message' };
+      return {
+        type: 'chat.message',
+        direction: event.direction,
+        ...(event.text !== undefined ? { text: event.text } : {}),
+        ...(event.html !== undefined ? { html: event.html } : {}),
+        ...(event.sender?.name ? { from: event.sender.name } : {}),
+        leg: sameHref(event.conversationHref, context.p2p.conversationHref) ? 'p2p' : 'conference',
+      };
+    }),
+    emitTyping: emit(({ context, event }): ChatSessionEmitted => {
+      if (event.type !== 'callback.typing')
+        return { type: 'chat.ignored', eventType: event.type, why: 'not typing' };
+      return {
+        type: 'chat.typing',
+        isTyping: event.isTyping,
+        ...(event.name ? { from: event.name } : {}),
+        leg: sameHref(event.conversationHref, context.p2p.conversationHref) ? 'p2p' : 'conference',
+      };
+    }),
+    emitParticipant: emit(({ context, event }): ChatSessionEmitted => {
+      if (
+        event.type !== 'callback.participantAdded' &&
+        event.type !== 'callback.participantUpdated' &&
+        event.type !== 'callback.participantDeleted'
+      ) {
+        return { type: 'chat.ignored', eventType: event.type, why: 'not a participant change' };
+      }
+      return {
+        type: 'chat.participant',
+        change:
+          event.type === 'callback.participantAdded'
+            ? 'added'
+            : event.type === 'callback.participantUpdated'
+              ? 'updated'
+              : 'deleted',
+        ...(event.uri ? { uri: event.uri } : {}),
+        ...(event.name ? { name: event.name } : {}),
+        leg: sameHref(event.conversationHref, context.p2p.conversationHref) ? 'p2p' : 'conference',
+      };
+    }),
+  },
+  guards: {
+    deadlineDue: ({ context, event }) =>
+      'at' in event && (event.type === 'timer.retry' || event.type === 'timer.stepTimeout')
+        ? context.deadlines[event.type] === event.at
+        : false,
+    canRetry: ({ context, event }) => {
+      const error = (event as { error?: { retryable?: unknown } }).error;
+      return error?.retryable === true && context.retry.attempt + 1 < context.settings.maxAttempts;
+    },
+    isOurMeetingInvitation: ({ context, event }) =>
+      event.type === 'callback.invitationStarted' &&
+      event.kind === 'onlineMeeting' &&
+      event.operationId === operationIdFor(context.sessionId, 'adhocMeeting'),
+    isConference: ({ context, event }) =>
+      'conversationHref' in event && sameHref(event.conversationHref, context.conference.conversationHref),
+    isP2p: ({ context, event }) =>
+      'conversationHref' in event && sameHref(event.conversationHref, context.p2p.conversationHref),
+    conferenceReady: ({ context }) =>
+      context.conference.ready &&
+      !!context.conference.onlineMeetingUri &&
+      !!context.conference.addParticipant &&
+      !!context.conference.addMessaging,
+    bridgeReady: ({ context }) => !!context.p2p.bridgedParticipantsHref,
+    p2pMessagingReady: ({ context }) =>
+      !!context.p2p.sendMessage && context.p2p.messagingState === 'Connected',
+    hasAgent: ({ context }) => context.agentIndex < context.agents.length,
+    hasNextAgent: ({ context }) => context.agentIndex + 1 < context.agents.length,
+    customerLeft: ({ context, event }) =>
+      (event.type === 'callback.conversationDeleted' &&
+        sameHref(event.conversationHref, context.p2p.conversationHref)) ||
+      (event.type === 'callback.messagingUpdated' &&
+        event.state === 'Disconnected' &&
+        sameHref(event.conversationHref, context.p2p.conversationHref) &&
+        context.p2p.messagingState === 'Connected'),
+    conferenceWaitOver: ({ context }) => !context.meetingRequested || !!context.conference.conversationHref,
+  },
+  delays: {},
+}).createMachine({
+  id: CHAT_SESSION_MACHINE_ID,
+  context: ({ input }) => ({
+    sessionId: input.sessionId,
+    settings: input.settings,
+    customer: {
+      uri: input.invitation.from.uri,
+      name: input.invitation.from.name,
+      subject: input.invitation.subject,
+    },
+    invitation: {
+      href: input.invitation.invitationHref,
+      acceptAndBridge: input.invitation.links.acceptAndBridge,
+      startAdhocMeeting: input.invitation.links.startAdhocMeeting,
+      decline: input.invitation.links.decline,
+    },
+    p2p: { conversationHref: input.invitation.conversationHref, gone: false },
+    conference: { ready: false, gone: false },
+    meetingRequested: false,
+    agents: input.agents,
+    agentIndex: 0,
+    joinedAgents: [],
+    welcome: {},
+    retry: { attempt: 0 },
+    deadlines: {},
+    operations: [],
+  }),
+  // Events no state handles are recorded, never fatal: late, duplicate or foreign callbacks are normal.
+  on: {
+    'callback.*': {
+      actions: emit(({ event }) => ({
+        type: 'chat.ignored',
+        eventType: event.type,
+        why: 'not expected in this state',
+      })),
+    },
+  },
+  initial: 'invited',
+  states: {
+    // Steps 7–8: the customer's invitation arrived; start the ad hoc meeting.
+    invited: {
+      initial: 'starting',
+      entry: [{ type: 'beginStep', params: { step: 'adhocMeeting' } }],
+      on: {
+        'callback.conversationDeleted': { guard: 'customerLeft', target: 'abandoned' },
+        'chat.close': { target: 'abandoned' },
+      },
+      states: {
+        starting: {
+          entry: [{ type: 'recordOperation', params: { step: 'adhocMeeting' } }],
+          invoke: {
+            id: 'startAdhocMeeting',
+            src: 'startAdhocMeeting',
+            input: ({ context }) => ({
+              href: context.invitation.startAdhocMeeting ?? '',
+              subject: context.settings.meetingSubject,
+              operationId: operationIdFor(context.sessionId, 'adhocMeeting'),
+              callbackContext: context.sessionId,
+            }),
+            onDone: { target: '#chatSession.adhocMeeting', actions: assign({ meetingRequested: true }) },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'backoff',
+                actions: [
+                  assign({ meetingRequested: true }),
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.failed',
+                actions: [
+                  assign({ meetingRequested: true }),
+                  {
+                    type: 'recordError',
+                    params: ({ event }) => ({ error: errorOf('startAdhocMeeting', event.error) }),
+                  },
+                ],
+              },
+            ],
+          },
+        },
+        backoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'starting',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+      },
+    },
+
+    // Step 8: wait for the conference: onlineMeetingInvitation started/completed, Conferenced, onlineMeeting,
+    // messaging offering addMessaging.
+    adhocMeeting: {
+      entry: [
+        {
+          type: 'setDeadline',
+          params: ({ context }) => ({ timer: 'timer.stepTimeout', delayMs: context.settings.stepTimeoutMs }),
+        },
+      ],
+      exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+      always: { guard: 'conferenceReady', target: 'conferenced' },
+      on: {
+        'callback.invitationStarted': {
+          guard: 'isOurMeetingInvitation',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              conversationHref: event.conversationHref ?? context.conference.conversationHref,
+              onlineMeetingUri:
+                (event.type === 'callback.invitationStarted' ? event.onlineMeetingUri : undefined) ??
+                context.conference.onlineMeetingUri,
+            }),
+          }),
+        },
+        'callback.invitationCompleted': [
+          {
+            guard: ({ context, event }) =>
+              event.kind === 'onlineMeeting' &&
+              event.operationId === operationIdFor(context.sessionId, 'adhocMeeting') &&
+              event.status === 'Failure',
+            target: 'failed',
+            actions: {
+              type: 'recordError',
+              params: ({ event }) => ({
+                error: {
+                  step: 'adhocMeeting',
+                  code: event.reason?.code ?? 'Failure',
+                  message: reasonText(event.reason),
+                },
+              }),
+            },
+          },
+          {
+            guard: ({ context, event }) =>
+              event.kind === 'onlineMeeting' &&
+              event.operationId === operationIdFor(context.sessionId, 'adhocMeeting'),
+            actions: assign({
+              conference: ({ context, event }) => ({
+                ...context.conference,
+                conversationHref: context.conference.conversationHref ?? event.conversationHref,
+                ready: true,
+              }),
+            }),
+          },
+        ],
+        'callback.conversationConferenced': {
+          guard: 'isConference',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              addParticipant: event.links.addParticipant ?? context.conference.addParticipant,
+            }),
+          }),
+        },
+        'callback.conversationUpdated': { guard: 'isConference' },
+        'callback.onlineMeetingAdded': {
+          guard: 'isConference',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              onlineMeetingUri: event.onlineMeetingUri ?? context.conference.onlineMeetingUri,
+              terminateHref: event.terminateHref ?? context.conference.terminateHref,
+            }),
+          }),
+        },
+        'callback.messagingUpdated': {
+          guard: 'isConference',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              addMessaging: event.links.addMessaging ?? context.conference.addMessaging,
+              messagingState: event.state,
+            }),
+          }),
+        },
+        'callback.conversationDeleted': [
+          { guard: 'customerLeft', target: 'abandoned' },
+          {
+            guard: 'isConference',
+            target: 'failed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              {
+                type: 'recordError',
+                params: {
+                  error: { step: 'adhocMeeting', code: 'ConferenceEnded', message: 'the meeting ended' },
+                },
+              },
+            ],
+          },
+        ],
+        'timer.stepTimeout': {
+          guard: 'deadlineDue',
+          target: 'failed',
+          actions: {
+            type: 'recordError',
+            params: {
+              error: { step: 'adhocMeeting', code: 'Timeout', message: 'the ad hoc meeting did not come up' },
+            },
+          },
+        },
+        'chat.close': { target: 'abandoned' },
+      },
+    },
+
+    // Steps 8b–10: the SA joins the conference's messaging, then accepts the customer's invitation and
+    // bridges it into the meeting; wait for the conversationBridge.
+    conferenced: {
+      initial: 'addingMessaging',
+      on: {
+        'callback.conversationDeleted': [
+          { guard: 'customerLeft', target: 'abandoned' },
+          {
+            guard: 'isConference',
+            target: 'failed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              {
+                type: 'recordError',
+                params: {
+                  error: { step: 'conferenced', code: 'ConferenceEnded', message: 'the meeting ended' },
+                },
+              },
+            ],
+          },
+        ],
+        'callback.messagingUpdated': [
+          {
+            guard: 'isConference',
+            actions: assign({
+              conference: ({ context, event }) => ({
+                ...context.conference,
+                messagingState: event.state,
+                sendMessage: event.links.sendMessage ?? context.conference.sendMessage,
+                setIsTyping: event.links.setIsTyping ?? context.conference.setIsTyping,
+                stopMessaging: event.links.stopMessaging ?? context.conference.stopMessaging,
+              }),
+            }),
+          },
+          {
+            guard: 'isP2p',
+            actions: assign({
+              p2p: ({ context, event }) => ({
+                ...context.p2p,
+                messagingState: event.state,
+                sendMessage: event.links.sendMessage ?? context.p2p.sendMessage,
+                setIsTyping: event.links.setIsTyping ?? context.p2p.setIsTyping,
+                stopMessaging: event.links.stopMessaging ?? context.p2p.stopMessaging,
+              }),
+            }),
+          },
+        ],
+        'callback.bridgeAdded': {
+          guard: 'isP2p',
+          actions: assign({
+            p2p: ({ context, event }) => ({
+              ...context.p2p,
+              bridgeHref: event.bridgeHref,
+              bridgedParticipantsHref: event.bridgedParticipantsHref ?? context.p2p.bridgedParticipantsHref,
+            }),
+          }),
+        },
+        'callback.invitationStarted': {},
+        'callback.invitationCompleted': {},
+        'callback.conversationConnected': {},
+        'callback.conversationUpdated': {},
+        'callback.participantAdded': {},
+        'callback.participantMessagingAdded': {},
+        'chat.close': { target: 'abandoned' },
+      },
+      states: {
+        addingMessaging: {
+          entry: [
+            { type: 'beginStep', params: { step: 'addMessaging' } },
+            { type: 'recordOperation', params: { step: 'addMessaging' } },
+          ],
+          invoke: {
+            id: 'addMessaging',
+            src: 'addMessaging',
+            input: ({ context }) => ({
+              href: context.conference.addMessaging ?? '',
+              operationId: operationIdFor(context.sessionId, 'addMessaging'),
+              callbackContext: context.sessionId,
+            }),
+            onDone: { target: 'bridging' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'messagingBackoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.failed',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('addMessaging', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        messagingBackoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'addingMessaging',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+        bridging: {
+          entry: [
+            { type: 'beginStep', params: { step: 'acceptAndBridge' } },
+            { type: 'recordOperation', params: { step: 'acceptAndBridge' } },
+          ],
+          invoke: {
+            id: 'acceptAndBridge',
+            src: 'acceptAndBridge',
+            input: ({ context }) => ({
+              href: context.invitation.acceptAndBridge ?? '',
+              onlineMeetingUri: context.conference.onlineMeetingUri ?? '',
+              localUserDisplayName: context.settings.helpdeskName,
+              operationId: operationIdFor(context.sessionId, 'acceptAndBridge'),
+            }),
+            onDone: { target: 'awaitingBridge' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'bridgingBackoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.failed',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('acceptAndBridge', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        bridgingBackoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'bridging',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+        awaitingBridge: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          always: { guard: 'bridgeReady', target: '#chatSession.bridged' },
+          on: {
+            'timer.stepTimeout': {
+              guard: 'deadlineDue',
+              target: '#chatSession.failed',
+              actions: {
+                type: 'recordError',
+                params: {
+                  error: {
+                    step: 'acceptAndBridge',
+                    code: 'Timeout',
+                    message: 'the conversation bridge did not appear',
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+
+    // Steps 11–13: add the first agent as a bridged participant (messages relayed), then welcome the
+    // customer on the P2P leg and wait for its delivery.
+    bridged: {
+      initial: 'checkingAgents',
+      on: {
+        'callback.conversationDeleted': [
+          { guard: 'customerLeft', target: 'abandoned' },
+          {
+            guard: 'isConference',
+            target: 'failed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              {
+                type: 'recordError',
+                params: { error: { step: 'bridged', code: 'ConferenceEnded', message: 'the meeting ended' } },
+              },
+            ],
+          },
+        ],
+        'callback.messagingUpdated': [
+          { guard: 'customerLeft', target: 'abandoned' },
+          {
+            guard: 'isP2p',
+            actions: assign({
+              p2p: ({ context, event }) => ({
+                ...context.p2p,
+                messagingState: event.state,
+                sendMessage: event.links.sendMessage ?? context.p2p.sendMessage,
+                setIsTyping: event.links.setIsTyping ?? context.p2p.setIsTyping,
+                stopMessaging: event.links.stopMessaging ?? context.p2p.stopMessaging,
+              }),
+            }),
+          },
+          {
+            guard: 'isConference',
+            actions: assign({
+              conference: ({ context, event }) => ({
+                ...context.conference,
+                messagingState: event.state,
+                sendMessage: event.links.sendMessage ?? context.conference.sendMessage,
+              }),
+            }),
+          },
+        ],
+        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.invitationStarted': {},
+        'callback.invitationCompleted': {},
+        'callback.conversationConnected': {},
+        'callback.participantAdded': {},
+        'callback.participantMessagingAdded': {},
+        'callback.bridgedParticipantAdded': {},
+        'callback.messageStarted': {},
+        'chat.close': { target: 'abandoned' },
+      },
+      states: {
+        checkingAgents: {
+          always: [
+            { guard: 'hasAgent', target: 'addingBridgedParticipant' },
+            {
+              target: '#chatSession.failed',
+              actions: [
+                { type: 'setOutcome', params: { outcome: 'noAgent' } },
+                {
+                  type: 'recordError',
+                  params: {
+                    error: { step: 'routing', code: 'NoAgent', message: 'no agent to offer the chat to' },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        addingBridgedParticipant: {
+          entry: [{ type: 'beginStep', params: { step: 'bridgedParticipant.0' } }],
+          invoke: {
+            id: 'addBridgedParticipant',
+            src: 'addBridgedParticipant',
+            input: ({ context }) => {
+              const agent = context.agents[context.agentIndex]!;
+              return {
+                href: context.p2p.bridgedParticipantsHref ?? '',
+                displayName: agent.name,
+                participantUri: agent.uri,
+                messageFilterState: 'Disabled' as const,
+              };
+            },
+            onDone: { target: 'awaitingMessaging' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'bridgedParticipantBackoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.failed',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('bridgedParticipant', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        bridgedParticipantBackoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'addingBridgedParticipant',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+        awaitingMessaging: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          always: { guard: 'p2pMessagingReady', target: 'sendingWelcome' },
+          on: {
+            'timer.stepTimeout': {
+              guard: 'deadlineDue',
+              target: '#chatSession.failed',
+              actions: {
+                type: 'recordError',
+                params: {
+                  error: {
+                    step: 'bridged',
+                    code: 'Timeout',
+                    message: "the customer's messaging did not connect",
+                  },
+                },
+              },
+            },
+          },
+        },
+        sendingWelcome: {
+          entry: [
+            { type: 'beginStep', params: { step: 'welcome' } },
+            { type: 'recordOperation', params: { step: 'welcome' } },
+          ],
+          invoke: {
+            id: 'sendWelcome',
+            src: 'sendMessage',
+            input: ({ context }) => ({
+              href: context.p2p.sendMessage ?? '',
+              text: context.settings.welcomeText,
+              operationId: operationIdFor(context.sessionId, 'welcome'),
+            }),
+            onDone: {
+              target: 'awaitingDelivery',
+              actions: assign({ welcome: ({ event }) => ({ location: event.output?.location }) }),
+            },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'welcomeBackoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.failed',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('welcome', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        welcomeBackoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'sendingWelcome',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+        awaitingDelivery: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          on: {
+            'callback.messageCompleted': [
+              {
+                guard: ({ context, event }) =>
+                  event.direction === 'Outgoing' &&
+                  isWelcome(context, event.messageHref, event.operationId) &&
+                  event.status === 'Success',
+                target: '#chatSession.welcomed',
+                actions: emit(({ context }) => ({
+                  type: 'chat.message' as const,
+                  direction: 'Outgoing' as const,
+                  text: context.settings.welcomeText,
+                  from: context.settings.helpdeskName,
+                  leg: 'p2p' as const,
+                })),
+              },
+              {
+                guard: ({ context, event }) =>
+                  event.direction === 'Outgoing' && isWelcome(context, event.messageHref, event.operationId),
+                target: '#chatSession.failed',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({
+                    error: {
+                      step: 'welcome',
+                      code: event.reason?.code ?? 'Failure',
+                      message: reasonText(event.reason),
+                    },
+                  }),
+                },
+              },
+              { actions: 'emitMessage' },
+            ],
+            'timer.stepTimeout': {
+              guard: 'deadlineDue',
+              target: '#chatSession.failed',
+              actions: {
+                type: 'recordError',
+                params: {
+                  error: {
+                    step: 'welcome',
+                    code: 'Timeout',
+                    message: 'the welcome message was not delivered',
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+
+    // Steps 14–15: invite the agent into the meeting; on failure bridge and invite the next one.
+    welcomed: {
+      initial: 'inviting',
+      on: {
+        'callback.conversationDeleted': [
+          { guard: 'customerLeft', target: 'abandoned' },
+          {
+            guard: 'isConference',
+            target: 'failed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              {
+                type: 'recordError',
+                params: {
+                  error: { step: 'welcomed', code: 'ConferenceEnded', message: 'the meeting ended' },
+                },
+              },
+            ],
+          },
+        ],
+        'callback.messagingUpdated': { guard: 'customerLeft', target: 'abandoned' },
+        'callback.participantAdded': {
+          guard: ({ context, event }) =>
+            sameHref(event.conversationHref, context.conference.conversationHref) &&
+            !!event.uri &&
+            event.uri.toLowerCase() === context.agents[context.agentIndex]?.uri.toLowerCase(),
+          target: 'agentsJoined',
+          actions: [
+            assign({
+              joinedAgents: ({ context, event }) => [
+                ...context.joinedAgents,
+                { ...context.agents[context.agentIndex]!, participantHref: event.participantHref },
+              ],
+            }),
+            emit(({ event }) => ({
+              type: 'chat.participant' as const,
+              change: 'added' as const,
+              uri: event.uri,
+              name: event.name,
+              leg: 'conference' as const,
+            })),
+          ],
+        },
+        'callback.invitationCompleted': {
+          guard: ({ context, event }) =>
+            event.kind === 'participant' &&
+            event.status === 'Failure' &&
+            event.operationId === operationIdFor(context.sessionId, `invite.${context.agentIndex}`),
+          target: '.nextAgent',
+        },
+        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.typing': { actions: 'emitTyping' },
+        'chat.close': { target: 'abandoned' },
+      },
+      states: {
+        inviting: {
+          entry: [
+            { type: 'beginStep', params: ({ context }) => ({ step: `invite.${context.agentIndex}` }) },
+            { type: 'recordOperation', params: ({ context }) => ({ step: `invite.${context.agentIndex}` }) },
+          ],
+          invoke: {
+            id: 'addParticipant',
+            src: 'addParticipant',
+            input: ({ context }) => ({
+              href: context.conference.addParticipant ?? '',
+              to: context.agents[context.agentIndex]?.uri ?? '',
+              operationId: operationIdFor(context.sessionId, `invite.${context.agentIndex}`),
+            }),
+            onDone: { target: 'awaitingAgent' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'invitingBackoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              { target: 'nextAgent' },
+            ],
+          },
+        },
+        invitingBackoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'inviting',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+        awaitingAgent: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          on: {
+            'timer.stepTimeout': { guard: 'deadlineDue', target: 'nextAgent' },
+          },
+        },
+        nextAgent: {
+          always: [
+            {
+              guard: 'hasNextAgent',
+              target: 'bridgingNext',
+              actions: assign({ agentIndex: ({ context }) => context.agentIndex + 1 }),
+            },
+            {
+              target: '#chatSession.failed',
+              actions: [
+                { type: 'setOutcome', params: { outcome: 'noAgent' } },
+                {
+                  type: 'recordError',
+                  params: {
+                    error: { step: 'routing', code: 'NoAgent', message: 'no agent answered the chat' },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        bridgingNext: {
+          entry: [
+            {
+              type: 'beginStep',
+              params: ({ context }) => ({ step: `bridgedParticipant.${context.agentIndex}` }),
+            },
+          ],
+          invoke: {
+            id: 'addNextBridgedParticipant',
+            src: 'addBridgedParticipant',
+            input: ({ context }) => {
+              const agent = context.agents[context.agentIndex]!;
+              return {
+                href: context.p2p.bridgedParticipantsHref ?? '',
+                displayName: agent.name,
+                participantUri: agent.uri,
+                messageFilterState: 'Disabled' as const,
+              };
+            },
+            onDone: { target: 'inviting' },
+            onError: {
+              target: '#chatSession.failed',
+              actions: {
+                type: 'recordError',
+                params: ({ event }) => ({ error: errorOf('bridgedParticipant', event.error) }),
+              },
+            },
+          },
+        },
+      },
+    },
+
+    // Steps 16–21: agents and customer talk (the platform relays across the bridge; the SA observes the
+    // conference leg) until the customer leaves.
+    agentsJoined: {
+      on: {
+        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.typing': { actions: 'emitTyping' },
+        'callback.participantAdded': { actions: 'emitParticipant' },
+        'callback.participantUpdated': { actions: 'emitParticipant' },
+        'callback.participantDeleted': [
+          { guard: 'isP2p', actions: 'emitParticipant' },
+          {
+            actions: [
+              assign({
+                joinedAgents: ({ context, event }) =>
+                  context.joinedAgents.filter(
+                    (agent) => !sameHref(agent.participantHref, event.participantHref),
+                  ),
+              }),
+              'emitParticipant',
+            ],
+          },
+        ],
+        'callback.messagingUpdated': { guard: 'customerLeft', target: 'closed' },
+        'callback.conversationDeleted': [
+          {
+            guard: 'customerLeft',
+            target: 'closed',
+            actions: { type: 'setOutcome', params: { outcome: 'completed' } },
+          },
+          {
+            guard: 'isConference',
+            target: 'closed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              { type: 'setOutcome', params: { outcome: 'completed' } },
+            ],
+          },
+        ],
+        'callback.participantMessagingAdded': {},
+        'callback.participantMessagingDeleted': {},
+        'callback.invitationCompleted': {},
+        'callback.invitationStarted': {},
+        'callback.messageStarted': {},
+        'chat.close': {
+          target: 'closed',
+          actions: { type: 'setOutcome', params: { outcome: 'closedBySa' } },
+        },
+      },
+    },
+
+    // Step 22: the customer left: terminate the conference.
+    closed: {
+      entry: [
+        assign({ outcome: ({ context }) => context.outcome ?? 'completed' }),
+        { type: 'beginStep', params: { step: 'teardown' } },
+      ],
+      initial: 'releasing',
+      on: { 'callback.*': {} },
+      states: {
+        releasing: {
+          invoke: {
+            id: 'teardown',
+            src: 'teardown',
+            input: ({ context }) => teardownInput(context, context.outcome ?? 'completed'),
+            onDone: { target: '#chatSession.terminated' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'backoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.terminated',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('teardown', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        backoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'releasing',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+      },
+    },
+
+    // The customer left (or the SA gave up on them) before an agent joined: release what exists.
+    abandoned: {
+      entry: [
+        { type: 'setOutcome', params: { outcome: 'abandoned' } },
+        assign({ p2p: ({ context }) => ({ ...context.p2p, gone: true }) }),
+        { type: 'beginStep', params: { step: 'teardown' } },
+      ],
+      initial: 'awaitingConference',
+      on: {
+        // A meeting we asked for may still report itself: learn its href so it can be terminated.
+        'callback.invitationStarted': {
+          guard: 'isOurMeetingInvitation',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              conversationHref: event.conversationHref ?? context.conference.conversationHref,
+            }),
+          }),
+        },
+        'callback.*': {},
+      },
+      states: {
+        awaitingConference: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          always: { guard: 'conferenceWaitOver', target: 'releasing' },
+          on: { 'timer.stepTimeout': { guard: 'deadlineDue', target: 'releasing' } },
+        },
+        releasing: {
+          invoke: {
+            id: 'teardown',
+            src: 'teardown',
+            input: ({ context }) => teardownInput(context, 'abandoned'),
+            onDone: { target: '#chatSession.terminated' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'backoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                target: '#chatSession.terminated',
+                actions: {
+                  type: 'recordError',
+                  params: ({ event }) => ({ error: errorOf('teardown', event.error) }),
+                },
+              },
+            ],
+          },
+        },
+        backoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'releasing',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+      },
+    },
+
+    // A step failed for good: tell the customer, decline or leave, terminate the meeting.
+    failed: {
+      entry: [
+        assign({ outcome: ({ context }) => context.outcome ?? 'failed' }),
+        { type: 'beginStep', params: { step: 'teardown' } },
+      ],
+      initial: 'awaitingConference',
+      on: {
+        'callback.invitationStarted': {
+          guard: 'isOurMeetingInvitation',
+          actions: assign({
+            conference: ({ context, event }) => ({
+              ...context.conference,
+              conversationHref: event.conversationHref ?? context.conference.conversationHref,
+            }),
+          }),
+        },
+        'callback.*': {},
+      },
+      states: {
+        awaitingConference: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.stepTimeout',
+                delayMs: context.settings.stepTimeoutMs,
+              }),
+            },
+          ],
+          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          always: { guard: 'conferenceWaitOver', target: 'releasing' },
+          on: { 'timer.stepTimeout': { guard: 'deadlineDue', target: 'releasing' } },
+        },
+        releasing: {
+          invoke: {
+            id: 'teardown',
+            src: 'teardown',
+            input: ({ context }) => teardownInput(context, context.outcome ?? 'failed'),
+            onDone: { target: '#chatSession.terminated' },
+            onError: [
+              {
+                guard: 'canRetry',
+                target: 'backoff',
+                actions: [
+                  'countAttempt',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        context.sessionId,
+                        context.retry.attempt,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              { target: '#chatSession.terminated' },
+            ],
+          },
+        },
+        backoff: {
+          on: {
+            'timer.retry': {
+              guard: 'deadlineDue',
+              target: 'releasing',
+              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            },
+          },
+        },
+      },
+    },
+
+    terminated: {
+      type: 'final',
+      entry: assign({ deadlines: {} }),
+    },
+  },
+});
+
+function isWelcome(
+  context: ChatSessionContext,
+  messageHref: string,
+  operationId: string | undefined,
+): boolean {
+  if (operationId && operationId === operationIdFor(context.sessionId, 'welcome')) return true;
+  return sameHref(messageHref, context.welcome.location);
+}
+
+function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownInput {
+  const bridged = !!context.p2p.bridgeHref;
+  const apology =
+    (reason === 'failed' || reason === 'noAgent') && !context.p2p.gone && context.p2p.sendMessage
+      ? {
+          href: context.p2p.sendMessage,
+          text: context.settings.apologyText,
+          operationId: operationIdFor(context.sessionId, 'apology'),
+        }
+      : undefined;
+  return {
+    sessionId: context.sessionId,
+    reason,
+    ...(apology ? { apology } : {}),
+    ...(!bridged && !context.p2p.gone && context.invitation.decline
+      ? { declineHref: context.invitation.decline }
+      : {}),
+    ...(context.conference.conversationHref && !context.conference.gone
+      ? { conferenceHref: context.conference.conversationHref }
+      : {}),
+  };
+}
