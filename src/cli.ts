@@ -9,7 +9,9 @@ export interface CliIo {
 
 export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {};
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {
+  inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },
+};
 
 const defaultIo: CliIo = {
   stdout: (line) => process.stdout.write(`${line}\n`),
