@@ -133,6 +133,7 @@ export interface AcceptAndBridgeInput {
   operationId: string;
 }
 export interface AddBridgedParticipantInput {
+  sessionId: string;
   href: Href;
   displayName: string;
   participantUri: string;
@@ -825,6 +826,7 @@ export const chatSessionMachine = setup({
             input: ({ context }) => {
               const agent = context.agents[context.agentIndex]!;
               return {
+                sessionId: context.sessionId,
                 href: context.p2p.bridgedParticipantsHref ?? '',
                 displayName: agent.name,
                 participantUri: agent.uri,
@@ -1167,6 +1169,7 @@ export const chatSessionMachine = setup({
             input: ({ context }) => {
               const agent = context.agents[context.agentIndex]!;
               return {
+                sessionId: context.sessionId,
                 href: context.p2p.bridgedParticipantsHref ?? '',
                 displayName: agent.name,
                 participantUri: agent.uri,

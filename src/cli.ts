@@ -11,6 +11,7 @@ export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {
   inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },
+  viz: { summary: 'write the state charts (--check: fail if stale)', load: () => import('./cli/viz.ts') },
 };
 
 const defaultIo: CliIo = {
