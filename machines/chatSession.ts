@@ -199,6 +199,10 @@ function errorOf(step: string, error: unknown): SessionError {
   };
 }
 
+function isAmbiguous(error: unknown): boolean {
+  return (error as { retryable?: unknown } | undefined)?.retryable === true;
+}
+
 function reasonText(reason: Reason | undefined): string {
   return reason
     ? [reason.code, reason.subcode, reason.message].filter(Boolean).join(' / ')
@@ -406,7 +410,8 @@ export const chatSessionMachine = setup({
               {
                 target: '#chatSession.failed',
                 actions: [
-                  assign({ meetingRequested: true }),
+                  // A definite refusal created nothing; an ambiguous failure (timeout, 5xx) may have.
+                  assign({ meetingRequested: ({ event }) => isAmbiguous(event.error) }),
                   {
                     type: 'recordError',
                     params: ({ event }) => ({ error: errorOf('startAdhocMeeting', event.error) }),

@@ -27,6 +27,8 @@ export interface PlatformClientOptions {
   now?: () => number;
   /** fetch implementation handed to ofetch (tests, proxies). */
   fetch?: typeof fetch;
+  /** Platform hosts the client may call (`host[:port]` or `*.suffix`); absent: any. See HttpTransportOptions. */
+  allowedHosts?: string[];
 }
 
 export interface Capabilities {
@@ -116,6 +118,7 @@ export function createPlatformClient(opts: PlatformClientOptions): PlatformClien
     timeoutMs: opts.timeoutMs ?? 30_000,
     logger,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
   });
   const tokens = createTokenProvider({
     auth: opts.auth,

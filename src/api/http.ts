@@ -39,6 +39,29 @@ export interface HttpTransportOptions {
   timeoutMs: number;
   logger: Logger;
   fetch?: typeof fetch;
+  /**
+   * Hosts the client may talk to (`host[:port]`, or `*.suffix` for any subdomain). Hrefs come from
+   * callbacks and resources; one that points anywhere else is refused without a request. Absent: any host.
+   */
+  allowedHosts?: string[];
+}
+
+/** `pool.example:443` matches `pool.example:443`; `*.infra.lync.com` matches `a.infra.lync.com[:port]`. */
+export function hostAllowed(url: string, patterns: readonly string[]): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  const host = parsed.host.toLowerCase();
+  const hostname = parsed.hostname.toLowerCase();
+  return patterns.some((raw) => {
+    const pattern = raw.trim().toLowerCase();
+    if (pattern.startsWith('*.'))
+      return hostname.endsWith(pattern.slice(1)) && hostname.length > pattern.length - 1;
+    return pattern.includes(':') ? host === pattern : hostname === pattern;
+  });
 }
 
 export interface HttpTransport {
@@ -64,6 +87,17 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   const { logger, timeoutMs } = opts;
 
   async function exchange(request: HttpRequest, url: string, requestId: string): Promise<HttpResponse> {
+    if (opts.allowedHosts && !hostAllowed(url, opts.allowedHosts)) {
+      throw new ApiError({
+        kind: 'http',
+        status: 0,
+        code: 'ForbiddenHost',
+        retryable: false,
+        message: `${request.method} ${safePath(url)}: host ${hostOf(url)} is not an allowed platform host (API_ALLOWED_HOSTS)`,
+        url,
+        method: request.method,
+      });
+    }
     const headers: Record<string, string> = {
       Accept: 'application/json',
       'client-request-id': requestId,
@@ -144,6 +178,14 @@ export function createHttpTransport(opts: HttpTransportOptions): HttpTransport {
   }
 
   return { send };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '(unparseable URL)';
+  }
 }
 
 function redirectTarget(request: HttpRequest, response: HttpResponse): string {
