@@ -10,6 +10,8 @@ export interface CliIo {
 export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {
+  emulator: { summary: 'run the platform emulator alone', load: () => import('./cli/emulator.ts') },
+  replay: { summary: 'replay a captured callback, signed, to an SA', load: () => import('./cli/replay.ts') },
   inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },
   viz: { summary: 'write the state charts (--check: fail if stale)', load: () => import('./cli/viz.ts') },
 };

@@ -1,0 +1,117 @@
+import { pino } from 'pino';
+import type { CliIo } from '../cli.ts';
+import { DEMO_TENANT } from '../config/tenant.ts';
+import { defaultEmulatorConfig, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
+import { isRelPrefix } from '../wire/rels.ts';
+
+const USAGE =
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--public-url URL] [--heartbeat-ms N]';
+
+interface Options {
+  port: number;
+  host: string;
+  config: Partial<EmulatorConfig>;
+}
+
+/** Parse the arguments; a string is the one-line complaint about them. */
+export function parseEmulatorArgs(args: string[]): Options | string {
+  const options: Options = { port: 3001, host: '127.0.0.1', config: {} };
+  for (let i = 0; i < args.length; i += 1) {
+    const flag = args[i]!;
+    const [name, inline] = flag.includes('=')
+      ? [flag.slice(0, flag.indexOf('=')), flag.slice(flag.indexOf('=') + 1)]
+      : [flag, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--')) return undefined;
+      i += 1;
+      return next;
+    };
+    switch (name) {
+      case '--port': {
+        const text = value();
+        const port = Number(text);
+        if (text === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
+          return `--port needs a number between 0 and 65535, got '${text ?? ''}'`;
+        }
+        options.port = port;
+        break;
+      }
+      case '--host': {
+        const host = value();
+        if (!host) return '--host needs a host name or address';
+        options.host = host;
+        break;
+      }
+      case '--rel-prefix': {
+        const prefix = value();
+        if (!prefix || !isRelPrefix(prefix))
+          return `--rel-prefix must be service: or ms:rtc:saas:, got '${prefix ?? ''}'`;
+        options.config.relPrefix = prefix;
+        break;
+      }
+      case '--heartbeat-ms': {
+        const text = value();
+        const ms = Number(text);
+        if (text === undefined || !Number.isInteger(ms) || ms < 0) {
+          return `--heartbeat-ms needs a whole number of milliseconds (0 = off), got '${text ?? ''}'`;
+        }
+        options.config.heartbeatIntervalMs = ms;
+        break;
+      }
+      case '--callback-url':
+      case '--public-url': {
+        const url = value();
+        if (!url || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+          return `${name} needs an absolute http(s) URL, got '${url ?? ''}'`;
+        }
+        if (name === '--public-url') options.config.publicUrl = url;
+        else {
+          options.config.applications = defaultEmulatorConfig().applications.map((app) =>
+            app.applicationId === DEMO_TENANT.applicationId ? { ...app, callbackUrl: url } : app,
+          );
+        }
+        break;
+      }
+      default:
+        return `unknown argument '${flag}'`;
+    }
+  }
+  return options;
+}
+
+/** `carechat emulator`: run the platform emulator alone until SIGINT/SIGTERM. */
+export async function run(args: string[], io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const options = parseEmulatorArgs(args);
+  if (typeof options === 'string') {
+    io.stderr(`carechat emulator: ${options}\n${USAGE}`);
+    return 2;
+  }
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  let started: Awaited<ReturnType<typeof startEmulator>>;
+  try {
+    started = await startEmulator({ port: options.port, host: options.host, config: options.config, logger });
+  } catch (error) {
+    io.stderr(
+      `carechat emulator: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
+    );
+    return 1;
+  }
+  io.stdout(`carechat emulator ready: ${started.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await started.close();
+  return 0;
+}

@@ -1,0 +1,1720 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CallbackDispatcher, CallbackTarget } from './callbacks.ts';
+import type { EmulatorApplication, EmulatorConfig } from './config.ts';
+import { badParameter, conflict, EmulatorError, notFound } from './errors.ts';
+import { EventChannel } from './eventChannel.ts';
+import {
+  anonApplicationResource,
+  type BridgedParticipantInfo,
+  bridgedParticipantResource,
+  bridgeResource,
+  type ConversationView,
+  conversationResource,
+  incomingInvitationResource,
+  type MessageInfo,
+  messageResource,
+  messagingResource,
+  onlineMeetingInvitationResource,
+  onlineMeetingResource,
+  outgoingMessagingInvitationResource,
+  type ParticipantInfo,
+  participantInvitationResource,
+  participantMessagingResource,
+  participantResource,
+  ucwaConversationResource,
+  ucwaMessageResource,
+  ucwaMessagingInvitationResource,
+  ucwaMessagingResource,
+  ucwaParticipantResource,
+} from './resources.ts';
+import type { Scheduler } from './scheduler.ts';
+import {
+  AnonHrefs,
+  PlatformHrefs,
+  userPart,
+  Wire,
+  type WireEvent,
+  type WireResource,
+  type WireSender,
+} from './wire.ts';
+
+export interface AppState {
+  cfg: EmulatorApplication;
+  callbackUrl?: string;
+  hrefs: PlatformHrefs;
+}
+
+export interface AnonApp {
+  id: string;
+  app: AppState;
+  asi: string;
+  origins: string[];
+  tokenExp: number;
+  displayName: string;
+  culture: string;
+  userAgent: string;
+  uri: string;
+  hrefs: AnonHrefs;
+  channel: EventChannel;
+  eventsKey: string;
+  conversationIds: Set<string>;
+  etag: string;
+  expires: number;
+}
+
+type InvitationState = 'Connecting' | 'Connected' | 'Declined' | 'Failed' | 'Cancelled';
+
+interface IncomingInvitation {
+  id: string;
+  operationId: string;
+  customerOperationId?: string;
+  state: InvitationState;
+  to: string;
+  subject?: string;
+  threadId: string;
+  importance: string;
+  customContent?: string;
+  cancelTimeout: () => void;
+}
+
+interface Bridge {
+  meetingConversationId: string;
+  meetingUri: string;
+  etag: string;
+  participants: Map<string, BridgedParticipantInfo>;
+}
+
+interface Meeting {
+  uri: string;
+  invitationId: string;
+  operationId?: string;
+  participants: Map<string, ParticipantInfo>;
+  ended: boolean;
+}
+
+type MessagingState = 'Disconnected' | 'Connecting' | 'Connected';
+
+export interface Conversation extends CallbackTarget {
+  id: string;
+  kind: 'p2p' | 'conference';
+  app: AppState;
+  state: string;
+  subject?: string;
+  threadId: string;
+  importance: string;
+  messaging: MessagingState;
+  messages: MessageInfo[];
+  nextMessage: number;
+  deleted: boolean;
+  /** Who is typing (participant key → cancel of the idle timer). */
+  typing: Map<string, () => void>;
+  created: number;
+  // P2P leg
+  anon?: AnonApp;
+  incoming?: IncomingInvitation;
+  helpdeskName?: string;
+  bridge?: Bridge;
+  // conference leg
+  meeting?: Meeting;
+}
+
+interface OutgoingInvitation {
+  id: string;
+  kind: 'messagingInvitations' | 'onlineMeetingInvitations' | 'participantInvitations';
+  conversationId: string;
+  app: AppState;
+  operationId?: string;
+  subject?: string;
+  to?: string;
+  state: InvitationState;
+  cancelRing: () => void;
+}
+
+/** What the simulated agents are told (implemented by agents.ts). */
+export interface AgentHooks {
+  invited(invitation: { id: string; to: string; conversationId: string; subject?: string }): void;
+  joined(agentUri: string, conversationId: string): void;
+  received(
+    agentUri: string,
+    conversationId: string,
+    message: { from: ParticipantInfo; text: string; origin: 'customer' | 'agent' | 'sa' },
+  ): void;
+  typing(agentUri: string, conversationId: string, who: ParticipantInfo, on: boolean): void;
+  left(agentUri: string, conversationId: string, reason: string): void;
+}
+
+export interface StoredResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const randomDigits = (n: number) =>
+  Array.from({ length: n }, (_, i) => randomInt(i === 0 ? 1 : 0, 10)).join('');
+const randomFocusId = () =>
+  Array.from({ length: 8 }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'[randomInt(0, 34)]).join('');
+
+/**
+ * The emulated platform's state and every operation on it. Each operation changes state synchronously
+ * (so the next request sees it) and queues its callbacks / guest events.
+ */
+export class World {
+  readonly apps = new Map<string, AppState>();
+  readonly anonApps = new Map<string, AnonApp>();
+  readonly conversations = new Map<string, Conversation>();
+  private readonly incomingById = new Map<string, string>();
+  private readonly outgoing = new Map<string, OutgoingInvitation>();
+  private readonly meetingsByUri = new Map<string, string>();
+  private readonly idempotency = new Map<string, StoredResponse>();
+  private meetingCounter = 0;
+  agents: AgentHooks | undefined;
+  /** SA-side wire (configured prefix) and guest-side wire (plain UCWA rels). */
+  readonly w: Wire;
+  readonly u = new Wire('');
+
+  constructor(
+    private readonly deps: {
+      config: EmulatorConfig;
+      scheduler: Scheduler;
+      callbacks: CallbackDispatcher;
+      logger: Logger;
+      publicUrl: () => string;
+    },
+  ) {
+    this.w = new Wire(deps.config.relPrefix);
+    for (const cfg of deps.config.applications) {
+      this.apps.set(cfg.applicationId, {
+        cfg,
+        callbackUrl: cfg.callbackUrl,
+        hrefs: new PlatformHrefs(cfg.applicationId, cfg.endpointUri),
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  stats(): { openMeetings: number; openConversations: number } {
+    let openMeetings = 0;
+    let openConversations = 0;
+    for (const conv of this.conversations.values()) {
+      if (conv.deleted) continue;
+      openConversations += 1;
+      if (conv.meeting && !conv.meeting.ended) openMeetings += 1;
+    }
+    return { openMeetings, openConversations };
+  }
+
+  appById(applicationId: string): AppState {
+    const app = this.apps.get(applicationId);
+    if (!app)
+      throw new EmulatorError(
+        404,
+        'NotFound',
+        `application ${applicationId} was not found`,
+        'ApplicationNotFound',
+      );
+    return app;
+  }
+
+  appByEndpoint(endpointUri: string): AppState | undefined {
+    for (const app of this.apps.values()) {
+      if (app.cfg.endpointUri.toLowerCase() === endpointUri.toLowerCase()) return app;
+    }
+    return undefined;
+  }
+
+  saConversation(app: AppState, cid: string): Conversation {
+    const conv = this.conversations.get(cid.toLowerCase());
+    if (!conv || conv.deleted || conv.app !== app) throw notFound(`conversation ${cid}`);
+    return conv;
+  }
+
+  anonApp(id: string): AnonApp {
+    const anon = this.anonApps.get(id);
+    if (!anon)
+      throw new EmulatorError(404, 'NotFound', `application ${id} was not found`, 'ApplicationNotFound');
+    return anon;
+  }
+
+  anonConversation(anon: AnonApp, cid: string): Conversation {
+    const conv = this.conversations.get(cid.toLowerCase());
+    if (!conv || conv.deleted || conv.anon !== anon) throw notFound(`conversation ${cid}`);
+    return conv;
+  }
+
+  outgoingInvitation(app: AppState, kind: OutgoingInvitation['kind'], id: string): OutgoingInvitation {
+    const inv = this.outgoing.get(id.toLowerCase());
+    if (!inv || inv.app !== app || inv.kind !== kind) throw notFound(`invitation ${id}`);
+    return inv;
+  }
+
+  incomingConversation(app: AppState, invitationId: string): Conversation {
+    const cid = this.incomingById.get(invitationId.toLowerCase());
+    const conv = cid ? this.conversations.get(cid) : undefined;
+    if (!conv || conv.app !== app || !conv.incoming) throw notFound(`messaging invitation ${invitationId}`);
+    return conv;
+  }
+
+  /** A participant invitation still ringing, for agents and the control API. */
+  pendingInvitations(): OutgoingInvitation[] {
+    return [...this.outgoing.values()].filter(
+      (inv) => inv.kind === 'participantInvitations' && inv.state === 'Connecting',
+    );
+  }
+
+  conversationsOf(agentUri: string): Conversation[] {
+    const key = userPart(agentUri);
+    return [...this.conversations.values()].filter(
+      (conv) => !conv.deleted && conv.meeting && !conv.meeting.ended && conv.meeting.participants.has(key),
+    );
+  }
+
+  /** Bridged P2P legs of a meeting. */
+  bridgedLegs(meetingConversationId: string): Conversation[] {
+    return [...this.conversations.values()].filter(
+      (conv) => !conv.deleted && conv.bridge?.meetingConversationId === meetingConversationId,
+    );
+  }
+
+  remember(key: string): StoredResponse | undefined {
+    return this.idempotency.get(key);
+  }
+
+  store(key: string, response: StoredResponse): void {
+    this.idempotency.set(key, response);
+    // Bounded: the oldest answers are forgotten first (Map keeps insertion order).
+    if (this.idempotency.size > 10_000)
+      this.idempotency.delete(this.idempotency.keys().next().value as string);
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  view(conv: Conversation): ConversationView {
+    return {
+      id: conv.id,
+      kind: conv.kind,
+      state: conv.state,
+      subject: conv.subject,
+      threadId: conv.threadId,
+      importance: conv.importance,
+      messagingConnected: conv.messaging === 'Connected',
+      hasBridge: conv.bridge !== undefined,
+    };
+  }
+
+  renderConversation(w: Wire, conv: Conversation): WireResource {
+    return conversationResource(w, conv.app.hrefs, this.view(conv));
+  }
+
+  renderMessaging(w: Wire, conv: Conversation): WireResource {
+    return messagingResource(w, conv.app.hrefs, conv.id, conv.messaging === 'Connected');
+  }
+
+  renderOnlineMeeting(w: Wire, conv: Conversation): WireResource {
+    if (!conv.meeting) throw notFound(`online meeting of conversation ${conv.id}`);
+    return onlineMeetingResource(w, conv.app.hrefs, conv.id, conv.meeting.uri);
+  }
+
+  renderBridge(w: Wire, conv: Conversation): WireResource {
+    if (!conv.bridge) throw notFound(`conversation bridge of conversation ${conv.id}`);
+    return bridgeResource(w, conv.app.hrefs, conv.id, conv.bridge.meetingUri, conv.bridge.etag);
+  }
+
+  renderBridgedParticipants(w: Wire, conv: Conversation): WireResource {
+    const bridge = this.requireBridge(conv);
+    const h = conv.app.hrefs;
+    const items = [...bridge.participants.values()].map((bp) =>
+      bridgedParticipantResource(w, h, conv.id, bp),
+    );
+    return w.resource(
+      'bridgedParticipants',
+      {},
+      w.links(h.conversation(conv.id, 'conversationBridge/bridgedParticipants')),
+      items.length ? w.embedded({ bridgedParticipant: items }) : undefined,
+    );
+  }
+
+  bridgedParticipant(conv: Conversation, key: string): BridgedParticipantInfo {
+    const bp = this.requireBridge(conv).participants.get(key.toLowerCase().replace(/^sip:/, ''));
+    if (!bp) throw notFound(`bridged participant ${key}`);
+    return bp;
+  }
+
+  participantsOf(conv: Conversation): ParticipantInfo[] {
+    if (conv.meeting) return [...conv.meeting.participants.values()];
+    if (conv.anon && conv.state === 'Connected') return [this.guestOf(conv)];
+    return [];
+  }
+
+  participant(conv: Conversation, key: string): ParticipantInfo {
+    const found = this.participantsOf(conv).find(
+      (p) => userPart(p.uri) === key.toLowerCase().replace(/^sip:/, ''),
+    );
+    if (!found) throw notFound(`participant ${key}`);
+    return found;
+  }
+
+  renderParticipants(w: Wire, conv: Conversation): WireResource {
+    const h = conv.app.hrefs;
+    const items = this.participantsOf(conv).map((p) => participantResource(w, h, conv.id, p));
+    return w.resource(
+      'participants',
+      {},
+      w.links(h.conversation(conv.id, 'participants')),
+      items.length ? w.embedded({ participant: items }) : undefined,
+    );
+  }
+
+  renderMessage(w: Wire, conv: Conversation, n: number): WireResource {
+    const message = conv.messages.find((m) => m.n === n);
+    if (!message) throw notFound(`message ${n}`);
+    return messageResource(w, conv.app.hrefs, conv.id, message);
+  }
+
+  renderIncomingInvitation(w: Wire, conv: Conversation): WireResource {
+    const inv = conv.incoming!;
+    return incomingInvitationResource(w, conv.app.hrefs, {
+      id: inv.id,
+      conversationId: conv.id,
+      operationId: inv.operationId,
+      state: inv.state,
+      importance: inv.importance,
+      threadId: inv.threadId,
+      subject: inv.subject,
+      to: inv.to,
+      customContent: inv.customContent,
+      actions: inv.state === 'Connecting',
+      from: this.guestOf(conv),
+    });
+  }
+
+  renderOutgoing(w: Wire, inv: OutgoingInvitation): WireResource {
+    const h = inv.app.hrefs;
+    const view = { ...inv };
+    if (inv.kind === 'onlineMeetingInvitations') {
+      const conv = this.conversations.get(inv.conversationId);
+      return onlineMeetingInvitationResource(w, h, { ...view, onlineMeetingUri: conv?.meeting?.uri ?? '' });
+    }
+    if (inv.kind === 'participantInvitations') return participantInvitationResource(w, h, view);
+    return outgoingMessagingInvitationResource(w, h, view, this.selfParticipant(inv.app));
+  }
+
+  renderAnonApp(anon: AnonApp): WireResource {
+    return anonApplicationResource(
+      this.u,
+      anon.hrefs,
+      {
+        id: anon.id,
+        culture: anon.culture,
+        userAgent: anon.userAgent,
+        uri: anon.uri,
+        name: anon.displayName,
+        etag: anon.etag,
+        expires: anon.expires,
+      },
+      this.eventsHref(anon, 1),
+    );
+  }
+
+  renderUcwaConversation(conv: Conversation): WireResource {
+    return ucwaConversationResource(this.u, conv.anon!.hrefs, {
+      id: conv.id,
+      state: conv.state,
+      subject: conv.subject,
+      threadId: conv.threadId,
+      importance: conv.importance,
+      messagingConnected: conv.messaging === 'Connected',
+    });
+  }
+
+  renderUcwaMessaging(conv: Conversation): WireResource {
+    return ucwaMessagingResource(this.u, conv.anon!.hrefs, conv.id, conv.messaging);
+  }
+
+  renderUcwaInvitation(conv: Conversation): WireResource {
+    const inv = conv.incoming!;
+    return ucwaMessagingInvitationResource(this.u, conv.anon!.hrefs, {
+      id: inv.id,
+      conversationId: conv.id,
+      operationId: inv.customerOperationId,
+      state: inv.state,
+      subject: inv.subject,
+      threadId: inv.threadId,
+      importance: inv.importance,
+      to: inv.to,
+    });
+  }
+
+  // ------------------------------------------------------------------ guest (anonymous UCWA)
+
+  createAnonApp(
+    app: AppState,
+    token: { asi: string; ao: string; exp: number },
+    input: { displayName: string; culture: string; userAgent: string },
+  ): AnonApp {
+    const id = randomDigits(12);
+    const hrefs = new AnonHrefs(id);
+    const eventsKey = Buffer.from(`${app.cfg.applicationId}~${token.asi}~${id}`).toString('base64url');
+    const anon: AnonApp = {
+      id,
+      app,
+      asi: token.asi,
+      origins: token.ao.split(';').filter(Boolean),
+      tokenExp: token.exp,
+      displayName: input.displayName,
+      culture: input.culture,
+      userAgent: input.userAgent,
+      uri: `sip:${randomDigits(10)}@anonymous.invalid`,
+      hrefs,
+      eventsKey,
+      channel: new EventChannel(
+        (ack) => `${hrefs.path('events')}?ack=${ack}&key=${eventsKey}`,
+        (ms, task) => this.deps.scheduler.after(ms, task),
+      ),
+      conversationIds: new Set(),
+      etag: String(randomInt(100_000_000, 2_000_000_000)),
+      expires: token.exp * 1000,
+    };
+    this.anonApps.set(id, anon);
+    return anon;
+  }
+
+  eventsHref(anon: AnonApp, ack: number): string {
+    return `${anon.hrefs.path('events')}?ack=${ack}&key=${anon.eventsKey}`;
+  }
+
+  deleteAnonApp(anon: AnonApp): void {
+    for (const cid of anon.conversationIds) {
+      const conv = this.conversations.get(cid);
+      if (conv && !conv.deleted) this.endP2P(conv, { by: 'guest', guestEvents: false });
+    }
+    anon.channel.close();
+    this.anonApps.delete(anon.id);
+  }
+
+  /** Step 6: the guest invites the helpdesk endpoint. */
+  inviteHelpdesk(
+    anon: AnonApp,
+    input: {
+      to: string;
+      operationId?: string;
+      subject?: string;
+      importance?: string;
+      threadId?: string;
+      customContent?: string;
+    },
+  ): Conversation {
+    const app = anon.app;
+    const cid = randomUUID();
+    const invitation: IncomingInvitation = {
+      id: randomUUID(),
+      operationId: randomUUID(),
+      customerOperationId: input.operationId,
+      state: 'Connecting',
+      to: app.cfg.endpointUri,
+      subject: input.subject,
+      threadId: input.threadId ?? Buffer.from(randomUUID()).toString('base64').slice(0, 28),
+      importance: input.importance ?? 'Normal',
+      customContent: input.customContent,
+      cancelTimeout: () => {},
+    };
+    const conv = this.newConversation(cid, 'p2p', app, {
+      state: 'Connecting',
+      subject: input.subject,
+      threadId: invitation.threadId,
+      importance: invitation.importance,
+    });
+    conv.anon = anon;
+    conv.incoming = invitation;
+    conv.awaitingContext = true;
+    anon.conversationIds.add(cid);
+    this.incomingById.set(invitation.id.toLowerCase(), cid);
+
+    // Guest: invitation started, conversation added, local participant, messaging connecting.
+    conv.messaging = 'Connecting';
+    const u = this.u;
+    const ah = anon.hrefs;
+    anon.channel.push([
+      u.sender('communication', ah.path('communication'), [
+        u.event(
+          'started',
+          'messagingInvitation',
+          ah.path(`communication/messagingInvitations/${invitation.id}`),
+          {
+            resource: this.renderUcwaInvitation(conv),
+          },
+        ),
+        u.event('added', 'conversation', ah.conversation(cid), {
+          resource: this.renderUcwaConversation(conv),
+        }),
+      ]),
+      u.sender('conversation', ah.conversation(cid), [
+        u.event('added', 'localParticipant', ah.conversation(cid, 'participants/me'), {
+          resource: ucwaParticipantResource(u, ah, cid, { uri: anon.uri, name: anon.displayName }, true),
+        }),
+        u.event('updated', 'messaging', ah.conversation(cid, 'messaging'), {
+          resource: this.renderUcwaMessaging(conv),
+        }),
+      ]),
+    ]);
+
+    // SA: the incoming invitation (step 7), then conversation added.
+    const w = this.w;
+    const h = app.hrefs;
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('started', 'messagingInvitation', h.invitation('messagingInvitations', invitation.id), {
+          resource: this.renderIncomingInvitation(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('added', 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) }),
+      ]),
+    ]);
+
+    invitation.cancelTimeout = this.deps.scheduler.after(this.deps.config.invitationTimeoutMs, () => {
+      if (conv.deleted || invitation.state !== 'Connecting') return;
+      this.failIncoming(conv, 'Failed', {
+        code: 'Timeout',
+        subcode: 'Timeout',
+        message: 'The helpdesk did not answer the invitation in time.',
+      });
+    });
+    return conv;
+  }
+
+  // ------------------------------------------------------------------ SA: invitation handling
+
+  acceptAndBridge(
+    app: AppState,
+    invitationId: string,
+    input: { onlineMeetingUri: string; displayName?: string; callbackUrl?: string; callbackContext?: string },
+  ): Conversation {
+    const conv = this.incomingConversation(app, invitationId);
+    const inv = conv.incoming!;
+    if (conv.deleted) throw notFound(`messaging invitation ${invitationId}`);
+    if (inv.state !== 'Connecting')
+      throw conflict(`the invitation is already ${inv.state}`, 'AnotherOperationPending');
+    const meetingConv = this.meetingByUri(app, input.onlineMeetingUri);
+    inv.state = 'Connected';
+    inv.cancelTimeout();
+    conv.state = 'Connected';
+    conv.messaging = 'Connected';
+    conv.helpdeskName = input.displayName ?? userPart(app.cfg.endpointUri).split('@')[0];
+    conv.bridge = {
+      meetingConversationId: meetingConv.id,
+      meetingUri: meetingConv.meeting!.uri,
+      etag: String(randomInt(100_000_000, 4_000_000_000)),
+      participants: new Map(),
+    };
+    this.applyRouting(conv, input);
+
+    const w = this.w;
+    const h = app.hrefs;
+    const cid = conv.id;
+    const guest = this.guestOf(conv);
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('updated', 'conversation', h.conversation(cid), {
+          resource: this.renderConversation(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('added', 'conversationBridge', h.conversation(cid, 'conversationBridge'), {
+          in: { local: 'conversation', href: h.conversation(cid) },
+          resource: this.renderBridge(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
+          resource: this.renderMessaging(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('completed', 'messagingInvitation', h.invitation('messagingInvitations', inv.id), {
+          status: 'Success',
+          resource: this.renderIncomingInvitation(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event(
+          'added',
+          'participant',
+          { href: h.participant(cid, guest.uri), title: guest.name },
+          {
+            resource: participantResource(w, h, cid, guest),
+          },
+        ),
+      ]),
+    ]);
+
+    // Guest: the helpdesk joined, messaging connected, invitation completed, conversation connected.
+    const anon = conv.anon!;
+    const u = this.u;
+    const ah = anon.hrefs;
+    const helpdesk = this.helpdeskOf(conv);
+    anon.channel.push([
+      u.sender('conversation', ah.conversation(cid), [
+        u.event(
+          'added',
+          'participant',
+          { href: ah.participant(cid, helpdesk.uri), title: helpdesk.name },
+          {
+            resource: ucwaParticipantResource(u, ah, cid, helpdesk),
+          },
+        ),
+        u.event('updated', 'messaging', ah.conversation(cid, 'messaging'), {
+          resource: this.renderUcwaMessaging(conv),
+        }),
+      ]),
+      u.sender('communication', ah.path('communication'), [
+        u.event('completed', 'messagingInvitation', ah.path(`communication/messagingInvitations/${inv.id}`), {
+          status: 'Success',
+          resource: this.renderUcwaInvitation(conv),
+        }),
+        u.event('updated', 'conversation', ah.conversation(cid), {
+          resource: this.renderUcwaConversation(conv),
+        }),
+      ]),
+    ]);
+    return conv;
+  }
+
+  declineIncoming(app: AppState, invitationId: string, reason?: string): void {
+    const conv = this.incomingConversation(app, invitationId);
+    if (conv.deleted) throw notFound(`messaging invitation ${invitationId}`);
+    if (conv.incoming!.state !== 'Connecting') {
+      throw conflict(`the invitation is already ${conv.incoming!.state}`, 'AnotherOperationPending');
+    }
+    this.failIncoming(conv, 'Declined', {
+      code: 'RemoteFailure',
+      subcode: 'Declined',
+      message: `The helpdesk declined the invitation${reason ? ` (${reason})` : ''}.`,
+    });
+  }
+
+  private failIncoming(
+    conv: Conversation,
+    state: InvitationState,
+    reason: WireEvent['reason'] & object,
+  ): void {
+    const inv = conv.incoming!;
+    inv.state = state;
+    inv.cancelTimeout();
+    const anon = conv.anon!;
+    const u = this.u;
+    const ah = anon.hrefs;
+    anon.channel.push([
+      u.sender('communication', ah.path('communication'), [
+        u.event('completed', 'messagingInvitation', ah.path(`communication/messagingInvitations/${inv.id}`), {
+          status: 'Failure',
+          reason,
+          resource: this.renderUcwaInvitation(conv),
+        }),
+        u.event('deleted', 'conversation', ah.conversation(conv.id)),
+      ]),
+    ]);
+    const w = this.w;
+    const h = conv.app.hrefs;
+    this.toSa(conv, [
+      this.commSender(conv.app, [
+        w.event('completed', 'messagingInvitation', h.invitation('messagingInvitations', inv.id), {
+          status: 'Failure',
+          reason,
+          resource: this.renderIncomingInvitation(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    ]);
+    this.markDeleted(conv);
+  }
+
+  // ------------------------------------------------------------------ SA: meetings
+
+  startAdhocMeeting(
+    app: AppState,
+    input: { subject?: string; operationId?: string; callbackUrl?: string; callbackContext?: string },
+  ): OutgoingInvitation {
+    const cid = randomUUID();
+    this.meetingCounter += 1;
+    const uri = `sip:EMU01meet${this.meetingCounter}@noammeetings.lync.com;gruu;opaque=app:conf:focus:id:${randomFocusId()}`;
+    const conv = this.newConversation(cid, 'conference', app, {
+      state: 'Connecting',
+      subject: input.subject,
+      threadId: randomUUID().replace(/-/g, ''),
+      importance: 'Normal',
+    });
+    this.applyRouting(conv, input);
+    const inv = this.newOutgoing(app, 'onlineMeetingInvitations', cid, input.operationId, input.subject);
+    conv.meeting = {
+      uri,
+      invitationId: inv.id,
+      operationId: input.operationId,
+      participants: new Map(),
+      ended: false,
+    };
+    this.meetingsByUri.set(uri.toLowerCase(), cid);
+
+    const w = this.w;
+    const h = app.hrefs;
+    const invHref = h.invitation('onlineMeetingInvitations', inv.id);
+    const started = this.renderOutgoing(w, inv);
+    this.toSa(conv, [
+      this.commSender(app, [w.event('started', 'onlineMeetingInvitation', invHref, { resource: started })]),
+    ]);
+    const convEvent = (type: 'added' | 'updated') =>
+      this.commSender(app, [
+        w.event(type, 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) }),
+      ]);
+    this.toSa(conv, [convEvent('added')]);
+    conv.state = 'Conferencing';
+    this.toSa(conv, [convEvent('updated')]);
+    conv.state = 'Conferenced';
+    this.toSa(conv, [convEvent('updated')]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('added', 'onlineMeeting', h.conversation(cid, 'onlineMeeting'), {
+          in: { local: 'conversation', href: h.conversation(cid) },
+          resource: this.renderOnlineMeeting(w, conv),
+        }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
+          resource: this.renderMessaging(w, conv),
+        }),
+      ]),
+    ]);
+    inv.state = 'Connected';
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('completed', 'onlineMeetingInvitation', invHref, {
+          status: 'Success',
+          resource: this.renderOutgoing(w, inv),
+        }),
+      ]),
+    ]);
+    return inv;
+  }
+
+  /** addMessaging on a conversation (the conference leg in the chat flow). */
+  addMessaging(
+    app: AppState,
+    cid: string,
+    input: { operationId?: string; subject?: string; callbackUrl?: string; callbackContext?: string },
+  ): OutgoingInvitation {
+    const conv = this.saConversation(app, cid);
+    if (conv.meeting?.ended) throw notFound(`conversation ${cid}`);
+    if (conv.messaging !== 'Disconnected')
+      throw conflict(`messaging is already ${conv.messaging}`, 'AlreadyExists');
+    if (conv.kind === 'p2p') throw conflict('the guest conversation gets messaging through acceptAndBridge');
+    this.applyRouting(conv, input);
+    const inv = this.newOutgoing(
+      app,
+      'messagingInvitations',
+      conv.id,
+      input.operationId,
+      input.subject ?? conv.subject,
+    );
+    conv.messaging = 'Connected';
+    const w = this.w;
+    const h = app.hrefs;
+    const invHref = h.invitation('messagingInvitations', inv.id);
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('started', 'messagingInvitation', invHref, { resource: this.renderOutgoing(w, inv) }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
+          resource: this.renderMessaging(w, conv),
+        }),
+      ]),
+    ]);
+    inv.state = 'Connected';
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('completed', 'messagingInvitation', invHref, {
+          status: 'Success',
+          resource: this.renderOutgoing(w, inv),
+        }),
+      ]),
+    ]);
+    return inv;
+  }
+
+  addParticipant(
+    app: AppState,
+    cid: string,
+    input: { to: string; operationId?: string; subject?: string },
+  ): OutgoingInvitation {
+    const conv = this.saConversation(app, cid);
+    const meeting = conv.meeting;
+    if (!meeting || meeting.ended)
+      throw conflict('participants can only be added to a conferenced ad hoc meeting');
+    const key = userPart(input.to);
+    if (meeting.participants.has(key))
+      throw conflict(`${input.to} is already in the meeting`, 'AlreadyExists');
+    const ringing = this.pendingInvitations().find(
+      (inv) => inv.conversationId === conv.id && inv.to && userPart(inv.to) === key,
+    );
+    if (ringing) throw conflict(`${input.to} is already being invited`, 'AnotherOperationPending');
+    const inv = this.newOutgoing(
+      app,
+      'participantInvitations',
+      conv.id,
+      input.operationId,
+      input.subject,
+      input.to,
+    );
+    const w = this.w;
+    this.toSa(conv, [
+      this.commSender(app, [
+        w.event('started', 'participantInvitation', app.hrefs.invitation('participantInvitations', inv.id), {
+          resource: this.renderOutgoing(w, inv),
+        }),
+      ]),
+    ]);
+    inv.cancelRing = this.deps.scheduler.after(this.deps.config.ringTimeoutMs, () => {
+      if (inv.state !== 'Connecting') return;
+      this.completeParticipantInvitation(inv, 'Failed', {
+        code: 'Timeout',
+        subcode: 'Timeout',
+        message: `${input.to} did not answer within ${this.deps.config.ringTimeoutMs} ms.`,
+      });
+    });
+    this.agents?.invited({
+      id: inv.id,
+      to: input.to,
+      conversationId: conv.id,
+      subject: input.subject ?? conv.subject,
+    });
+    return inv;
+  }
+
+  /** The invited user answered: join the meeting. Returns false when the invitation is no longer ringing. */
+  acceptParticipantInvitation(invitationId: string, name: string): boolean {
+    const inv = this.outgoing.get(invitationId.toLowerCase());
+    if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting' || !inv.to) return false;
+    const conv = this.conversations.get(inv.conversationId);
+    if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended) return false;
+    inv.cancelRing();
+    const participant: ParticipantInfo = { uri: inv.to, name };
+    conv.meeting.participants.set(userPart(inv.to), participant);
+    const w = this.w;
+    const h = conv.app.hrefs;
+    const cid = conv.id;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event(
+          'added',
+          'participant',
+          { href: h.participant(cid, inv.to), title: '' },
+          {
+            resource: participantResource(w, h, cid, participant),
+          },
+        ),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('added', 'participantMessaging', h.participant(cid, inv.to, 'messaging'), {
+          in: { local: 'participant', href: h.participant(cid, inv.to), title: '' },
+          resource: participantMessagingResource(w, h, cid, participant),
+        }),
+      ]),
+    ]);
+    this.completeParticipantInvitation(inv, 'Connected');
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event(
+          'updated',
+          'participant',
+          { href: h.participant(cid, inv.to), title: '' },
+          {
+            resource: participantResource(w, h, cid, participant, { eject: true }),
+          },
+        ),
+      ]),
+    ]);
+    this.agents?.joined(inv.to, cid);
+    return true;
+  }
+
+  declineParticipantInvitation(invitationId: string): boolean {
+    const inv = this.outgoing.get(invitationId.toLowerCase());
+    if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting') return false;
+    this.completeParticipantInvitation(inv, 'Declined', {
+      code: 'RemoteFailure',
+      subcode: 'Declined',
+      message: `${inv.to} declined the invitation.`,
+    });
+    return true;
+  }
+
+  private completeParticipantInvitation(
+    inv: OutgoingInvitation,
+    state: InvitationState,
+    reason?: { code: string; subcode?: string; message?: string },
+  ): void {
+    inv.state = state;
+    inv.cancelRing();
+    const conv = this.conversations.get(inv.conversationId);
+    if (!conv || conv.deleted) return;
+    const w = this.w;
+    this.toSa(conv, [
+      this.commSender(inv.app, [
+        w.event(
+          'completed',
+          'participantInvitation',
+          inv.app.hrefs.invitation('participantInvitations', inv.id),
+          {
+            status: state === 'Connected' ? 'Success' : 'Failure',
+            reason,
+            resource: this.renderOutgoing(w, inv),
+          },
+        ),
+      ]),
+    ]);
+  }
+
+  // ------------------------------------------------------------------ SA: bridge
+
+  addBridgedParticipant(
+    app: AppState,
+    cid: string,
+    bp: BridgedParticipantInfo,
+  ): { created: boolean; href: string } {
+    const conv = this.saConversation(app, cid);
+    const bridge = this.requireBridge(conv);
+    const key = userPart(bp.participantUri);
+    const h = app.hrefs;
+    const href = h.bridgedParticipant(cid, bp.participantUri);
+    const existing = bridge.participants.get(key);
+    if (existing) {
+      const same =
+        existing.displayName === bp.displayName && existing.messageFilterState === bp.messageFilterState;
+      if (same) return { created: false, href };
+      throw conflict(`${bp.participantUri} is already bridged; update it with PUT`, 'AlreadyExists');
+    }
+    bridge.participants.set(key, { ...bp });
+    this.bridgeEvent(conv, 'added', bp);
+    return { created: true, href };
+  }
+
+  updateBridgedParticipant(app: AppState, cid: string, key: string, bp: BridgedParticipantInfo): void {
+    const conv = this.saConversation(app, cid);
+    const existing = this.bridgedParticipant(conv, key);
+    if (userPart(bp.participantUri) !== userPart(existing.participantUri)) {
+      throw badParameter(
+        'participantUri',
+        `must stay ${existing.participantUri} for this bridged participant`,
+      );
+    }
+    Object.assign(existing, bp);
+    this.bridgeEvent(conv, 'updated', existing);
+  }
+
+  deleteBridgedParticipant(app: AppState, cid: string, key: string): void {
+    const conv = this.saConversation(app, cid);
+    const existing = this.bridgedParticipant(conv, key);
+    conv.bridge!.participants.delete(userPart(existing.participantUri));
+    this.bridgeEvent(conv, 'deleted', existing);
+  }
+
+  private bridgeEvent(
+    conv: Conversation,
+    type: 'added' | 'updated' | 'deleted',
+    bp: BridgedParticipantInfo,
+  ): void {
+    const w = this.w;
+    const h = conv.app.hrefs;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event(type, 'bridgedParticipant', h.bridgedParticipant(conv.id, bp.participantUri), {
+          in: {
+            local: 'bridgedParticipants',
+            href: h.conversation(conv.id, 'conversationBridge/bridgedParticipants'),
+          },
+          resource: type === 'deleted' ? undefined : bridgedParticipantResource(w, h, conv.id, bp),
+        }),
+      ]),
+    ]);
+  }
+
+  // ------------------------------------------------------------------ messages and typing
+
+  /** SA sendMessage on either leg. */
+  saSendMessage(
+    app: AppState,
+    cid: string,
+    body: { text?: string; html?: string; operationId?: string },
+  ): MessageInfo {
+    const conv = this.saConversation(app, cid);
+    this.requireMessaging(conv);
+    const message = this.record(conv, {
+      direction: 'Outgoing',
+      operationId: body.operationId,
+      text: body.text,
+      html: body.html,
+    });
+    this.outgoingMessageEvents(conv, message);
+    this.stopTyping(conv, 'sa');
+    const text = body.text ?? stripHtml(body.html ?? '');
+    if (conv.kind === 'p2p') {
+      this.deliverToGuest(conv, this.helpdeskOf(conv), body);
+    } else if (conv.meeting) {
+      const from = this.selfParticipant(app);
+      for (const p of conv.meeting.participants.values()) {
+        this.agents?.received(p.uri, conv.id, { from, text, origin: 'sa' });
+      }
+    }
+    return message;
+  }
+
+  guestSendMessage(
+    anon: AnonApp,
+    cid: string,
+    body: { text?: string; html?: string; operationId?: string },
+  ): MessageInfo {
+    const conv = this.anonConversation(anon, cid);
+    if (conv.messaging !== 'Connected') {
+      throw conflict(`messaging is ${conv.messaging}; wait for messaging Connected before sending`);
+    }
+    const n = conv.nextMessage++;
+    const mine: MessageInfo = {
+      n,
+      direction: 'Outgoing',
+      operationId: body.operationId,
+      text: body.text,
+      html: body.html,
+      time: Date.now(),
+    };
+    const u = this.u;
+    const ah = anon.hrefs;
+    const href = ah.conversation(cid, `messaging/messages/${n}`);
+    anon.channel.push([
+      u.sender('conversation', ah.conversation(cid), [
+        u.event('started', 'message', href, { resource: ucwaMessageResource(u, ah, cid, mine) }),
+        u.event('completed', 'message', href, {
+          status: 'Success',
+          resource: ucwaMessageResource(u, ah, cid, mine),
+        }),
+      ]),
+    ]);
+    this.guestTyping(conv, false);
+    const meetingConv = this.liveMeetingOf(conv);
+    if (meetingConv) {
+      const guest = this.guestOf(conv);
+      if (meetingConv.messaging === 'Connected') {
+        const incoming = this.record(meetingConv, {
+          direction: 'Incoming',
+          text: body.text,
+          html: body.html,
+          from: guest,
+        });
+        this.incomingMessageEvent(meetingConv, incoming);
+      }
+      const text = body.text ?? stripHtml(body.html ?? '');
+      for (const p of meetingConv.meeting!.participants.values()) {
+        if (this.filtered(conv, p.uri)) continue;
+        this.agents?.received(p.uri, meetingConv.id, { from: guest, text, origin: 'customer' });
+      }
+    }
+    return mine;
+  }
+
+  /** A meeting participant (simulated agent) says something in the meeting. */
+  agentSendMessage(agentUri: string, cid: string, body: { text?: string; html?: string }): void {
+    const conv = this.conversations.get(cid.toLowerCase());
+    const meeting = conv?.meeting;
+    const agent = meeting?.participants.get(userPart(agentUri));
+    if (!conv || conv.deleted || !meeting || meeting.ended || !agent) {
+      throw conflict(`${agentUri} is not in an active meeting ${cid}`);
+    }
+    if (conv.typing.has(userPart(agentUri))) this.agentTyping(agentUri, conv.id, false);
+    if (conv.messaging === 'Connected') {
+      const incoming = this.record(conv, {
+        direction: 'Incoming',
+        text: body.text,
+        html: body.html,
+        from: agent,
+      });
+      this.incomingMessageEvent(conv, incoming);
+    }
+    const text = body.text ?? stripHtml(body.html ?? '');
+    for (const p of meeting.participants.values()) {
+      if (userPart(p.uri) !== userPart(agentUri))
+        this.agents?.received(p.uri, conv.id, { from: agent, text, origin: 'agent' });
+    }
+    for (const leg of this.bridgedLegs(conv.id)) {
+      const bp = leg.bridge!.participants.get(userPart(agentUri));
+      if (bp?.messageFilterState !== 'Disabled' || leg.messaging !== 'Connected') continue;
+      this.guestTypingOf(leg, { uri: agent.uri, name: bp.displayName }, false);
+      this.deliverToGuest(leg, { uri: agent.uri, name: bp.displayName }, body);
+    }
+  }
+
+  saTyping(app: AppState, cid: string): void {
+    const conv = this.saConversation(app, cid);
+    this.requireMessaging(conv);
+    if (conv.kind === 'p2p' && conv.anon) {
+      this.touchTyping(conv, 'sa', () => this.guestTypingOf(conv, this.helpdeskOf(conv), false));
+      this.guestTypingOf(conv, this.helpdeskOf(conv), true);
+    } else if (conv.meeting) {
+      const self = this.selfParticipant(app);
+      this.touchTyping(conv, 'sa', () => {
+        for (const p of conv.meeting?.participants.values() ?? [])
+          this.agents?.typing(p.uri, conv.id, self, false);
+      });
+      for (const p of conv.meeting.participants.values()) this.agents?.typing(p.uri, conv.id, self, true);
+    }
+  }
+
+  guestTypingPost(anon: AnonApp, cid: string): void {
+    const conv = this.anonConversation(anon, cid);
+    if (conv.messaging !== 'Connected') throw conflict(`messaging is ${conv.messaging}`);
+    this.guestTyping(conv, true);
+  }
+
+  /** Agent typing in a meeting: the SA (conference leg) and bridged guests (when not filtered) see it. */
+  agentTyping(agentUri: string, cid: string, on: boolean): void {
+    const conv = this.conversations.get(cid.toLowerCase());
+    const agent = conv?.meeting?.participants.get(userPart(agentUri));
+    if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended || !agent) {
+      throw conflict(`${agentUri} is not in an active meeting ${cid}`);
+    }
+    const key = userPart(agentUri);
+    const relay = (state: boolean) => {
+      this.typingEvent(conv, agent, state);
+      for (const p of conv.meeting?.participants.values() ?? []) {
+        if (userPart(p.uri) !== key) this.agents?.typing(p.uri, conv.id, agent, state);
+      }
+      for (const leg of this.bridgedLegs(conv.id)) {
+        const bp = leg.bridge!.participants.get(key);
+        if (bp && bp.messageFilterState === 'Disabled')
+          this.guestTypingOf(leg, { uri: agent.uri, name: bp.displayName }, state);
+      }
+    };
+    if (on) {
+      const already = conv.typing.has(key);
+      this.touchTyping(conv, key, () => relay(false));
+      if (!already) relay(true);
+    } else if (conv.typing.has(key)) {
+      conv.typing.get(key)?.();
+      conv.typing.delete(key);
+      relay(false);
+    }
+  }
+
+  // ------------------------------------------------------------------ leaving and teardown
+
+  /** Guest stopMessaging / DELETE conversation (step 20). */
+  guestLeave(anon: AnonApp, cid: string): void {
+    const conv = this.anonConversation(anon, cid);
+    this.endP2P(conv, { by: 'guest', guestEvents: true });
+  }
+
+  /** SA DELETE of a conversation: the P2P leg ends for the guest; the conference ends the meeting. */
+  saDeleteConversation(app: AppState, cid: string): void {
+    const conv = this.saConversation(app, cid);
+    if (conv.kind === 'p2p') this.endP2P(conv, { by: 'sa', guestEvents: true });
+    else this.endMeeting(conv);
+  }
+
+  saStopMessaging(app: AppState, cid: string): void {
+    const conv = this.saConversation(app, cid);
+    if (conv.kind === 'p2p') {
+      this.endP2P(conv, { by: 'sa', guestEvents: true });
+      return;
+    }
+    if (conv.messaging !== 'Connected') throw conflict(`messaging is ${conv.messaging}`);
+    conv.messaging = 'Disconnected';
+    const w = this.w;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('updated', 'messaging', conv.app.hrefs.conversation(conv.id, 'messaging'), {
+          resource: this.renderMessaging(w, conv),
+        }),
+      ]),
+    ]);
+  }
+
+  terminateMeeting(app: AppState, cid: string): void {
+    const conv = this.saConversation(app, cid);
+    if (!conv.meeting) throw notFound(`online meeting of conversation ${cid}`);
+    this.endMeeting(conv);
+  }
+
+  /** SA ejects, or the agent leaves by itself. */
+  removeParticipant(conv: Conversation, uri: string, reason: 'ejected' | 'left'): void {
+    const meeting = conv.meeting;
+    const key = userPart(uri);
+    const participant = meeting?.participants.get(key);
+    if (!meeting || meeting.ended || !participant) throw notFound(`participant ${uri}`);
+    if (conv.typing.has(key)) this.agentTyping(uri, conv.id, false);
+    meeting.participants.delete(key);
+    const w = this.w;
+    const h = conv.app.hrefs;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('deleted', 'participantMessaging', h.participant(conv.id, uri, 'messaging'), {
+          in: { local: 'participant', href: h.participant(conv.id, uri) },
+        }),
+        w.event('deleted', 'participant', { href: h.participant(conv.id, uri), title: '' }),
+      ]),
+    ]);
+    this.agents?.left(participant.uri, conv.id, reason);
+  }
+
+  private endP2P(conv: Conversation, how: { by: 'guest' | 'sa'; guestEvents: boolean }): void {
+    if (conv.deleted) return;
+    const inv = conv.incoming;
+    if (inv && inv.state === 'Connecting') {
+      inv.cancelTimeout();
+      inv.state = 'Cancelled';
+      const w = this.w;
+      this.toSa(conv, [
+        this.commSender(conv.app, [
+          w.event(
+            'completed',
+            'messagingInvitation',
+            conv.app.hrefs.invitation('messagingInvitations', inv.id),
+            {
+              status: 'Failure',
+              reason: {
+                code: 'RemoteFailure',
+                subcode: 'Canceled',
+                message: 'The guest cancelled the invitation.',
+              },
+              resource: this.renderIncomingInvitation(w, conv),
+            },
+          ),
+        ]),
+      ]);
+    }
+    for (const cancel of conv.typing.values()) cancel();
+    conv.typing.clear();
+    const wasConnected = conv.messaging === 'Connected';
+    conv.messaging = 'Disconnected';
+    conv.state = 'Disconnected';
+    const anon = conv.anon;
+    if (anon && how.guestEvents) {
+      const u = this.u;
+      const ah = anon.hrefs;
+      const events: WireEvent[] = [
+        u.event('updated', 'messaging', ah.conversation(conv.id, 'messaging'), {
+          resource: this.renderUcwaMessaging(conv),
+        }),
+      ];
+      if (how.by === 'sa' && wasConnected) {
+        events.push(u.event('deleted', 'participant', ah.participant(conv.id, this.helpdeskOf(conv).uri)));
+      }
+      anon.channel.push([
+        u.sender('conversation', ah.conversation(conv.id), events),
+        u.sender('communication', ah.path('communication'), [
+          u.event('deleted', 'conversation', ah.conversation(conv.id)),
+        ]),
+      ]);
+    }
+    const w = this.w;
+    const h = conv.app.hrefs;
+    const guest = this.guestOf(conv);
+    const convEvents: WireEvent[] = [
+      w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
+        resource: this.renderMessaging(w, conv),
+      }),
+    ];
+    if (wasConnected) {
+      convEvents.push(
+        w.event('deleted', 'participantMessaging', h.participant(conv.id, guest.uri, 'messaging'), {
+          in: { local: 'participant', href: h.participant(conv.id, guest.uri) },
+        }),
+        w.event('deleted', 'participant', { href: h.participant(conv.id, guest.uri), title: guest.name }),
+      );
+    }
+    this.toSa(conv, [this.convSender(conv, convEvents)]);
+    this.toSa(conv, [
+      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    ]);
+    const meetingConv = this.liveMeetingOf(conv);
+    if (meetingConv) {
+      for (const p of meetingConv.meeting!.participants.values()) {
+        this.agents?.received(p.uri, meetingConv.id, {
+          from: guest,
+          text: `${guest.name} left the conversation.`,
+          origin: 'sa',
+        });
+      }
+    }
+    this.markDeleted(conv);
+  }
+
+  private endMeeting(conv: Conversation): void {
+    const meeting = conv.meeting!;
+    if (meeting.ended) return;
+    for (const inv of this.outgoing.values()) {
+      if (
+        inv.conversationId === conv.id &&
+        inv.kind === 'participantInvitations' &&
+        inv.state === 'Connecting'
+      ) {
+        this.completeParticipantInvitation(inv, 'Cancelled', {
+          code: 'LocalFailure',
+          subcode: 'Canceled',
+          message: 'The meeting ended before the invitation was answered.',
+        });
+      }
+    }
+    for (const cancel of conv.typing.values()) cancel();
+    conv.typing.clear();
+    meeting.ended = true;
+    const w = this.w;
+    const h = conv.app.hrefs;
+    const events: WireEvent[] = [];
+    if (conv.messaging === 'Connected') {
+      conv.messaging = 'Disconnected';
+      events.push(
+        w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
+          resource: this.renderMessaging(w, conv),
+        }),
+      );
+    }
+    const participants = [...meeting.participants.values()];
+    for (const p of participants) {
+      events.push(
+        w.event('deleted', 'participantMessaging', h.participant(conv.id, p.uri, 'messaging'), {
+          in: { local: 'participant', href: h.participant(conv.id, p.uri) },
+        }),
+        w.event('deleted', 'participant', { href: h.participant(conv.id, p.uri), title: '' }),
+      );
+    }
+    meeting.participants.clear();
+    conv.state = 'Disconnected';
+    if (events.length) this.toSa(conv, [this.convSender(conv, events)]);
+    this.toSa(conv, [
+      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    ]);
+    for (const p of participants) this.agents?.left(p.uri, conv.id, 'meeting ended');
+    this.meetingsByUri.delete(meeting.uri.toLowerCase());
+    this.markDeleted(conv);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private newConversation(
+    id: string,
+    kind: 'p2p' | 'conference',
+    app: AppState,
+    props: { state: string; subject?: string; threadId: string; importance: string },
+  ): Conversation {
+    const conv: Conversation = {
+      id,
+      kind,
+      app,
+      ...props,
+      messaging: 'Disconnected',
+      messages: [],
+      nextMessage: 1,
+      deleted: false,
+      typing: new Map(),
+      routing: {},
+      awaitingContext: false,
+      ack: 0,
+      created: Date.now(),
+    };
+    this.conversations.set(id, conv);
+    return conv;
+  }
+
+  private newOutgoing(
+    app: AppState,
+    kind: OutgoingInvitation['kind'],
+    conversationId: string,
+    operationId?: string,
+    subject?: string,
+    to?: string,
+  ): OutgoingInvitation {
+    const inv: OutgoingInvitation = {
+      id: randomUUID(),
+      kind,
+      conversationId,
+      app,
+      operationId,
+      subject,
+      to,
+      state: 'Connecting',
+      cancelRing: () => {},
+    };
+    this.outgoing.set(inv.id, inv);
+    return inv;
+  }
+
+  private markDeleted(conv: Conversation): void {
+    conv.deleted = true;
+    // Keep the tombstone briefly out of the way: lookups treat deleted conversations as not found.
+    for (const [id, inv] of this.outgoing)
+      if (inv.conversationId === conv.id && inv.state !== 'Connecting') this.outgoing.delete(id);
+    if (conv.incoming) this.incomingById.delete(conv.incoming.id.toLowerCase());
+    this.deps.scheduler.after(60_000, () => {
+      if (conv.deleted) this.conversations.delete(conv.id);
+    });
+  }
+
+  private applyRouting(conv: Conversation, input: { callbackUrl?: string; callbackContext?: string }): void {
+    if (input.callbackUrl) conv.routing = { url: input.callbackUrl };
+    else if (input.callbackContext) conv.routing = { context: input.callbackContext };
+  }
+
+  private meetingByUri(app: AppState, uri: string): Conversation {
+    const cid = this.meetingsByUri.get(uri.toLowerCase());
+    const conv = cid ? this.conversations.get(cid) : undefined;
+    if (!conv || conv.app !== app || conv.deleted || !conv.meeting || conv.meeting.ended) {
+      throw badParameter(
+        'onlineMeetingUri',
+        `no active ad hoc meeting of this application has the URI '${uri}'`,
+      );
+    }
+    return conv;
+  }
+
+  private requireBridge(conv: Conversation): Bridge {
+    if (!conv.bridge) throw notFound(`conversation bridge of conversation ${conv.id}`);
+    return conv.bridge;
+  }
+
+  private requireMessaging(conv: Conversation): void {
+    if (conv.messaging !== 'Connected') {
+      throw conflict(`messaging on conversation ${conv.id} is ${conv.messaging}; it must be Connected`);
+    }
+  }
+
+  /** The meeting conversation a P2P leg is bridged to, while both are alive. */
+  private liveMeetingOf(conv: Conversation): Conversation | undefined {
+    if (!conv.bridge) return undefined;
+    const meetingConv = this.conversations.get(conv.bridge.meetingConversationId);
+    if (!meetingConv || meetingConv.deleted || !meetingConv.meeting || meetingConv.meeting.ended)
+      return undefined;
+    return meetingConv;
+  }
+
+  /** Bridged with messageFilterState Enabled: nothing crosses the bridge for this participant, either way. */
+  private filtered(leg: Conversation, uri: string): boolean {
+    return leg.bridge?.participants.get(userPart(uri))?.messageFilterState === 'Enabled';
+  }
+
+  guestOf(conv: Conversation): ParticipantInfo {
+    return {
+      uri: conv.anon?.uri ?? 'sip:unknown@anonymous.invalid',
+      name: conv.anon?.displayName ?? 'Guest',
+    };
+  }
+
+  private helpdeskOf(conv: Conversation): ParticipantInfo {
+    return { uri: conv.app.cfg.endpointUri, name: conv.helpdeskName ?? userPart(conv.app.cfg.endpointUri) };
+  }
+
+  selfParticipant(app: AppState): ParticipantInfo {
+    return { uri: app.cfg.endpointUri, name: userPart(app.cfg.endpointUri).split('@')[0] ?? 'helpdesk' };
+  }
+
+  private record(conv: Conversation, m: Omit<MessageInfo, 'n' | 'time'>): MessageInfo {
+    const message: MessageInfo = { ...m, n: conv.nextMessage++, time: Date.now() };
+    conv.messages.push(message);
+    if (conv.messages.length > 500) conv.messages.shift();
+    return message;
+  }
+
+  private outgoingMessageEvents(conv: Conversation, message: MessageInfo): void {
+    const w = this.w;
+    const h = conv.app.hrefs;
+    const href = h.message(conv.id, message.n);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('started', 'message', href, { resource: messageResource(w, h, conv.id, message) }),
+      ]),
+    ]);
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('completed', 'message', href, {
+          status: 'Success',
+          resource: messageResource(w, h, conv.id, message),
+        }),
+      ]),
+    ]);
+  }
+
+  private incomingMessageEvent(conv: Conversation, message: MessageInfo): void {
+    const w = this.w;
+    const h = conv.app.hrefs;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event('completed', 'message', h.message(conv.id, message.n), {
+          status: 'Success',
+          resource: messageResource(w, h, conv.id, message),
+        }),
+      ]),
+    ]);
+  }
+
+  private deliverToGuest(
+    conv: Conversation,
+    from: ParticipantInfo,
+    body: { text?: string; html?: string },
+  ): void {
+    const anon = conv.anon;
+    if (!anon || conv.deleted) return;
+    const n = conv.nextMessage++;
+    const message: MessageInfo = {
+      n,
+      direction: 'Incoming',
+      text: body.text,
+      html: body.html,
+      time: Date.now(),
+      from,
+    };
+    const u = this.u;
+    const ah = anon.hrefs;
+    anon.channel.push([
+      u.sender('conversation', ah.conversation(conv.id), [
+        u.event('completed', 'message', ah.conversation(conv.id, `messaging/messages/${n}`), {
+          status: 'Success',
+          resource: ucwaMessageResource(u, ah, conv.id, message),
+        }),
+      ]),
+    ]);
+  }
+
+  /** Typing shown to the guest (someone on the helpdesk side). */
+  private guestTypingOf(conv: Conversation, who: ParticipantInfo, on: boolean): void {
+    const anon = conv.anon;
+    if (!anon || conv.deleted) return;
+    const key = `guest-view:${userPart(who.uri)}`;
+    if (on) {
+      if (conv.typing.has(key)) return; // already shown
+      conv.typing.set(key, () => {});
+    } else if (!conv.typing.delete(key)) return;
+    const u = this.u;
+    const ah = anon.hrefs;
+    anon.channel.push([
+      u.sender('conversation', ah.conversation(conv.id), [
+        u.event(
+          on ? 'added' : 'deleted',
+          'participant',
+          { href: ah.participant(conv.id, who.uri), title: who.name },
+          {
+            in: {
+              local: 'typingParticipants',
+              href: ah.conversation(conv.id, 'messaging/typingParticipants'),
+            },
+          },
+        ),
+      ]),
+    ]);
+  }
+
+  /** The guest typing: the SA sees it on the conference leg, agents (not filtered) are told. */
+  private guestTyping(conv: Conversation, on: boolean): void {
+    const guest = this.guestOf(conv);
+    const relay = (state: boolean) => {
+      const meetingConv = this.liveMeetingOf(conv);
+      if (!meetingConv) return;
+      if (meetingConv.messaging === 'Connected') this.typingEvent(meetingConv, guest, state);
+      for (const p of meetingConv.meeting!.participants.values()) {
+        if (!this.filtered(conv, p.uri)) this.agents?.typing(p.uri, meetingConv.id, guest, state);
+      }
+    };
+    const key = 'guest';
+    if (on) {
+      const already = conv.typing.has(key);
+      this.touchTyping(conv, key, () => relay(false));
+      if (!already) relay(true);
+    } else if (conv.typing.has(key)) {
+      conv.typing.get(key)?.();
+      conv.typing.delete(key);
+      relay(false);
+    }
+  }
+
+  private typingEvent(conv: Conversation, who: ParticipantInfo, on: boolean): void {
+    const w = this.w;
+    const h = conv.app.hrefs;
+    this.toSa(conv, [
+      this.convSender(conv, [
+        w.event(
+          on ? 'added' : 'deleted',
+          'participant',
+          { href: h.participant(conv.id, who.uri), title: who.name },
+          {
+            in: {
+              local: 'typingParticipants',
+              href: h.conversation(conv.id, 'messaging/typingParticipants'),
+            },
+          },
+        ),
+      ]),
+    ]);
+  }
+
+  /** (Re)arm the idle timer of a typing indication; `onIdle` runs when it lapses. */
+  private touchTyping(conv: Conversation, key: string, onIdle: () => void): void {
+    conv.typing.get(key)?.();
+    const cancel = this.deps.scheduler.after(this.deps.config.typingIdleMs, () => {
+      if (conv.typing.get(key) !== cancel) return;
+      conv.typing.delete(key);
+      onIdle();
+    });
+    conv.typing.set(key, cancel);
+  }
+
+  private stopTyping(conv: Conversation, key: string): void {
+    const cancel = conv.typing.get(key);
+    if (!cancel) return;
+    cancel();
+    conv.typing.delete(key);
+    if (key !== 'sa') return;
+    if (conv.kind === 'p2p') this.guestTypingOf(conv, this.helpdeskOf(conv), false);
+    const self = this.selfParticipant(conv.app);
+    for (const p of conv.meeting?.participants.values() ?? [])
+      this.agents?.typing(p.uri, conv.id, self, false);
+  }
+
+  private toSa(conv: Conversation, senders: WireSender[]): void {
+    this.deps.callbacks.send(conv, senders);
+  }
+
+  private commSender(app: AppState, events: WireEvent[]): WireSender {
+    return this.w.sender('communication', app.hrefs.appLevel('communication'), events);
+  }
+
+  private convSender(conv: Conversation, events: WireEvent[]): WireSender {
+    return this.w.sender('conversation', conv.app.hrefs.conversation(conv.id), events);
+  }
+
+  close(): void {
+    for (const anon of this.anonApps.values()) anon.channel.close();
+  }
+}
+
+function stripHtml(html: string): string {
+  return html
+    .replace(/<[^>]*>/g, '')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
