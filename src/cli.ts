@@ -10,6 +10,8 @@ export interface CliIo {
 export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {
+  start: { summary: 'run emulator + SA + web pages in one process', load: () => import('./cli/start.ts') },
+  sa: { summary: 'run the SA alone against a configured API', load: () => import('./cli/sa.ts') },
   emulator: { summary: 'run the platform emulator alone', load: () => import('./cli/emulator.ts') },
   replay: { summary: 'replay a captured callback, signed, to an SA', load: () => import('./cli/replay.ts') },
   inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },

@@ -1,0 +1,31 @@
+/**
+ * `carechat sa`: the SA alone, against a configured API (an emulator elsewhere, or a real tenant).
+ * Every setting comes from environment variables (README, "Pointing the SA at a real API").
+ */
+import type { CliIo } from '../cli.ts';
+import { loadSaConfig } from '../runtime/config.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { startSa } from '../runtime/stack.ts';
+import { webRoutes } from '../web/index.ts';
+import { waitForSignal } from './start.ts';
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  if (args.length > 0) {
+    io.stderr(
+      `carechat sa: takes no arguments (got ${args.join(' ')}); configure it with environment variables (see README)`,
+    );
+    return 2;
+  }
+  try {
+    const config = loadSaConfig(process.env);
+    const logger = createLogger(config.logLevel);
+    const sa = await startSa({ config, logger, extraRoutes: webRoutes() });
+    io.stdout(`carechat sa ready: sa=${sa.url} callbacks=${sa.url}${config.callbackPath}`);
+    await waitForSignal();
+    await sa.close();
+    return 0;
+  } catch (error) {
+    io.stderr(`carechat sa: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

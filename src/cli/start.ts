@@ -1,0 +1,56 @@
+/**
+ * `carechat start`: emulator + SA + web pages in one process (SA on PORT, default 3000; emulator on
+ * EMULATOR_PORT, default 3001), then the ready line `carechat ready: sa=<url> emulator=<url>`.
+ */
+import type { CliIo } from '../cli.ts';
+import { ConfigError } from '../runtime/config.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { startStack } from '../runtime/stack.ts';
+import { webRoutes } from '../web/index.ts';
+
+function port(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new ConfigError([`${name}=${JSON.stringify(value)}: expected a port from 0 to 65535`]);
+  return Number(value);
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  if (args.length > 0) {
+    io.stderr(
+      `carechat start: takes no arguments (got ${args.join(' ')}); configure it with environment variables (see README)`,
+    );
+    return 2;
+  }
+  const env = process.env;
+  try {
+    const logger = createLogger(env.LOG_LEVEL ?? 'info');
+    const stack = await startStack({
+      env,
+      port: port(env.PORT, 'PORT', 3000),
+      emulatorPort: port(env.EMULATOR_PORT, 'EMULATOR_PORT', 3001),
+      host: env.HOST || '127.0.0.1',
+      logger,
+      extraRoutes: webRoutes(),
+    });
+    io.stdout(`carechat ready: sa=${stack.saUrl} emulator=${stack.emulatorUrl}`);
+    await waitForSignal();
+    await stack.close();
+    return 0;
+  } catch (error) {
+    io.stderr(`carechat start: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+export function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}

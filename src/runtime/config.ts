@@ -1,0 +1,177 @@
+/**
+ * SA configuration from environment variables, validated at start-up. A wrong value is reported with the
+ * variable's name and the expected form; nothing starts with a half-valid configuration.
+ */
+import type { ChatSettings } from '../../machines/chatSession.ts';
+import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export interface SaConfig {
+  port: number;
+  host: string;
+  /** The SA's public origin (callbacks and pages); default http://<host>:<port>. */
+  publicUrl?: string;
+  callbackPath: string;
+  api: {
+    discoverUrl: string;
+    tokenUrl: string;
+    clientId: string;
+    clientSecret: string;
+    resource: string;
+    endpointUri: string;
+    timeoutMs: number;
+    /** Hosts the SA may call (hrefs from callbacks pointing elsewhere are refused). */
+    allowedHosts: string[];
+  };
+  callbackAuth: {
+    openIdMetadataUrl: string;
+    audience: string;
+    issuers: string[];
+    appId: string;
+  };
+  /** Origins allowed to call POST /chat/token (the SA's own origin is always allowed). */
+  allowedOrigins: string[];
+  chat: ChatSettings;
+  agents: AgentSpec[];
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Defaults that point the SA at an in-process emulator (npm start); none when running alone. */
+export interface EmulatorDefaults {
+  emulatorUrl: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
+  const problems: string[] = [];
+  const read = (name: string, fallback: string | undefined, check?: (v: string) => string | undefined) => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : raw.trim();
+    if (value === undefined) {
+      problems.push(`${name} is required (no emulator default when running the SA alone)`);
+      return '';
+    }
+    const problem = check?.(value);
+    if (problem) problems.push(`${name}=${JSON.stringify(value)}: ${problem}`);
+    return value;
+  };
+  const url = (v: string) =>
+    URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? undefined : 'expected an http(s) URL';
+  const int = (min: number, max: number) => (v: string) =>
+    /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max
+      ? undefined
+      : `expected an integer from ${min} to ${max}`;
+  const sip = (v: string) =>
+    /^sip:[^@\s]+@[^@\s]+$/.test(v) ? undefined : 'expected a SIP URI like sip:helpdesk@contoso.com';
+
+  const emu = defaults?.emulatorUrl;
+  const tenant = read('TENANT_ID', emu ? DEMO_TENANT.tenantId : undefined, (v) =>
+    /^[0-9a-f-]{36}$/i.test(v) ? undefined : 'expected a tenant id (GUID)',
+  );
+  const port = Number(read('PORT', '3000', int(0, 65535)));
+  const host = read('HOST', '127.0.0.1');
+  const publicUrl = env.SA_PUBLIC_URL ? read('SA_PUBLIC_URL', undefined, url) : undefined;
+  const callbackPath = read('CALLBACK_PATH', '/callbacks', (v) =>
+    v.startsWith('/') ? undefined : "expected a path starting with '/'",
+  );
+
+  const api = {
+    discoverUrl: read('API_DISCOVER_URL', emu && `${emu}/platformservice/discover`, url),
+    tokenUrl: read('AAD_TOKEN_URL', emu && `${emu}/${tenant}/oauth2/token`, url),
+    clientId: read('AAD_CLIENT_ID', emu && DEMO_TENANT.clientId),
+    clientSecret: read('AAD_CLIENT_SECRET', emu && DEMO_TENANT.clientSecret),
+    resource: read('API_RESOURCE', DEMO_TENANT.platformAudience, url),
+    endpointUri: read('ENDPOINT_URI', emu && DEMO_TENANT.endpointUri, sip),
+    timeoutMs: Number(read('API_TIMEOUT_MS', '30000', int(100, 600_000))),
+    allowedHosts: [] as string[],
+  };
+  const hostPattern = (v: string) =>
+    /^(\*\.)?[a-z0-9.-]+(:\d+)?$/i.test(v) ? undefined : 'expected host[:port] or *.domain';
+  api.allowedHosts = read('API_ALLOWED_HOSTS', '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .filter((h) => {
+      const problem = hostPattern(h);
+      if (problem) problems.push(`API_ALLOWED_HOSTS: ${JSON.stringify(h)}: ${problem}`);
+      return !problem;
+    });
+  for (const href of [api.discoverUrl, api.tokenUrl]) {
+    if (URL.canParse(href)) api.allowedHosts.push(new URL(href).host);
+  }
+  const issuersRaw = read('CALLBACK_TENANT_IDS', tenant || undefined);
+  const callbackAuth = {
+    openIdMetadataUrl: read(
+      'CALLBACK_OPENID_METADATA_URL',
+      emu && `${emu}/${tenant}/.well-known/openid-configuration`,
+      url,
+    ),
+    audience: read('SA_APP_ID_URI', emu && DEMO_TENANT.appIdUri),
+    issuers: issuersRaw
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .map((t) => `https://sts.windows.net/${t}/`),
+    appId: read('CALLBACK_APP_ID', DEMO_TENANT.skypeAppId),
+  };
+  const allowedOrigins = read('CHAT_ALLOWED_ORIGINS', '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of allowedOrigins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      problems.push(
+        `CHAT_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://www.contoso.com`,
+      );
+    }
+  }
+  const chat: ChatSettings = {
+    helpdeskName: read('HELPDESK_NAME', 'Contoso Help Desk'),
+    welcomeText: read('WELCOME_TEXT', 'Welcome to Contoso support! We are finding an agent for you.'),
+    meetingSubject: read('MEETING_SUBJECT', 'Customer chat'),
+    apologyText: read('APOLOGY_TEXT', 'Sorry, we could not connect you to an agent. Please try again later.'),
+    maxAttempts: Number(read('MAX_ATTEMPTS', '3', int(1, 10))),
+    retryBaseMs: Number(read('RETRY_BASE_MS', '500', int(1, 60_000))),
+    stepTimeoutMs: Number(read('STEP_TIMEOUT_MS', '30000', int(100, 600_000))),
+  };
+  const agents = parseAgents(read('AGENTS', ''), problems);
+  const logLevel = read('LOG_LEVEL', 'info', (v) =>
+    LOG_LEVELS.includes(v) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`,
+  );
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    ...(publicUrl ? { publicUrl } : {}),
+    callbackPath,
+    api,
+    callbackAuth,
+    allowedOrigins,
+    chat,
+    agents: agents.length ? agents : [...DEMO_AGENTS],
+    logLevel,
+  };
+}
+
+/** `AGENTS=sip:alice@contoso.com=Alice Agent,sip:bob@contoso.com=Bob` (empty: the demo roster). */
+function parseAgents(value: string, problems: string[]): AgentSpec[] {
+  if (!value) return [];
+  return value.split(',').flatMap((entry) => {
+    const [uri, name] = entry.split('=').map((s) => s.trim());
+    if (!uri || !/^sip:[^@\s]+@[^@\s]+$/.test(uri) || !name) {
+      problems.push(`AGENTS: ${JSON.stringify(entry)} is not of the form sip:user@domain=Display Name`);
+      return [];
+    }
+    return [{ uri, name }];
+  });
+}

@@ -1,0 +1,389 @@
+/**
+ * The actor registry: one live chat-session actor per chat, callbacks routed to their owner, deadlines
+ * turned into timer events, and what the session emits kept as its transcript.
+ *
+ * Routing order for each callback event: our operationId (it names the session) → the conversation the
+ * event belongs to (P2P leg or conference) → the callbackContext of the URL it was delivered to. A
+ * customer's invitation that no session owns starts a new one; anything else that no session owns is
+ * logged and acknowledged without touching any state.
+ */
+import { randomBytes } from 'node:crypto';
+import type pino from 'pino';
+import { type Actor, createActor, type SnapshotFrom, type StateValue } from 'xstate';
+import {
+  type AgentCandidate,
+  type ChatSessionEmitted,
+  type ChatSettings,
+  sessionIdOfOperation,
+  type TimerName,
+} from '../../machines/chatSession.ts';
+import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
+import type { NormalisedEvent } from '../callbacks/toEvents.ts';
+import { hrefKey } from '../wire/href.ts';
+import type { Clock } from './clock.ts';
+import type { ProvidedChatSession } from './effects.ts';
+
+type SessionActor = Actor<ProvidedChatSession>;
+type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
+
+export interface TranscriptEntry {
+  at: string;
+  kind: 'message' | 'typing' | 'participant' | 'system';
+  direction?: 'Incoming' | 'Outgoing';
+  leg?: 'p2p' | 'conference';
+  from?: string;
+  text?: string;
+  html?: string;
+  isTyping?: boolean;
+  change?: 'added' | 'updated' | 'deleted';
+}
+
+export interface SessionView {
+  id: string;
+  /** The top-level state (invited, adhocMeeting, …, terminated). */
+  state: string;
+  /** The full state value, e.g. `{ "conferenced": "awaitingBridge" }`. */
+  stateValue: StateValue;
+  status: 'active' | 'done' | 'error';
+  outcome: string | null;
+  createdAt: string;
+  updatedAt: string;
+  customer: { name?: string; uri?: string; subject?: string };
+  agents: Array<{ uri: string; name: string; joined: boolean }>;
+  participants: Array<{ uri?: string; name?: string; leg: 'p2p' | 'conference'; present: boolean }>;
+  /** Every state (leaf path) the session went through, with when. */
+  history: Array<{ state: string; at: string }>;
+  operations: string[];
+  deadlines: Record<string, string>;
+  conversations: { p2p?: string; conference?: string };
+  error: { step: string; code: string; message: string } | null;
+}
+
+interface SessionRecord {
+  id: string;
+  actor: SessionActor;
+  createdAt: number;
+  updatedAt: number;
+  history: Array<{ state: string; at: number }>;
+  transcript: TranscriptEntry[];
+  participants: Map<string, { uri?: string; name?: string; leg: 'p2p' | 'conference'; present: boolean }>;
+  timers: Map<TimerName, { at: number; cancel: () => void }>;
+  indexed: Set<string>;
+  log: pino.Logger;
+}
+
+export interface SessionManagerOptions {
+  logic: ProvidedChatSession;
+  clock: Clock;
+  logger: pino.Logger;
+  settings: ChatSettings;
+  /** The agents to offer a new chat to, in order. */
+  pickAgents: (invitation: InvitationReceived) => AgentCandidate[];
+  /** Called after every state change (dashboards, SSE). */
+  onChange?: (view: SessionView) => void;
+}
+
+export function newSessionId(): string {
+  return `c${randomBytes(8).toString('hex')}`;
+}
+
+/** `{ conferenced: 'awaitingBridge' }` → `conferenced.awaitingBridge`. */
+export function stateId(value: StateValue): string {
+  if (typeof value === 'string') return value;
+  return Object.entries(value)
+    .map(([key, child]) =>
+      child && (typeof child === 'string' || Object.keys(child).length)
+        ? `${key}.${stateId(child as StateValue)}`
+        : key,
+    )
+    .join(',');
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly byConversation = new Map<string, string>();
+  private readonly byInvitation = new Map<string, string>();
+  private readonly listeners = new Set<(event: CallbackEvent, sessionId: string | undefined) => void>();
+
+  constructor(private readonly opts: SessionManagerOptions) {}
+
+  /** Route the events of one callback; returns the callbackContext to echo for a new chat. */
+  dispatch(
+    events: NormalisedEvent[],
+    ctx: { callbackContext?: string; correlationId?: string },
+  ): { callbackContext?: string } | undefined {
+    let reply: { callbackContext?: string } | undefined;
+    for (const { event, wire } of events) {
+      const base = {
+        callbackContext: ctx.callbackContext,
+        correlationId: ctx.correlationId,
+        wireType: wire.type,
+        rel: wire.rel,
+      };
+      if (!event) {
+        this.opts.logger.debug(
+          { ...base, operationId: wire.operationId },
+          'callback event with no meaning for chats ignored',
+        );
+        continue;
+      }
+      let session = this.route(event, ctx.callbackContext);
+      if (!session && event.type === 'callback.invitationReceived') {
+        session = this.create(event);
+      }
+      for (const listener of this.listeners) listener(event, session?.id);
+      if (!session) {
+        this.opts.logger.info(
+          { ...base, operationId: event.operationId ?? null, event: event.type },
+          'callback for no known session acknowledged and ignored',
+        );
+        continue;
+      }
+      if (event.type === 'callback.invitationReceived') reply = { callbackContext: session.id };
+      const snapshot = session.actor.getSnapshot();
+      if (snapshot.status !== 'active') {
+        session.log.info(
+          { ...base, operationId: event.operationId ?? null, event: event.type },
+          'late callback for a finished session ignored',
+        );
+        continue;
+      }
+      session.log.debug(
+        { ...base, operationId: event.operationId ?? null, event: event.type },
+        'callback event dispatched',
+      );
+      session.actor.send(event);
+    }
+    return reply;
+  }
+
+  /** Observe every routed callback event and the session it went to (metrics, audits, tests). */
+  onCallbackEvent(listener: (event: CallbackEvent, sessionId: string | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get(id: string): SessionView | undefined {
+    const record = this.sessions.get(id);
+    return record ? this.view(record) : undefined;
+  }
+
+  list(): SessionView[] {
+    return [...this.sessions.values()].map((record) => this.view(record));
+  }
+
+  transcript(id: string): TranscriptEntry[] | undefined {
+    return this.sessions.get(id)?.transcript.slice();
+  }
+
+  snapshot(id: string): SessionSnapshot | undefined {
+    return this.sessions.get(id)?.actor.getSnapshot();
+  }
+
+  /** Close a chat from the SA side (operator action). */
+  close(id: string, reason?: string): boolean {
+    const record = this.sessions.get(id);
+    if (record?.actor.getSnapshot().status !== 'active') return false;
+    record!.actor.send({ type: 'chat.close', ...(reason ? { reason } : {}) });
+    return true;
+  }
+
+  stop(): void {
+    for (const record of this.sessions.values()) {
+      for (const timer of record.timers.values()) timer.cancel();
+      record.actor.stop();
+    }
+  }
+
+  private route(event: CallbackEvent, callbackContext: string | undefined): SessionRecord | undefined {
+    if (event.operationId) {
+      const owner = sessionIdOfOperation(event.operationId);
+      const record = owner ? this.sessions.get(owner) : undefined;
+      if (record) return record;
+    }
+    if (event.type === 'callback.invitationReceived') {
+      const existing = this.byInvitation.get(hrefKey(event.invitationHref));
+      if (existing) return this.sessions.get(existing);
+    }
+    if (event.conversationHref) {
+      const owner = this.byConversation.get(hrefKey(event.conversationHref));
+      const record = owner ? this.sessions.get(owner) : undefined;
+      if (record) return record;
+    }
+    if (callbackContext) return this.sessions.get(callbackContext);
+    return undefined;
+  }
+
+  private create(invitation: InvitationReceived): SessionRecord {
+    const id = newSessionId();
+    const log = this.opts.logger.child({ sessionId: id });
+    const actor = createActor(this.opts.logic, {
+      id,
+      input: {
+        sessionId: id,
+        invitation,
+        settings: this.opts.settings,
+        agents: this.opts.pickAgents(invitation),
+      },
+    });
+    const now = this.opts.clock.now();
+    const record: SessionRecord = {
+      id,
+      actor,
+      createdAt: now,
+      updatedAt: now,
+      history: [],
+      transcript: [],
+      participants: new Map(),
+      timers: new Map(),
+      indexed: new Set(),
+      log,
+    };
+    this.sessions.set(id, record);
+    this.byInvitation.set(hrefKey(invitation.invitationHref), id);
+    this.index(record, invitation.conversationHref);
+    log.info(
+      { operationId: invitation.operationId ?? null, customer: invitation.from.name ?? null },
+      'new chat',
+    );
+    actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
+    actor.subscribe({
+      next: (snapshot) => this.observe(record, snapshot),
+      error: (error) => log.error({ error: String(error) }, 'session actor failed'),
+    });
+    actor.start();
+    return record;
+  }
+
+  private index(record: SessionRecord, href: string | undefined): void {
+    if (!href) return;
+    const key = hrefKey(href);
+    if (record.indexed.has(key)) return;
+    record.indexed.add(key);
+    this.byConversation.set(key, record.id);
+  }
+
+  private observe(record: SessionRecord, snapshot: SessionSnapshot): void {
+    const now = this.opts.clock.now();
+    record.updatedAt = now;
+    const { context } = snapshot;
+    this.index(record, context.p2p.conversationHref);
+    this.index(record, context.conference.conversationHref);
+    const state = stateId(snapshot.value);
+    if (record.history.at(-1)?.state !== state) {
+      record.history.push({ state, at: now });
+      record.log.info({ state, operationId: context.operations.at(-1) ?? null }, 'state');
+    }
+    this.syncTimers(record, snapshot);
+    if (snapshot.status === 'done') {
+      record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
+    }
+    this.opts.onChange?.(this.view(record));
+  }
+
+  /** Deadlines live in the context; schedule each one once, drop the ones that went away. */
+  private syncTimers(record: SessionRecord, snapshot: SessionSnapshot): void {
+    const deadlines = snapshot.status === 'active' ? snapshot.context.deadlines : {};
+    for (const [name, timer] of record.timers) {
+      if (deadlines[name] !== timer.at) {
+        timer.cancel();
+        record.timers.delete(name);
+      }
+    }
+    for (const [name, at] of Object.entries(deadlines) as Array<[TimerName, number]>) {
+      if (record.timers.has(name)) continue;
+      const cancel = this.opts.clock.at(at, () => {
+        record.timers.delete(name);
+        if (record.actor.getSnapshot().status !== 'active') return;
+        record.log.debug({ timer: name, at }, 'deadline due');
+        record.actor.send({ type: name, at });
+      });
+      record.timers.set(name, { at, cancel });
+    }
+  }
+
+  private record(record: SessionRecord, emitted: ChatSessionEmitted): void {
+    const at = new Date(this.opts.clock.now()).toISOString();
+    switch (emitted.type) {
+      case 'chat.message':
+        record.transcript.push({
+          at,
+          kind: 'message',
+          direction: emitted.direction,
+          leg: emitted.leg,
+          ...(emitted.from ? { from: emitted.from } : {}),
+          ...(emitted.text !== undefined ? { text: emitted.text } : {}),
+          ...(emitted.html !== undefined ? { html: emitted.html } : {}),
+        });
+        record.log.info({ leg: emitted.leg, direction: emitted.direction }, 'message');
+        record.log.debug({ text: emitted.text }, 'message body');
+        break;
+      case 'chat.typing':
+        record.transcript.push({
+          at,
+          kind: 'typing',
+          leg: emitted.leg,
+          isTyping: emitted.isTyping,
+          ...(emitted.from ? { from: emitted.from } : {}),
+        });
+        break;
+      case 'chat.participant': {
+        const key = (emitted.uri ?? emitted.name ?? '?').toLowerCase();
+        record.participants.set(key, {
+          ...(emitted.uri ? { uri: emitted.uri } : {}),
+          ...(emitted.name ? { name: emitted.name } : {}),
+          leg: emitted.leg,
+          present: emitted.change !== 'deleted',
+        });
+        record.transcript.push({
+          at,
+          kind: 'participant',
+          leg: emitted.leg,
+          change: emitted.change,
+          ...(emitted.name ? { from: emitted.name } : {}),
+        });
+        break;
+      }
+      case 'chat.ignored':
+        record.log.debug({ event: emitted.eventType, why: emitted.why }, 'callback event ignored');
+        break;
+    }
+  }
+
+  private view(record: SessionRecord): SessionView {
+    const snapshot = record.actor.getSnapshot();
+    const { context } = snapshot;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      id: record.id,
+      state: typeof snapshot.value === 'string' ? snapshot.value : (Object.keys(snapshot.value)[0] ?? ''),
+      stateValue: snapshot.value,
+      status: snapshot.status === 'active' ? 'active' : snapshot.status === 'done' ? 'done' : 'error',
+      outcome: context.outcome ?? null,
+      createdAt: iso(record.createdAt),
+      updatedAt: iso(record.updatedAt),
+      customer: {
+        ...(context.customer.name ? { name: context.customer.name } : {}),
+        ...(context.customer.uri ? { uri: context.customer.uri } : {}),
+        ...(context.customer.subject ? { subject: context.customer.subject } : {}),
+      },
+      agents: context.agents.map((agent) => ({
+        ...agent,
+        joined: context.joinedAgents.some((joined) => joined.uri.toLowerCase() === agent.uri.toLowerCase()),
+      })),
+      participants: [...record.participants.values()],
+      history: record.history.map((h) => ({ state: h.state, at: iso(h.at) })),
+      operations: context.operations,
+      deadlines: Object.fromEntries(
+        Object.entries(context.deadlines).map(([name, at]) => [name, iso(at as number)]),
+      ),
+      conversations: {
+        ...(context.p2p.conversationHref ? { p2p: context.p2p.conversationHref } : {}),
+        ...(context.conference.conversationHref ? { conference: context.conference.conversationHref } : {}),
+      },
+      error: context.error
+        ? { step: context.error.step, code: context.error.code, message: context.error.message }
+        : null,
+    };
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Starting the SA (alone, against a configured API) and the whole stack (emulator + SA in one process,
+ * as `npm start` does and as the end-to-end tests do, on port 0).
+ */
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type pino from 'pino';
+import type { AgentCandidate } from '../../machines/chatSession.ts';
+import { createPlatformClient, type PlatformClient } from '../api/index.ts';
+import { verifierFromOpenIdMetadata } from '../callbacks/verify.ts';
+import { DEMO_TENANT } from '../config/tenant.ts';
+import { type Emulator, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
+import { createSaApp } from '../sa/app.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { loadSaConfig, type SaConfig } from './config.ts';
+import { provideChatSession } from './effects.ts';
+import { createLogger } from './logger.ts';
+import { SessionManager } from './sessions.ts';
+
+export interface RunningSa {
+  url: string;
+  app: Hono;
+  sessions: SessionManager;
+  client: PlatformClient;
+  config: SaConfig;
+  close(): Promise<void>;
+}
+
+export interface StartSaOptions {
+  config: SaConfig;
+  logger: pino.Logger;
+  clock?: Clock;
+  /** Mounted at `/` after the SA's own routes (customer page, charts). */
+  extraRoutes?: Array<(app: Hono) => void>;
+}
+
+/** Round robin over the roster: each chat starts with the next agent and falls back to the others. */
+export function roundRobin(agents: readonly AgentCandidate[]): () => AgentCandidate[] {
+  let next = 0;
+  return () => {
+    if (agents.length === 0) return [];
+    const start = next++ % agents.length;
+    return [...agents.slice(start), ...agents.slice(0, start)];
+  };
+}
+
+export function listen(app: Hono, port: number, host: string): Promise<{ server: ServerType; url: string }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname: host }, (info: AddressInfo) => {
+      resolve({ server, url: `http://${host.includes(':') ? `[${host}]` : host}:${info.port}` });
+    });
+    server.once('error', reject);
+  });
+}
+
+export function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    const s = server as ServerType & { closeAllConnections?: () => void };
+    server.close(() => resolve());
+    s.closeAllConnections?.();
+  });
+}
+
+export async function startSa({
+  config,
+  logger,
+  clock = systemClock,
+  extraRoutes = [],
+}: StartSaOptions): Promise<RunningSa> {
+  const client = createPlatformClient({
+    discoverUrl: config.api.discoverUrl,
+    endpointUri: config.api.endpointUri,
+    auth: {
+      tokenUrl: config.api.tokenUrl,
+      clientId: config.api.clientId,
+      clientSecret: config.api.clientSecret,
+      resource: config.api.resource,
+    },
+    timeoutMs: config.api.timeoutMs,
+    allowedHosts: config.api.allowedHosts,
+    logger: logger.child({ component: 'api' }),
+    now: () => clock.now(),
+  });
+  const verifier = await verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
+    audience: config.callbackAuth.audience,
+    issuers: config.callbackAuth.issuers,
+    appId: config.callbackAuth.appId,
+    now: () => new Date(clock.now()),
+  });
+  const pick = roundRobin(config.agents);
+  const sessions = new SessionManager({
+    logic: provideChatSession({ client, clock, logger }),
+    clock,
+    logger,
+    settings: config.chat,
+    pickAgents: () => pick(),
+  });
+  const ownOrigins: string[] = [];
+  const app = createSaApp({
+    sessions,
+    client,
+    verifier,
+    logger,
+    callbackPath: config.callbackPath,
+    endpointUri: config.api.endpointUri,
+    allowedOrigins: () => [...config.allowedOrigins, ...ownOrigins],
+    extraRoutes,
+  });
+  const { server, url } = await listen(app, config.port, config.host);
+  const publicUrl = config.publicUrl ?? url;
+  ownOrigins.push(new URL(publicUrl).origin, url.replace('127.0.0.1', 'localhost'));
+  logger.info({ url: publicUrl, callbacks: `${publicUrl}${config.callbackPath}` }, 'SA listening');
+  return {
+    url: publicUrl,
+    app,
+    sessions,
+    client,
+    config,
+    async close() {
+      sessions.stop();
+      await closeServer(server);
+    },
+  };
+}
+
+export interface StackOptions {
+  /** Environment for the SA's configuration (defaults point at the in-process emulator). */
+  env?: Record<string, string | undefined>;
+  /** Ports; 0 picks a free one. Default 0 (tests); `carechat start` passes PORT / EMULATOR_PORT. */
+  port?: number;
+  emulatorPort?: number;
+  host?: string;
+  logger?: pino.Logger;
+  clock?: Clock;
+  emulatorConfig?: Partial<EmulatorConfig>;
+  extraRoutes?: Array<(app: Hono) => void>;
+}
+
+export interface RunningStack {
+  saUrl: string;
+  emulatorUrl: string;
+  emulator: Emulator;
+  sa: RunningSa;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const host = opts.host ?? '127.0.0.1';
+  const logger = opts.logger ?? createLogger(opts.env?.LOG_LEVEL ?? 'info');
+  const emulator = await startEmulator({
+    port: opts.emulatorPort ?? 0,
+    host,
+    ...(opts.emulatorConfig ? { config: opts.emulatorConfig } : {}),
+    logger: logger.child({ component: 'emulator' }),
+  });
+  let sa: RunningSa;
+  try {
+    const config = loadSaConfig(
+      { ...opts.env, PORT: String(opts.port ?? 0), HOST: host },
+      { emulatorUrl: emulator.url },
+    );
+    sa = await startSa({
+      config,
+      logger,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
+    });
+    emulator.emulator.setCallbackUrl(DEMO_TENANT.applicationId, `${sa.url}${config.callbackPath}`);
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+  return {
+    saUrl: sa.url,
+    emulatorUrl: emulator.url,
+    emulator: emulator.emulator,
+    sa,
+    async close() {
+      await sa.close();
+      await emulator.close();
+    },
+  };
+}

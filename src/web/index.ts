@@ -1,0 +1,6 @@
+import type { Hono } from 'hono';
+
+/** The web pages the SA serves (customer page at `/`), mounted after the SA's API routes. */
+export function webRoutes(): Array<(app: Hono) => void> {
+  return [];
+}

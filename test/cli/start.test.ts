@@ -1,0 +1,76 @@
+/**
+ * `carechat start` as a user runs it: a child process that prints the ready line, serves the SA and the
+ * emulator, and stops cleanly on SIGTERM.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/carechat.js', import.meta.url));
+let child: ChildProcess | undefined;
+
+afterEach(() => {
+  child?.kill('SIGKILL');
+  child = undefined;
+});
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+  proc.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  proc.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  child = proc;
+  return { child: proc, output: () => output, exited: new Promise((resolve) => proc.on('exit', resolve)) };
+}
+
+async function readyLine(output: () => string, exited: Promise<number | null>): Promise<string> {
+  const ready = /carechat ready: sa=(\S+) emulator=(\S+)/;
+  return Promise.race([
+    new Promise<string>((resolve) => {
+      const check = setInterval(() => {
+        const match = ready.exec(output());
+        if (match) {
+          clearInterval(check);
+          resolve(match[0]);
+        }
+      }, 20);
+    }),
+    exited.then((code) => {
+      throw new Error(`carechat start exited (${code}) before it was ready:\n${output()}`);
+    }),
+  ]);
+}
+
+describe('carechat start', () => {
+  it('prints the ready line, serves both apps, and exits 0 on SIGTERM', async () => {
+    const { output, exited, child: proc } = run(['start'], { PORT: '0', EMULATOR_PORT: '0' });
+    const line = await readyLine(output, exited);
+    const [, sa, emulator] = /sa=(\S+) emulator=(\S+)/.exec(line)!;
+    expect((await fetch(`${sa}/healthz`)).status).toBe(200);
+    expect((await fetch(`${emulator}/platformservice/discover`)).status).toBe(200);
+    proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('refuses a bad port with one clear line and a non-zero exit', async () => {
+    const { output, exited } = run(['start'], { PORT: 'eighty' });
+    expect(await exited).toBe(1);
+    expect(output()).toMatch(/PORT="eighty": expected a port from 0 to 65535/);
+    expect(output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses to run the SA alone without its configuration, naming what is missing', async () => {
+    const { output, exited } = run(['sa'], { API_DISCOVER_URL: '', AAD_TOKEN_URL: '' });
+    expect(await exited).toBe(1);
+    expect(output()).toMatch(/API_DISCOVER_URL is required/);
+  });
+});
