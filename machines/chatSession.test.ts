@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type Actor, assign, createActor, fromPromise } from 'xstate';
+import { agentOfferMachine, type RemoveBridgedParticipantInput } from './agentOffer.ts';
 import {
   type AcceptAndBridgeInput,
   type AddBridgedParticipantInput,
   type AddMessagingInput,
   type AddParticipantInput,
+  type AgentCandidate,
   type ChatSessionInput,
   type ChatSettings,
   chatSessionMachine,
@@ -28,13 +30,21 @@ const settings: ChatSettings = {
   maxAttempts: 3,
   retryBaseMs: 100,
   stepTimeoutMs: 30_000,
+  offerTimeoutMs: 20_000,
+  queueUpdateMs: 30_000,
+  maxQueueWaitMs: 300_000,
+  fallbackText: 'All agents are busy; we kept your messages.',
+  customerIdleMs: 600_000,
+  idleGraceMs: 60_000,
+  idleWarningText: 'Are you still there?',
+  agentLeftText: 'Your agent had to leave; finding another.',
 };
 
-function input(agents = [{ uri: 'sip:alice@contoso.com', name: 'Alice' }]): ChatSessionInput {
+function input(open = true): ChatSessionInput {
   return {
     sessionId: 's1',
     settings,
-    agents,
+    open,
     invitation: {
       type: 'callback.invitationReceived',
       invitationHref: `${BASE}/messagingInvitations/inv-1`,
@@ -57,12 +67,14 @@ interface Harness {
   send: (event: CallbackEvent | { type: TimerName; at: number } | { type: 'chat.close' }) => void;
   flush: () => Promise<void>;
   states: string[];
+  routing: unknown[];
 }
 
 /** The machine with fake side effects (recording their inputs) and a clock the test moves. */
 function harness(
-  agents?: ChatSessionInput['agents'],
+  agents: AgentCandidate[] | 'queue' = [{ uri: 'sip:alice@contoso.com', name: 'Alice' }],
   failures: Record<string, Array<{ retryable: boolean; code: string }>> = {},
+  open = true,
 ): Harness {
   const calls: Harness['calls'] = [];
   const clock = { now: 1_000 };
@@ -79,23 +91,66 @@ function harness(
       startAdhocMeeting: effect<StartAdhocMeetingInput, void>('startAdhocMeeting', () => undefined),
       addMessaging: effect<AddMessagingInput, void>('addMessaging', () => undefined),
       acceptAndBridge: effect<AcceptAndBridgeInput, void>('acceptAndBridge', () => undefined),
-      addBridgedParticipant: effect<AddBridgedParticipantInput, void>(
-        'addBridgedParticipant',
-        () => undefined,
-      ),
       sendMessage: effect<SendMessageInput, { location?: string }>('sendMessage', (i) => ({
         location: `${P2P}/messaging/messages/${i.operationId}`,
       })),
       addParticipant: effect<AddParticipantInput, void>('addParticipant', () => undefined),
       teardown: effect<TeardownInput, void>('teardown', () => undefined),
+      agentOffer: agentOfferMachine.provide({
+        actors: {
+          addBridgedParticipant: effect<AddBridgedParticipantInput, { location?: string }>(
+            'addBridgedParticipant',
+            (i) => ({
+              location: `${i.href}/${i.participantUri.slice(4)}`,
+            }),
+          ),
+          addParticipant: effect<AddParticipantInput, void>('addParticipant', () => undefined),
+          removeBridgedParticipant: effect<RemoveBridgedParticipantInput, void>(
+            'removeBridgedParticipant',
+            () => undefined,
+          ),
+        },
+        actions: {
+          setDeadline: assign(
+            ({ context }, params: { timer: 'timer.offerExpired' | 'timer.retry'; delayMs: number }) => ({
+              deadlines: { ...context.deadlines, [params.timer]: clock.now + params.delayMs },
+            }),
+          ),
+        },
+      }),
     },
     actions: {
       setDeadline: assign(({ context }, params: { timer: TimerName; delayMs: number }) => ({
         deadlines: { ...context.deadlines, [params.timer]: clock.now + params.delayMs },
       })),
+      setDeadlineOnce: assign(({ context }, params: { timer: TimerName; delayMs: number }) =>
+        context.deadlines[params.timer] !== undefined
+          ? {}
+          : { deadlines: { ...context.deadlines, [params.timer]: clock.now + params.delayMs } },
+      ),
     },
   });
-  const actor = createActor(machine, { input: input(agents) });
+  const actor = createActor(machine, { input: input(open) });
+  const routing: unknown[] = [];
+  // A stand-in for the router: hand out the agents in order, skipping those already tried.
+  actor.on('*', (emitted) => {
+    const e = emitted as { type: string; exclude?: string[] };
+    if (!e.type.startsWith('routing.')) return;
+    routing.push(e);
+    if (e.type !== 'routing.request') return;
+    queueMicrotask(() => {
+      if (agents === 'queue') {
+        actor.send({ type: 'queue.update', position: 1, message: 'You are number 1 in the queue.' });
+        return;
+      }
+      const next = agents.find((a) => !e.exclude?.includes(a.uri));
+      actor.send(
+        next
+          ? { type: 'agent.assigned', agent: next, assignment: { winner: next.uri } }
+          : { type: 'routing.unavailable', reason: 'every agent declined or did not answer' },
+      );
+    });
+  });
   const states: string[] = [];
   actor.subscribe((snapshot) => {
     const top = typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]!;
@@ -105,7 +160,7 @@ function harness(
   const flush = async () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   };
-  return { actor, calls, clock, fail, send: (event) => actor.send(event as never), flush, states };
+  return { actor, calls, clock, fail, send: (event) => actor.send(event as never), flush, states, routing };
 }
 
 async function driveToConference(h: Harness) {
@@ -210,13 +265,13 @@ describe('chat session machine', () => {
       's1.addMessaging',
       's1.acceptAndBridge',
       's1.welcome',
-      's1.invite.0',
+      's1.offer.0',
     ]);
   });
 
   it('bridges with the SIP meeting URI and the helpdesk display name, and relays the agent (filter Disabled)', async () => {
     const h = harness();
-    await driveToBridge(h);
+    await driveToWelcome(h);
     expect(h.calls.find((c) => c.effect === 'acceptAndBridge')?.input).toMatchObject({
       onlineMeetingUri: MEETING_URI,
       localUserDisplayName: 'Contoso Help Desk',
@@ -313,30 +368,49 @@ describe('chat session machine', () => {
       kind: 'participant',
       direction: 'Outgoing',
       invitationHref: `${BASE}/participantInvitations/p1`,
-      operationId: 's1.invite.0',
+      operationId: 's1.offer.0',
       status: 'Failure',
       reason: { code: 'RemoteFailure', subcode: 'Declined' },
     });
     await h.flush();
     const bridged = h.calls.filter((c) => c.effect === 'addBridgedParticipant').map((c) => c.input);
     expect(bridged).toMatchObject([
-      { participantUri: 'sip:alice@contoso.com' },
-      { participantUri: 'sip:bob@contoso.com' },
+      { participantUri: 'sip:alice@contoso.com', messageFilterState: 'Disabled' },
+      { participantUri: 'sip:bob@contoso.com', messageFilterState: 'Disabled' },
     ]);
+    // The declined agent's bridge entry is taken back.
+    expect(h.calls.filter((c) => c.effect === 'removeBridgedParticipant')).toHaveLength(1);
     expect(h.calls.filter((c) => c.effect === 'addParticipant').map((c) => c.input)).toMatchObject([
-      { to: 'sip:alice@contoso.com', operationId: 's1.invite.0' },
-      { to: 'sip:bob@contoso.com', operationId: 's1.invite.1' },
+      { to: 'sip:alice@contoso.com', operationId: 's1.offer.0' },
+      { to: 'sip:bob@contoso.com', operationId: 's1.offer.1' },
     ]);
+    expect(h.routing).toContainEqual({
+      type: 'routing.request',
+      sessionId: 's1',
+      exclude: ['sip:alice@contoso.com'],
+    });
     h.send(agentJoined('sip:bob@contoso.com'));
     await h.flush();
-    expect(h.actor.getSnapshot().value).toBe('agentsJoined');
+    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
   });
 
-  it('apologises and releases everything when no agent answers', async () => {
+  it('withdraws an offer that rings too long, and apologises when nobody is left', async () => {
     const h = harness();
     await driveToWelcome(h);
-    h.send({ type: 'timer.stepTimeout', at: h.actor.getSnapshot().context.deadlines['timer.stepTimeout']! });
+    const offer = h.actor.getSnapshot().children.offer!;
+    const at = (offer.getSnapshot() as { context: { deadlines: Record<string, number> } }).context.deadlines[
+      'timer.offerExpired'
+    ]!;
+    expect(at).toBe(h.clock.now + settings.offerTimeoutMs);
+    offer.send({ type: 'timer.offerExpired', at });
     await h.flush();
+    expect(h.routing).toContainEqual(
+      expect.objectContaining({
+        type: 'routing.offerEnded',
+        result: 'expired',
+        agent: expect.objectContaining({ uri: 'sip:alice@contoso.com' }),
+      }),
+    );
     const snapshot = h.actor.getSnapshot();
     expect(snapshot.value).toBe('terminated');
     expect(snapshot.context.outcome).toBe('noAgent');
@@ -345,6 +419,127 @@ describe('chat session machine', () => {
       conferenceHref: CONF,
       apology: { text: settings.apologyText, operationId: 's1.apology' },
     });
+  });
+
+  it('keeps a queued customer informed, then falls back when the wait runs out', async () => {
+    const h = harness('queue');
+    await driveToWelcome(h);
+    expect(h.actor.getSnapshot().value).toEqual({ welcomed: { queued: 'waiting' } });
+    const waitMessages = () =>
+      h.calls.filter(
+        (c) => c.effect === 'sendMessage' && (c.input as SendMessageInput).operationId.includes('.wait.'),
+      );
+    expect(waitMessages().map((c) => c.input)).toMatchObject([
+      { text: 'You are number 1 in the queue.', operationId: 's1.wait.0' },
+    ]);
+    // Every queueUpdateMs the session asks routing where it stands and tells the customer again.
+    h.clock.now += settings.queueUpdateMs;
+    h.send({ type: 'timer.queueUpdate', at: h.actor.getSnapshot().context.deadlines['timer.queueUpdate']! });
+    await h.flush();
+    expect(h.routing).toContainEqual({ type: 'routing.status', sessionId: 's1' });
+    h.send({ type: 'queue.update', position: 1, message: 'Still number 1.' } as never);
+    await h.flush();
+    expect(waitMessages().map((c) => (c.input as SendMessageInput).operationId)).toEqual([
+      's1.wait.0',
+      's1.wait.1',
+    ]);
+    // The maximum wait was set once, on entry, and is not pushed back by updates.
+    const expires = h.actor.getSnapshot().context.deadlines['timer.queueExpired']!;
+    expect(expires).toBe(1_000 + settings.maxQueueWaitMs);
+    h.send({ type: 'timer.queueExpired', at: expires });
+    await h.flush();
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.outcome).toBe('queueTimeout');
+    expect(h.calls.find((c) => c.effect === 'teardown')?.input).toMatchObject({
+      reason: 'queueTimeout',
+      conferenceHref: CONF,
+      apology: { text: settings.fallbackText },
+    });
+  });
+
+  it('declines a chat outside business hours without creating a meeting', async () => {
+    const h = harness(undefined, {}, false);
+    await h.flush();
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.outcome).toBe('outsideHours');
+    expect(h.calls.map((c) => c.effect)).toEqual(['teardown']);
+    expect(h.calls[0]!.input).toMatchObject({ declineHref: `${BASE}/messagingInvitations/inv-1/decline` });
+    expect((h.calls[0]!.input as TeardownInput).conferenceHref).toBeUndefined();
+  });
+
+  it('routes again, telling the customer, when the only agent leaves mid-chat', async () => {
+    const h = harness([
+      { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      { uri: 'sip:bob@contoso.com', name: 'Bob' },
+    ]);
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    h.send({
+      type: 'callback.participantDeleted',
+      conversationHref: CONF,
+      participantHref: `${CONF}/participants/alice@contoso.com`,
+      links: {},
+    });
+    await h.flush();
+    expect(h.routing).toContainEqual(
+      expect.objectContaining({
+        type: 'routing.agentLeft',
+        agent: expect.objectContaining({ uri: 'sip:alice@contoso.com' }),
+      }),
+    );
+    expect(h.calls.find((c) => (c.input as SendMessageInput).text === settings.agentLeftText)).toBeDefined();
+    // Routing hands out Alice again first (she is not excluded: she left, she did not decline).
+    expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
+  });
+
+  it('warns an idle customer, then closes the chat', async () => {
+    const h = harness();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    h.clock.now += settings.customerIdleMs;
+    h.send({
+      type: 'timer.customerIdle',
+      at: h.actor.getSnapshot().context.deadlines['timer.customerIdle']!,
+    });
+    await h.flush();
+    expect(
+      h.calls.find((c) => (c.input as SendMessageInput).text === settings.idleWarningText),
+    ).toBeDefined();
+    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'idleGrace' });
+    h.send({
+      type: 'timer.customerIdle',
+      at: h.actor.getSnapshot().context.deadlines['timer.customerIdle']!,
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toBe('terminated');
+    expect(h.actor.getSnapshot().context.outcome).toBe('idle');
+  });
+
+  it('resets the idle deadline when the customer writes', async () => {
+    const h = harness();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    const first = h.actor.getSnapshot().context.deadlines['timer.customerIdle']!;
+    h.clock.now += 1_000;
+    h.send({
+      type: 'callback.messageCompleted',
+      conversationHref: CONF,
+      messageHref: `${CONF}/messaging/messages/9`,
+      direction: 'Incoming',
+      status: 'Success',
+      text: 'still here',
+      sender: { uri: 'sip:123@anonymous.invalid', name: 'Jane' },
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().context.deadlines['timer.customerIdle']).toBe(first + 1_000);
+    h.send({ type: 'timer.customerIdle', at: first }); // the old deadline no longer fires
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
   });
 
   it('emits relayed messages and typing for the transcript, and ignores unexpected callbacks', async () => {
@@ -384,7 +579,7 @@ describe('chat session machine', () => {
       eventType: 'callback.bridgeAdded',
       why: 'not expected in this state',
     });
-    expect(h.actor.getSnapshot().value).toBe('agentsJoined');
+    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
   });
 
   it('survives a JSON round trip of its snapshot mid-wait and goes on from there', async () => {
@@ -400,8 +595,9 @@ describe('chat session machine', () => {
           acceptAndBridge: fromPromise(async () => {
             calls.push('acceptAndBridge');
           }),
-          addBridgedParticipant: fromPromise(async () => {
-            calls.push('addBridgedParticipant');
+          sendMessage: fromPromise<{ location?: string }, SendMessageInput>(async () => {
+            calls.push('sendMessage');
+            return { location: `${P2P}/messaging/messages/1` };
           }),
         },
       }),
@@ -415,8 +611,15 @@ describe('chat session machine', () => {
       bridgeHref: `${P2P}/conversationBridge`,
       bridgedParticipantsHref: `${P2P}/conversationBridge/bridgedParticipants`,
     });
+    restored.send({
+      type: 'callback.messagingUpdated',
+      conversationHref: P2P,
+      state: 'Connected',
+      links: { sendMessage: `${P2P}/messaging/messages` },
+    });
     await new Promise((resolve) => setImmediate(resolve));
     expect(restored.getSnapshot().matches('bridged')).toBe(true);
-    expect(calls).toEqual(['addBridgedParticipant']);
+    // Entry actions and finished invocations are not replayed: only the new step's effect runs.
+    expect(calls).toEqual(['sendMessage']);
   });
 });

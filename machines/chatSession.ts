@@ -7,18 +7,24 @@
  *   invited → adhocMeeting → conferenced → bridged → welcomed → agentsJoined → closed → terminated
  *        ↘ abandoned (customer left early) → terminated      ↘ failed (cleanup, apology) → terminated
  */
-import { assign, emit, fromPromise, setup } from 'xstate';
+import { assign, emit, fromPromise, sendTo, setup } from 'xstate';
+import { agentOfferMachine, type OfferResult } from './agentOffer.ts';
 import { backoffDelay } from './backoff.ts';
+import type {
+  AcceptAndBridgeInput,
+  AddMessagingInput,
+  AddParticipantInput,
+  AgentCandidate,
+  Outcome,
+  SendMessageInput,
+  StartAdhocMeetingInput,
+  TeardownInput,
+} from './effects.ts';
 import type { CallbackEvent, Href, InvitationReceived, Reason } from './events.ts';
 
 export const CHAT_SESSION_MACHINE_ID = 'chatSession';
 /** Bump when a change makes stored snapshots unreadable; the store refuses unknown versions. */
 export const CHAT_SESSION_MACHINE_VERSION = 1;
-
-export interface AgentCandidate {
-  uri: string;
-  name: string;
-}
 
 export interface ChatSettings {
   /** Display name the customer sees for the helpdesk side (acceptAndBridge `localUserDisplayName`). */
@@ -32,17 +38,38 @@ export interface ChatSettings {
   retryBaseMs: number;
   /** How long to wait for the callbacks that complete a step. */
   stepTimeoutMs: number;
+  /** How long an offered agent may ring before the offer is withdrawn. */
+  offerTimeoutMs: number;
+  /** How often a queued customer hears their position. */
+  queueUpdateMs: number;
+  /** Longest wait in the queue before the fallback. */
+  maxQueueWaitMs: number;
+  /** Sent when the queue wait runs out: the customer's messages are kept as a left message. */
+  fallbackText: string;
+  /** A customer silent this long mid-chat is warned, and closed after the grace period. */
+  customerIdleMs: number;
+  idleGraceMs: number;
+  idleWarningText: string;
+  /** Sent when the last agent leaves mid-chat, before routing again. */
+  agentLeftText: string;
 }
 
 export interface ChatSessionInput {
   sessionId: string;
   invitation: InvitationReceived;
   settings: ChatSettings;
-  /** Agents to try, in order (chosen by routing). */
-  agents: AgentCandidate[];
+  /** The topic the customer chose (skills routing). */
+  topic?: string;
+  /** False outside business hours: the invitation is declined and no meeting is created. */
+  open?: boolean;
 }
 
-export type TimerName = 'timer.retry' | 'timer.stepTimeout';
+export type TimerName =
+  | 'timer.retry'
+  | 'timer.stepTimeout'
+  | 'timer.queueUpdate'
+  | 'timer.queueExpired'
+  | 'timer.customerIdle';
 
 export interface Leg {
   conversationHref?: Href;
@@ -52,8 +79,6 @@ export interface Leg {
   addMessaging?: Href;
   messagingState?: string;
 }
-
-export type Outcome = 'completed' | 'abandoned' | 'failed' | 'noAgent' | 'closedBySa';
 
 export interface SessionError {
   step: string;
@@ -77,8 +102,17 @@ export interface ChatSessionContext {
   };
   /** Set once startAdhocMeeting was sent: the conference may exist even before we know its href. */
   meetingRequested: boolean;
-  agents: AgentCandidate[];
-  agentIndex: number;
+  topic?: string;
+  open: boolean;
+  /** Agents tried in this routing round (declined, expired): routing skips them. */
+  tried: string[];
+  /** Offers made so far: the n-th offer's operationId is `<session>.offer.<n>`. */
+  offers: number;
+  currentAgent?: AgentCandidate;
+  /** Why each agent was chosen, as routing explained it. */
+  assignments: unknown[];
+  queue: { message?: string; position?: number; updates: number };
+  idleWarnings: number;
   joinedAgents: Array<AgentCandidate & { participantHref: Href }>;
   welcome: { location?: Href };
   /** The step whose API call is being retried, and how many attempts it has used. */
@@ -92,7 +126,12 @@ export interface ChatSessionContext {
 
 export type TimerEvent = { type: TimerName; at: number };
 export type OperatorEvent = { type: 'chat.close'; reason?: string };
-export type ChatSessionEvent = CallbackEvent | TimerEvent | OperatorEvent;
+/** What routing answers a `routing.request` / `routing.status` with. */
+export type RoutingEvent =
+  | { type: 'agent.assigned'; agent: AgentCandidate; assignment: unknown }
+  | { type: 'queue.update'; position: number; message: string }
+  | { type: 'routing.unavailable'; reason: string };
+export type ChatSessionEvent = CallbackEvent | TimerEvent | OperatorEvent | RoutingEvent;
 
 /** What the session tells the outside world (transcripts, dashboards); see `actor.on(...)`. */
 export type ChatSessionEmitted =
@@ -112,53 +151,29 @@ export type ChatSessionEmitted =
       name?: string;
       leg: 'p2p' | 'conference';
     }
-  | { type: 'chat.ignored'; eventType: string; why: string };
+  | { type: 'chat.ignored'; eventType: string; why: string }
+  | { type: 'routing.request'; sessionId: string; topic?: string; exclude: string[] }
+  | { type: 'routing.status'; sessionId: string }
+  | {
+      type: 'routing.offerEnded';
+      sessionId: string;
+      agent: AgentCandidate;
+      result: OfferResult;
+      reason?: string;
+    }
+  | { type: 'routing.agentLeft'; sessionId: string; agent: AgentCandidate };
 
-// ── Inputs of the invoked side effects (implemented by the runtime with the API client) ──────────────
-export interface StartAdhocMeetingInput {
-  href: Href;
-  subject: string;
-  operationId: string;
-  callbackContext: string;
-}
-export interface AddMessagingInput {
-  href: Href;
-  operationId: string;
-  callbackContext: string;
-}
-export interface AcceptAndBridgeInput {
-  href: Href;
-  onlineMeetingUri: string;
-  localUserDisplayName: string;
-  operationId: string;
-}
-export interface AddBridgedParticipantInput {
-  sessionId: string;
-  href: Href;
-  displayName: string;
-  participantUri: string;
-  messageFilterState: 'Enabled' | 'Disabled';
-}
-export interface SendMessageInput {
-  href: Href;
-  text: string;
-  operationId: string;
-}
-export interface AddParticipantInput {
-  href: Href;
-  to: string;
-  operationId: string;
-}
-export interface TeardownInput {
-  sessionId: string;
-  reason: Outcome;
-  /** Message to send the customer before leaving (failures only). */
-  apology?: SendMessageInput;
-  /** Decline the customer's invitation when it was never accepted. */
-  declineHref?: Href;
-  /** The ad hoc meeting's conversation, to DELETE (204; 404 counts as done). */
-  conferenceHref?: Href;
-}
+export type {
+  AcceptAndBridgeInput,
+  AddBridgedParticipantInput,
+  AddMessagingInput,
+  AddParticipantInput,
+  AgentCandidate,
+  Outcome,
+  SendMessageInput,
+  StartAdhocMeetingInput,
+  TeardownInput,
+} from './effects.ts';
 
 function notProvided<I, O = void>(name: string) {
   return fromPromise<O, I>(async () => {
@@ -220,16 +235,34 @@ export const chatSessionMachine = setup({
     startAdhocMeeting: notProvided<StartAdhocMeetingInput>('startAdhocMeeting'),
     addMessaging: notProvided<AddMessagingInput>('addMessaging'),
     acceptAndBridge: notProvided<AcceptAndBridgeInput>('acceptAndBridge'),
-    addBridgedParticipant: notProvided<AddBridgedParticipantInput>('addBridgedParticipant'),
     sendMessage: notProvided<SendMessageInput, { location?: string }>('sendMessage'),
     addParticipant: notProvided<AddParticipantInput>('addParticipant'),
     teardown: notProvided<TeardownInput>('teardown'),
+    agentOffer: agentOfferMachine,
   },
   actions: {
     /** Replaced by the runtime with one that reads its clock; the default reads the wall clock. */
     setDeadline: assign(({ context }, params: { timer: TimerName; delayMs: number }) => ({
       deadlines: { ...context.deadlines, [params.timer]: Date.now() + params.delayMs },
     })),
+    /** Like setDeadline, but keeps a deadline that is already set (the queue's maximum wait). */
+    setDeadlineOnce: assign(({ context }, params: { timer: TimerName; delayMs: number }) =>
+      context.deadlines[params.timer] !== undefined
+        ? {}
+        : { deadlines: { ...context.deadlines, [params.timer]: Date.now() + params.delayMs } },
+    ),
+    takeAssignment: assign(({ context, event }) => {
+      if (event.type !== 'agent.assigned') return {};
+      return {
+        currentAgent: event.agent,
+        offers: context.offers + 1,
+        assignments: [...context.assignments, event.assignment],
+      };
+    }),
+    takeQueueUpdate: assign(({ context, event }) => {
+      if (event.type !== 'queue.update') return {};
+      return { queue: { ...context.queue, message: event.message, position: event.position } };
+    }),
     clearDeadline: assign(({ context }, params: { timer: TimerName }) => {
       const { [params.timer]: _removed, ...rest } = context.deadlines;
       return { deadlines: rest };
@@ -292,9 +325,19 @@ export const chatSessionMachine = setup({
   },
   guards: {
     deadlineDue: ({ context, event }) =>
-      'at' in event && (event.type === 'timer.retry' || event.type === 'timer.stepTimeout')
-        ? context.deadlines[event.type] === event.at
+      event.type.startsWith('timer.') && 'at' in event
+        ? context.deadlines[event.type as TimerName] === event.at
         : false,
+    fromCustomer: ({ context, event }) =>
+      event.type === 'callback.messageCompleted' &&
+      event.direction === 'Incoming' &&
+      ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
+        (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name)),
+    lastAgentLeaving: ({ context, event }) =>
+      event.type === 'callback.participantDeleted' &&
+      context.joinedAgents.length > 0 &&
+      context.joinedAgents.every((agent) => sameHref(agent.participantHref, event.participantHref)),
+    isOpen: ({ context }) => context.open,
     canRetry: ({ context, event }) => {
       const error = (event as { error?: { retryable?: unknown } }).error;
       return error?.retryable === true && context.retry.attempt + 1 < context.settings.maxAttempts;
@@ -315,8 +358,6 @@ export const chatSessionMachine = setup({
     bridgeReady: ({ context }) => !!context.p2p.bridgedParticipantsHref,
     p2pMessagingReady: ({ context }) =>
       !!context.p2p.sendMessage && context.p2p.messagingState === 'Connected',
-    hasAgent: ({ context }) => context.agentIndex < context.agents.length,
-    hasNextAgent: ({ context }) => context.agentIndex + 1 < context.agents.length,
     customerLeft: ({ context, event }) =>
       (event.type === 'callback.conversationDeleted' &&
         sameHref(event.conversationHref, context.p2p.conversationHref)) ||
@@ -346,8 +387,13 @@ export const chatSessionMachine = setup({
     p2p: { conversationHref: input.invitation.conversationHref, gone: false },
     conference: { ready: false, gone: false },
     meetingRequested: false,
-    agents: input.agents,
-    agentIndex: 0,
+    ...(input.topic ? { topic: input.topic } : {}),
+    open: input.open ?? true,
+    tried: [],
+    offers: 0,
+    assignments: [],
+    queue: { updates: 0 },
+    idleWarnings: 0,
     joinedAgents: [],
     welcome: {},
     retry: { attempt: 0 },
@@ -368,13 +414,35 @@ export const chatSessionMachine = setup({
   states: {
     // Steps 7–8: the customer's invitation arrived; start the ad hoc meeting.
     invited: {
-      initial: 'starting',
+      initial: 'checkingHours',
       entry: [{ type: 'beginStep', params: { step: 'adhocMeeting' } }],
       on: {
         'callback.conversationDeleted': { guard: 'customerLeft', target: 'abandoned' },
         'chat.close': { target: 'abandoned' },
       },
       states: {
+        // Outside business hours no meeting is created: the invitation is declined.
+        checkingHours: {
+          always: [
+            { guard: 'isOpen', target: 'starting' },
+            {
+              target: '#chatSession.failed',
+              actions: [
+                { type: 'setOutcome', params: { outcome: 'outsideHours' } },
+                {
+                  type: 'recordError',
+                  params: {
+                    error: {
+                      step: 'invited',
+                      code: 'OutsideBusinessHours',
+                      message: 'the chat arrived outside business hours',
+                    },
+                  },
+                },
+              ],
+            },
+          ],
+        },
         starting: {
           entry: [{ type: 'recordOperation', params: { step: 'adhocMeeting' } }],
           invoke: {
@@ -754,7 +822,7 @@ export const chatSessionMachine = setup({
     // Steps 11–13: add the first agent as a bridged participant (messages relayed), then welcome the
     // customer on the P2P leg and wait for its delivery.
     bridged: {
-      initial: 'checkingAgents',
+      initial: 'awaitingMessaging',
       on: {
         'callback.conversationDeleted': [
           { guard: 'customerLeft', target: 'abandoned' },
@@ -802,81 +870,11 @@ export const chatSessionMachine = setup({
         'callback.participantAdded': {},
         'callback.participantMessagingAdded': {},
         'callback.bridgedParticipantAdded': {},
+        'callback.bridgedParticipantDeleted': {},
         'callback.messageStarted': {},
         'chat.close': { target: 'abandoned' },
       },
       states: {
-        checkingAgents: {
-          always: [
-            { guard: 'hasAgent', target: 'addingBridgedParticipant' },
-            {
-              target: '#chatSession.failed',
-              actions: [
-                { type: 'setOutcome', params: { outcome: 'noAgent' } },
-                {
-                  type: 'recordError',
-                  params: {
-                    error: { step: 'routing', code: 'NoAgent', message: 'no agent to offer the chat to' },
-                  },
-                },
-              ],
-            },
-          ],
-        },
-        addingBridgedParticipant: {
-          entry: [{ type: 'beginStep', params: { step: 'bridgedParticipant.0' } }],
-          invoke: {
-            id: 'addBridgedParticipant',
-            src: 'addBridgedParticipant',
-            input: ({ context }) => {
-              const agent = context.agents[context.agentIndex]!;
-              return {
-                sessionId: context.sessionId,
-                href: context.p2p.bridgedParticipantsHref ?? '',
-                displayName: agent.name,
-                participantUri: agent.uri,
-                messageFilterState: 'Disabled' as const,
-              };
-            },
-            onDone: { target: 'awaitingMessaging' },
-            onError: [
-              {
-                guard: 'canRetry',
-                target: 'bridgedParticipantBackoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
-              },
-              {
-                target: '#chatSession.failed',
-                actions: {
-                  type: 'recordError',
-                  params: ({ event }) => ({ error: errorOf('bridgedParticipant', event.error) }),
-                },
-              },
-            ],
-          },
-        },
-        bridgedParticipantBackoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'addingBridgedParticipant',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
         awaitingMessaging: {
           entry: [
             {
@@ -1024,9 +1022,15 @@ export const chatSessionMachine = setup({
       },
     },
 
-    // Steps 14–15: invite the agent into the meeting; on failure bridge and invite the next one.
+    // Steps 11, 14–15: find an agent (routing may queue the chat), offer it (bridge + invite, as a child
+    // actor), and on a decline or a timeout go back to routing, which skips the agents already tried.
     welcomed: {
-      initial: 'inviting',
+      initial: 'routing',
+      entry: assign({ tried: [] }),
+      exit: [
+        { type: 'clearDeadline', params: { timer: 'timer.queueExpired' } },
+        assign({ queue: ({ context }) => ({ ...context.queue, position: undefined }) }),
+      ],
       on: {
         'callback.conversationDeleted': [
           { guard: 'customerLeft', target: 'abandoned' },
@@ -1045,165 +1049,295 @@ export const chatSessionMachine = setup({
           },
         ],
         'callback.messagingUpdated': { guard: 'customerLeft', target: 'abandoned' },
-        'callback.participantAdded': {
-          guard: ({ context, event }) =>
-            sameHref(event.conversationHref, context.conference.conversationHref) &&
-            !!event.uri &&
-            event.uri.toLowerCase() === context.agents[context.agentIndex]?.uri.toLowerCase(),
-          target: 'agentsJoined',
-          actions: [
-            assign({
-              joinedAgents: ({ context, event }) => [
-                ...context.joinedAgents,
-                { ...context.agents[context.agentIndex]!, participantHref: event.participantHref },
-              ],
-            }),
-            emit(({ event }) => ({
-              type: 'chat.participant' as const,
-              change: 'added' as const,
-              uri: event.uri,
-              name: event.name,
-              leg: 'conference' as const,
-            })),
-          ],
-        },
-        'callback.invitationCompleted': {
-          guard: ({ context, event }) =>
-            event.kind === 'participant' &&
-            event.status === 'Failure' &&
-            event.operationId === operationIdFor(context.sessionId, `invite.${context.agentIndex}`),
-          target: '.nextAgent',
-        },
         'callback.messageCompleted': { actions: 'emitMessage' },
         'callback.typing': { actions: 'emitTyping' },
+        'timer.queueExpired': {
+          guard: 'deadlineDue',
+          target: 'failed',
+          actions: [
+            { type: 'setOutcome', params: { outcome: 'queueTimeout' } },
+            {
+              type: 'recordError',
+              params: {
+                error: { step: 'queue', code: 'QueueTimeout', message: 'no agent became free in time' },
+              },
+            },
+          ],
+        },
         'chat.close': { target: 'abandoned' },
       },
       states: {
-        inviting: {
-          entry: [
-            { type: 'beginStep', params: ({ context }) => ({ step: `invite.${context.agentIndex}` }) },
-            { type: 'recordOperation', params: ({ context }) => ({ step: `invite.${context.agentIndex}` }) },
-          ],
+        // The last agent left mid-chat: tell the customer, then route again.
+        announcingAgentLeft: {
+          entry: { type: 'recordOperation', params: ({ context }) => ({ step: `left.${context.offers}` }) },
           invoke: {
-            id: 'addParticipant',
-            src: 'addParticipant',
+            id: 'announceAgentLeft',
+            src: 'sendMessage',
             input: ({ context }) => ({
-              href: context.conference.addParticipant ?? '',
-              to: context.agents[context.agentIndex]?.uri ?? '',
-              operationId: operationIdFor(context.sessionId, `invite.${context.agentIndex}`),
+              href: context.p2p.sendMessage ?? '',
+              text: context.settings.agentLeftText,
+              operationId: operationIdFor(context.sessionId, `left.${context.offers}`),
             }),
-            onDone: { target: 'awaitingAgent' },
-            onError: [
-              {
-                guard: 'canRetry',
-                target: 'invitingBackoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
-              },
-              { target: 'nextAgent' },
-            ],
+            onDone: { target: 'routing' },
+            onError: { target: 'routing' },
           },
         },
-        invitingBackoff: {
+        routing: {
+          entry: emit(({ context }) => ({
+            type: 'routing.request' as const,
+            sessionId: context.sessionId,
+            ...(context.topic ? { topic: context.topic } : {}),
+            exclude: context.tried,
+          })),
           on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'inviting',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+            'agent.assigned': {
+              target: 'offering',
+              actions: 'takeAssignment',
             },
-          },
-        },
-        awaitingAgent: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
+            'queue.update': {
+              target: 'queued',
+              actions: 'takeQueueUpdate',
             },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
-          on: {
-            'timer.stepTimeout': { guard: 'deadlineDue', target: 'nextAgent' },
-          },
-        },
-        nextAgent: {
-          always: [
-            {
-              guard: 'hasNextAgent',
-              target: 'bridgingNext',
-              actions: assign({ agentIndex: ({ context }) => context.agentIndex + 1 }),
-            },
-            {
+            'routing.unavailable': {
               target: '#chatSession.failed',
               actions: [
                 { type: 'setOutcome', params: { outcome: 'noAgent' } },
                 {
                   type: 'recordError',
-                  params: {
-                    error: { step: 'routing', code: 'NoAgent', message: 'no agent answered the chat' },
-                  },
+                  params: ({ event }) => ({
+                    error: { step: 'routing', code: 'NoAgent', message: event.reason },
+                  }),
                 },
               ],
             },
-          ],
+          },
         },
-        bridgingNext: {
+        queued: {
+          initial: 'informing',
           entry: [
             {
-              type: 'beginStep',
-              params: ({ context }) => ({ step: `bridgedParticipant.${context.agentIndex}` }),
+              type: 'setDeadlineOnce',
+              params: ({ context }) => ({
+                timer: 'timer.queueExpired' as const,
+                delayMs: context.settings.maxQueueWaitMs,
+              }),
             },
           ],
-          invoke: {
-            id: 'addNextBridgedParticipant',
-            src: 'addBridgedParticipant',
-            input: ({ context }) => {
-              const agent = context.agents[context.agentIndex]!;
-              return {
-                sessionId: context.sessionId,
-                href: context.p2p.bridgedParticipantsHref ?? '',
-                displayName: agent.name,
-                participantUri: agent.uri,
-                messageFilterState: 'Disabled' as const,
-              };
-            },
-            onDone: { target: 'inviting' },
-            onError: {
+          on: {
+            'agent.assigned': { target: 'offering', actions: 'takeAssignment' },
+            'routing.unavailable': {
               target: '#chatSession.failed',
-              actions: {
-                type: 'recordError',
-                params: ({ event }) => ({ error: errorOf('bridgedParticipant', event.error) }),
+              actions: [
+                { type: 'setOutcome', params: { outcome: 'noAgent' } },
+                {
+                  type: 'recordError',
+                  params: ({ event }) => ({
+                    error: { step: 'routing', code: 'NoAgent', message: event.reason },
+                  }),
+                },
+              ],
+            },
+          },
+          states: {
+            informing: {
+              entry: {
+                type: 'recordOperation',
+                params: ({ context }) => ({ step: `wait.${context.queue.updates}` }),
+              },
+              invoke: {
+                id: 'sendQueueMessage',
+                src: 'sendMessage',
+                input: ({ context }) => ({
+                  href: context.p2p.sendMessage ?? '',
+                  text: context.queue.message ?? '',
+                  operationId: operationIdFor(context.sessionId, `wait.${context.queue.updates}`),
+                }),
+                onDone: {
+                  target: 'waiting',
+                  actions: [
+                    assign({
+                      queue: ({ context }) => ({ ...context.queue, updates: context.queue.updates + 1 }),
+                    }),
+                    emit(({ context }) => ({
+                      type: 'chat.message' as const,
+                      direction: 'Outgoing' as const,
+                      text: context.queue.message ?? '',
+                      from: context.settings.helpdeskName,
+                      leg: 'p2p' as const,
+                    })),
+                  ],
+                },
+                onError: {
+                  target: 'waiting',
+                  actions: assign({
+                    queue: ({ context }) => ({ ...context.queue, updates: context.queue.updates + 1 }),
+                  }),
+                },
               },
             },
+            waiting: {
+              entry: [
+                {
+                  type: 'setDeadline',
+                  params: ({ context }) => ({
+                    timer: 'timer.queueUpdate' as const,
+                    delayMs: context.settings.queueUpdateMs,
+                  }),
+                },
+              ],
+              exit: [{ type: 'clearDeadline', params: { timer: 'timer.queueUpdate' } }],
+              on: {
+                'timer.queueUpdate': {
+                  guard: 'deadlineDue',
+                  target: 'asking',
+                },
+                'queue.update': { target: 'informing', actions: 'takeQueueUpdate' },
+              },
+            },
+            asking: {
+              entry: emit(({ context }) => ({
+                type: 'routing.status' as const,
+                sessionId: context.sessionId,
+              })),
+              on: { 'queue.update': { target: 'informing', actions: 'takeQueueUpdate' } },
+            },
+          },
+        },
+        offering: {
+          entry: {
+            type: 'recordOperation',
+            params: ({ context }) => ({ step: `offer.${context.offers - 1}` }),
+          },
+          invoke: {
+            id: 'offer',
+            src: 'agentOffer',
+            input: ({ context }) => ({
+              sessionId: context.sessionId,
+              offerIndex: context.offers - 1,
+              agent: context.currentAgent!,
+              bridgedParticipantsHref: context.p2p.bridgedParticipantsHref ?? '',
+              addParticipantHref: context.conference.addParticipant ?? '',
+              messageFilterState: 'Disabled' as const,
+              offerTimeoutMs: context.settings.offerTimeoutMs,
+              maxAttempts: context.settings.maxAttempts,
+              retryBaseMs: context.settings.retryBaseMs,
+            }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.result === 'accepted',
+                target: '#chatSession.agentsJoined',
+                actions: [
+                  assign({
+                    joinedAgents: ({ context, event }) => [
+                      ...context.joinedAgents,
+                      { ...event.output.agent, participantHref: event.output.participantHref ?? '' },
+                    ],
+                  }),
+                  emit(({ context, event }) => ({
+                    type: 'routing.offerEnded' as const,
+                    sessionId: context.sessionId,
+                    agent: event.output.agent,
+                    result: event.output.result,
+                  })),
+                  emit(({ event }) => ({
+                    type: 'chat.participant' as const,
+                    change: 'added' as const,
+                    uri: event.output.agent.uri,
+                    name: event.output.agent.name,
+                    leg: 'conference' as const,
+                  })),
+                ],
+              },
+              {
+                target: 'routing',
+                actions: [
+                  assign({ tried: ({ context, event }) => [...context.tried, event.output.agent.uri] }),
+                  emit(({ context, event }) => ({
+                    type: 'routing.offerEnded' as const,
+                    sessionId: context.sessionId,
+                    agent: event.output.agent,
+                    result: event.output.result,
+                    ...(event.output.reason ? { reason: event.output.reason } : {}),
+                  })),
+                ],
+              },
+            ],
+            onError: {
+              target: 'routing',
+              actions: [
+                assign({ tried: ({ context }) => [...context.tried, context.currentAgent?.uri ?? ''] }),
+                emit(({ context }) => ({
+                  type: 'routing.offerEnded' as const,
+                  sessionId: context.sessionId,
+                  agent: context.currentAgent!,
+                  result: 'failed' as const,
+                })),
+              ],
+            },
+          },
+          on: {
+            'callback.participantAdded': { actions: sendTo('offer', ({ event }) => event) },
+            'callback.invitationCompleted': { actions: sendTo('offer', ({ event }) => event) },
           },
         },
       },
     },
 
     // Steps 16–21: agents and customer talk (the platform relays across the bridge; the SA observes the
-    // conference leg) until the customer leaves.
+    // conference leg) until the customer leaves. A customer silent too long is warned, then closed.
     agentsJoined: {
+      initial: 'active',
+      entry: [
+        {
+          type: 'setDeadline',
+          params: ({ context }) => ({
+            timer: 'timer.customerIdle' as const,
+            delayMs: context.settings.customerIdleMs,
+          }),
+        },
+      ],
+      exit: [{ type: 'clearDeadline', params: { timer: 'timer.customerIdle' } }],
       on: {
-        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.messageCompleted': [
+          {
+            guard: 'fromCustomer',
+            target: '.active',
+            actions: [
+              'emitMessage',
+              {
+                type: 'setDeadline',
+                params: ({ context }) => ({
+                  timer: 'timer.customerIdle' as const,
+                  delayMs: context.settings.customerIdleMs,
+                }),
+              },
+            ],
+          },
+          { actions: 'emitMessage' },
+        ],
         'callback.typing': { actions: 'emitTyping' },
         'callback.participantAdded': { actions: 'emitParticipant' },
         'callback.participantUpdated': { actions: 'emitParticipant' },
         'callback.participantDeleted': [
           { guard: 'isP2p', actions: 'emitParticipant' },
+          {
+            guard: 'lastAgentLeaving',
+            target: '#chatSession.welcomed.announcingAgentLeft',
+            actions: [
+              emit(({ context, event }) => ({
+                type: 'routing.agentLeft' as const,
+                sessionId: context.sessionId,
+                agent: context.joinedAgents.find((a) =>
+                  sameHref(a.participantHref, event.participantHref),
+                ) ?? {
+                  uri: event.uri ?? '',
+                  name: event.name ?? '',
+                },
+              })),
+              assign({ joinedAgents: [] }),
+              'emitParticipant',
+            ],
+          },
           {
             actions: [
               assign({
@@ -1237,9 +1371,53 @@ export const chatSessionMachine = setup({
         'callback.invitationCompleted': {},
         'callback.invitationStarted': {},
         'callback.messageStarted': {},
+        'callback.bridgedParticipantDeleted': {},
         'chat.close': {
           target: 'closed',
           actions: { type: 'setOutcome', params: { outcome: 'closedBySa' } },
+        },
+      },
+      states: {
+        active: {
+          on: {
+            'timer.customerIdle': { guard: 'deadlineDue', target: 'warningIdle' },
+          },
+        },
+        warningIdle: {
+          entry: {
+            type: 'recordOperation',
+            params: ({ context }) => ({ step: `idle.${context.idleWarnings}` }),
+          },
+          invoke: {
+            id: 'sendIdleWarning',
+            src: 'sendMessage',
+            input: ({ context }) => ({
+              href: context.p2p.sendMessage ?? '',
+              text: context.settings.idleWarningText,
+              operationId: operationIdFor(context.sessionId, `idle.${context.idleWarnings}`),
+            }),
+            onDone: { target: 'idleGrace' },
+            onError: { target: 'idleGrace' },
+          },
+          exit: assign({ idleWarnings: ({ context }) => context.idleWarnings + 1 }),
+        },
+        idleGrace: {
+          entry: [
+            {
+              type: 'setDeadline',
+              params: ({ context }) => ({
+                timer: 'timer.customerIdle' as const,
+                delayMs: context.settings.idleGraceMs,
+              }),
+            },
+          ],
+          on: {
+            'timer.customerIdle': {
+              guard: 'deadlineDue',
+              target: '#chatSession.closed',
+              actions: { type: 'setOutcome', params: { outcome: 'idle' } },
+            },
+          },
         },
       },
     },
@@ -1476,11 +1654,12 @@ function isWelcome(
 
 function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownInput {
   const bridged = !!context.p2p.bridgeHref;
+  const apologise = reason === 'failed' || reason === 'noAgent' || reason === 'queueTimeout';
   const apology =
-    (reason === 'failed' || reason === 'noAgent') && !context.p2p.gone && context.p2p.sendMessage
+    apologise && !context.p2p.gone && context.p2p.sendMessage
       ? {
           href: context.p2p.sendMessage,
-          text: context.settings.apologyText,
+          text: reason === 'queueTimeout' ? context.settings.fallbackText : context.settings.apologyText,
           operationId: operationIdFor(context.sessionId, 'apology'),
         }
       : undefined;

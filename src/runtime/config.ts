@@ -4,6 +4,7 @@
  */
 import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
+import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -39,6 +40,14 @@ export interface SaConfig {
   allowedOrigins: string[];
   chat: ChatSettings;
   agents: AgentSpec[];
+  routing: {
+    strategy: Strategy;
+    capacity: number;
+    maxMissedInRow: number;
+    skillsFallback: boolean;
+    avgHandleMs: number;
+    businessHours: BusinessHours | 'always';
+  };
   logLevel: string;
 }
 
@@ -142,6 +151,46 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     maxAttempts: Number(read('MAX_ATTEMPTS', '3', int(1, 10))),
     retryBaseMs: Number(read('RETRY_BASE_MS', '500', int(1, 60_000))),
     stepTimeoutMs: Number(read('STEP_TIMEOUT_MS', '30000', int(100, 600_000))),
+    offerTimeoutMs: Number(read('OFFER_TIMEOUT_MS', '20000', int(100, 600_000))),
+    queueUpdateMs: Number(read('QUEUE_UPDATE_MS', '30000', int(1000, 3_600_000))),
+    maxQueueWaitMs: Number(read('MAX_QUEUE_WAIT_MS', '300000', int(1000, 86_400_000))),
+    fallbackText: read(
+      'FALLBACK_TEXT',
+      'All our agents are still busy. We have kept your messages and will get back to you as soon as we can.',
+    ),
+    customerIdleMs: Number(read('CUSTOMER_IDLE_MS', '600000', int(1000, 86_400_000))),
+    idleGraceMs: Number(read('IDLE_GRACE_MS', '60000', int(1000, 3_600_000))),
+    idleWarningText: read(
+      'IDLE_WARNING_TEXT',
+      'Are you still there? This chat will close soon if we do not hear from you.',
+    ),
+    agentLeftText: read(
+      'AGENT_LEFT_TEXT',
+      'Your agent had to leave. We are connecting you to another agent.',
+    ),
+  };
+  const strategy = read('ROUTING_STRATEGY', 'longest-idle', (v) =>
+    (STRATEGIES as readonly string[]).includes(v) ? undefined : `expected one of ${STRATEGIES.join(', ')}`,
+  ) as Strategy;
+  let businessHours: BusinessHours | 'always' = 'always';
+  const hoursSpec = read('BUSINESS_HOURS', 'always');
+  try {
+    businessHours = parseBusinessHours(hoursSpec);
+  } catch (error) {
+    problems.push(
+      `BUSINESS_HOURS=${JSON.stringify(hoursSpec)}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const routing = {
+    strategy,
+    capacity: Number(read('AGENT_CAPACITY', '2', int(1, 100))),
+    maxMissedInRow: Number(read('MAX_MISSED_OFFERS', '2', int(1, 100))),
+    skillsFallback:
+      read('SKILLS_FALLBACK', 'true', (v) =>
+        v === 'true' || v === 'false' ? undefined : 'expected true or false',
+      ) === 'true',
+    avgHandleMs: Number(read('AVG_HANDLE_MS', '300000', int(1000, 86_400_000))),
+    businessHours,
   };
   const agents = parseAgents(read('AGENTS', ''), problems);
   const logLevel = read('LOG_LEVEL', 'info', (v) =>
@@ -159,19 +208,30 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     allowedOrigins,
     chat,
     agents: agents.length ? agents : [...DEMO_AGENTS],
+    routing,
     logLevel,
   };
 }
 
-/** `AGENTS=sip:alice@contoso.com=Alice Agent,sip:bob@contoso.com=Bob` (empty: the demo roster). */
+/**
+ * `AGENTS=sip:alice@contoso.com=Alice Agent:billing|general,sip:bob@contoso.com=Bob` (skills after a
+ * colon, separated by `|`; empty: the demo roster).
+ */
 function parseAgents(value: string, problems: string[]): AgentSpec[] {
   if (!value) return [];
   return value.split(',').flatMap((entry) => {
-    const [uri, name] = entry.split('=').map((s) => s.trim());
+    const [uri, rest] = entry.split('=').map((s) => s.trim());
+    const [name, skillText] = (rest ?? '').split(':').map((s) => s.trim());
     if (!uri || !/^sip:[^@\s]+@[^@\s]+$/.test(uri) || !name) {
-      problems.push(`AGENTS: ${JSON.stringify(entry)} is not of the form sip:user@domain=Display Name`);
+      problems.push(
+        `AGENTS: ${JSON.stringify(entry)} is not of the form sip:user@domain=Display Name[:skill|skill]`,
+      );
       return [];
     }
-    return [{ uri, name }];
+    const skills = (skillText ?? '')
+      .split('|')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean);
+    return [{ uri, name, ...(skills.length ? { skills } : {}) }];
   });
 }

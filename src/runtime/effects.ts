@@ -5,6 +5,7 @@
  */
 import type pino from 'pino';
 import { assign, fromPromise } from 'xstate';
+import { agentOfferMachine, type RemoveBridgedParticipantInput } from '../../machines/agentOffer.ts';
 import {
   type AcceptAndBridgeInput,
   type AddBridgedParticipantInput,
@@ -76,23 +77,43 @@ export function provideChatSession({ client, clock, logger }: EffectDeps) {
           operationId: i.operationId,
         }),
       ),
-      addBridgedParticipant: effect<AddBridgedParticipantInput, void>(
-        'addBridgedParticipant',
-        (i) => ({ sessionId: i.sessionId }),
-        async (i) => {
-          await client.addBridgedParticipant(i.href, {
-            displayName: i.displayName,
-            participantUri: i.participantUri,
-            messageFilterState: i.messageFilterState,
-          });
-        },
-      ),
       sendMessage: effect<SendMessageInput, { location?: string }>('sendMessage', byOp, (i) =>
         client.sendMessage(i.href, { text: i.text, operationId: i.operationId }),
       ),
       addParticipant: effect<AddParticipantInput, void>('addParticipant', byOp, (i) =>
         client.addParticipant(i.href, { to: i.to, operationId: i.operationId }),
       ),
+      agentOffer: agentOfferMachine.provide({
+        actors: {
+          addBridgedParticipant: effect<AddBridgedParticipantInput, { location?: string }>(
+            'addBridgedParticipant',
+            (i) => ({ sessionId: i.sessionId }),
+            (i) =>
+              client.addBridgedParticipant(i.href, {
+                displayName: i.displayName,
+                participantUri: i.participantUri,
+                messageFilterState: i.messageFilterState,
+              }),
+          ),
+          addParticipant: effect<AddParticipantInput, void>('addParticipant', byOp, (i) =>
+            client.addParticipant(i.href, { to: i.to, operationId: i.operationId }),
+          ),
+          removeBridgedParticipant: effect<RemoveBridgedParticipantInput, void>(
+            'removeBridgedParticipant',
+            (i) => ({ sessionId: i.sessionId }),
+            async (i) => {
+              if (i.href) await client.removeBridgedParticipant(i.href);
+            },
+          ),
+        },
+        actions: {
+          setDeadline: assign(
+            ({ context }, params: { timer: 'timer.offerExpired' | 'timer.retry'; delayMs: number }) => ({
+              deadlines: { ...context.deadlines, [params.timer]: clock.now() + params.delayMs },
+            }),
+          ),
+        },
+      }),
       teardown: effect<TeardownInput, void>(
         'teardown',
         (i) => ({ sessionId: i.sessionId }),
@@ -123,6 +144,11 @@ export function provideChatSession({ client, clock, logger }: EffectDeps) {
       setDeadline: assign(({ context }, params: { timer: TimerName; delayMs: number }) => ({
         deadlines: { ...context.deadlines, [params.timer]: clock.now() + params.delayMs },
       })),
+      setDeadlineOnce: assign(({ context }, params: { timer: TimerName; delayMs: number }) =>
+        context.deadlines[params.timer] !== undefined
+          ? {}
+          : { deadlines: { ...context.deadlines, [params.timer]: clock.now() + params.delayMs } },
+      ),
     },
   });
 }

@@ -9,19 +9,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
-import { type Actor, createActor, type SnapshotFrom, type StateValue } from 'xstate';
+import { type Actor, type AnyActorRef, createActor, type SnapshotFrom, type StateValue } from 'xstate';
 import {
-  type AgentCandidate,
   type ChatSessionEmitted,
   type ChatSettings,
   sessionIdOfOperation,
-  type TimerName,
 } from '../../machines/chatSession.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { Clock } from './clock.ts';
 import type { ProvidedChatSession } from './effects.ts';
+import type { Router } from './router.ts';
 
 type SessionActor = Actor<ProvidedChatSession>;
 type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
@@ -37,6 +36,17 @@ export interface TranscriptEntry {
   isTyping?: boolean;
   change?: 'added' | 'updated' | 'deleted';
 }
+
+/** What a customer who could not be served left behind: contact and every message they wrote. */
+export interface LeftMessage {
+  sessionId: string;
+  at: string;
+  outcome: string;
+  customer: { name?: string; uri?: string; subject?: string };
+  messages: Array<{ at: string; text?: string; html?: string }>;
+}
+
+const UNSERVED: ReadonlySet<string> = new Set(['queueTimeout', 'noAgent', 'failed', 'abandoned']);
 
 export interface SessionView {
   id: string;
@@ -54,6 +64,12 @@ export interface SessionView {
   /** Every state (leaf path) the session went through, with when. */
   history: Array<{ state: string; at: string }>;
   operations: string[];
+  /** Why each agent was chosen (candidates, scores, winner), in order. */
+  assignments: unknown[];
+  /** The agent being offered the chat right now, if any. */
+  offering: { uri: string; name: string } | null;
+  /** Position in the queue while queued. */
+  queuePosition: number | null;
   deadlines: Record<string, string>;
   conversations: { p2p?: string; conference?: string };
   error: { step: string; code: string; message: string } | null;
@@ -67,7 +83,9 @@ interface SessionRecord {
   history: Array<{ state: string; at: number }>;
   transcript: TranscriptEntry[];
   participants: Map<string, { uri?: string; name?: string; leg: 'p2p' | 'conference'; present: boolean }>;
-  timers: Map<TimerName, { at: number; cancel: () => void }>;
+  /** Scheduled deadlines, keyed `<actor>/<timer>`: the session's own and its child actors'. */
+  timers: Map<string, { at: number; cancel: () => void }>;
+  children: Set<AnyActorRef>;
   indexed: Set<string>;
   log: pino.Logger;
 }
@@ -77,8 +95,11 @@ export interface SessionManagerOptions {
   clock: Clock;
   logger: pino.Logger;
   settings: ChatSettings;
-  /** The agents to offer a new chat to, in order. */
-  pickAgents: (invitation: InvitationReceived) => AgentCandidate[];
+  router: Router;
+  /** The routing topic of a new chat (skills), from its invitation. */
+  topicOf?: (invitation: InvitationReceived) => string | undefined;
+  /** Business hours: false → the chat is declined without a meeting. */
+  isOpen?: () => boolean;
   /** Called after every state change (dashboards, SSE). */
   onChange?: (view: SessionView) => void;
 }
@@ -103,6 +124,7 @@ export class SessionManager {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly byConversation = new Map<string, string>();
   private readonly byInvitation = new Map<string, string>();
+  private readonly left: LeftMessage[] = [];
   private readonly listeners = new Set<(event: CallbackEvent, sessionId: string | undefined) => void>();
 
   constructor(private readonly opts: SessionManagerOptions) {}
@@ -223,7 +245,8 @@ export class SessionManager {
         sessionId: id,
         invitation,
         settings: this.opts.settings,
-        agents: this.opts.pickAgents(invitation),
+        open: this.opts.isOpen?.() ?? true,
+        ...(this.opts.topicOf?.(invitation) ? { topic: this.opts.topicOf(invitation) } : {}),
       },
     });
     const now = this.opts.clock.now();
@@ -236,6 +259,7 @@ export class SessionManager {
       transcript: [],
       participants: new Map(),
       timers: new Map(),
+      children: new Set(),
       indexed: new Set(),
       log,
     };
@@ -247,6 +271,7 @@ export class SessionManager {
       'new chat',
     );
     actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
+    this.connectRouting(record);
     actor.subscribe({
       next: (snapshot) => this.observe(record, snapshot),
       error: (error) => log.error({ error: String(error) }, 'session actor failed'),
@@ -274,31 +299,133 @@ export class SessionManager {
       record.history.push({ state, at: now });
       record.log.info({ state, operationId: context.operations.at(-1) ?? null }, 'state');
     }
-    this.syncTimers(record, snapshot);
+    this.syncTimers(
+      record,
+      'session',
+      record.actor,
+      snapshot.status === 'active' ? snapshot.context.deadlines : {},
+    );
+    this.watchChildren(record, snapshot);
     if (snapshot.status === 'done') {
+      // Deferred: routing may hand the freed agent to another session, whose actor must not be entered
+      // from inside this one's transition.
+      queueMicrotask(() => this.opts.router.sessionEnded(record.id));
+      this.keepLeftMessage(record, snapshot);
       record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
     }
     this.opts.onChange?.(this.view(record));
   }
 
-  /** Deadlines live in the context; schedule each one once, drop the ones that went away. */
-  private syncTimers(record: SessionRecord, snapshot: SessionSnapshot): void {
-    const deadlines = snapshot.status === 'active' ? snapshot.context.deadlines : {};
-    for (const [name, timer] of record.timers) {
-      if (deadlines[name] !== timer.at) {
+  /** Left messages of customers no agent served (queue timeout, no agent, failure, left while waiting). */
+  leftMessages(): LeftMessage[] {
+    return this.left.slice();
+  }
+
+  private keepLeftMessage(record: SessionRecord, snapshot: SessionSnapshot): void {
+    const { context } = snapshot;
+    if (!context.outcome || !UNSERVED.has(context.outcome) || context.joinedAgents.length > 0) return;
+    const customerName = context.customer.name;
+    const messages = record.transcript
+      .filter(
+        (e) =>
+          e.kind === 'message' && e.direction === 'Incoming' && (!customerName || e.from === customerName),
+      )
+      .map((e) => ({
+        at: e.at,
+        ...(e.text !== undefined ? { text: e.text } : {}),
+        ...(e.html !== undefined ? { html: e.html } : {}),
+      }));
+    if (messages.length === 0 && context.outcome === 'abandoned') return;
+    this.left.push({
+      sessionId: record.id,
+      at: new Date(this.opts.clock.now()).toISOString(),
+      outcome: context.outcome,
+      customer: { ...context.customer },
+      messages,
+    });
+    record.log.info({ outcome: context.outcome, messages: messages.length }, 'left message kept');
+  }
+
+  /** The session's routing requests go to the router; its answers come back as events, deferred. */
+  private connectRouting(record: SessionRecord): void {
+    const { actor } = record;
+    const router = this.opts.router;
+    actor.on('routing.request', (e) =>
+      queueMicrotask(() =>
+        router.request(e.sessionId, { exclude: e.exclude, ...(e.topic ? { topic: e.topic } : {}) }),
+      ),
+    );
+    actor.on('routing.status', (e) => queueMicrotask(() => router.status(e.sessionId)));
+    actor.on('routing.offerEnded', (e) => {
+      record.log.info({ agent: e.agent.uri, result: e.result, reason: e.reason ?? null }, 'offer ended');
+      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result));
+    });
+    actor.on('routing.agentLeft', (e) => {
+      record.log.info({ agent: e.agent.uri }, 'agent left the chat');
+      queueMicrotask(() => router.agentLeft(e.sessionId, e.agent));
+    });
+  }
+
+  /** Deliver a routing answer to a session (ignored once it has ended). */
+  deliver(sessionId: string, event: Parameters<SessionActor['send']>[0]): void {
+    const record = this.sessions.get(sessionId);
+    if (record?.actor.getSnapshot().status !== 'active') return;
+    record!.actor.send(event);
+  }
+
+  /** Child actors (agent offers) keep deadlines of their own: follow them while they live. */
+  private watchChildren(record: SessionRecord, snapshot: SessionSnapshot): void {
+    for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
+      if (!child || record.children.has(child)) continue;
+      const context = (child.getSnapshot() as { context?: { deadlines?: unknown } }).context;
+      if (!context || typeof context.deadlines !== 'object') continue;
+      record.children.add(child);
+      const sync = (childSnapshot: { status: string; context?: { deadlines?: Record<string, number> } }) =>
+        this.syncTimers(
+          record,
+          child.id,
+          child,
+          childSnapshot.status === 'active' ? (childSnapshot.context?.deadlines ?? {}) : {},
+        );
+      sync(child.getSnapshot());
+      child.subscribe({
+        next: sync,
+        complete: () => {
+          this.syncTimers(record, child.id, child, {});
+          record.children.delete(child);
+        },
+        error: () => {
+          this.syncTimers(record, child.id, child, {});
+          record.children.delete(child);
+        },
+      });
+    }
+  }
+
+  /** Deadlines live in a context; schedule each one once, drop the ones that went away. */
+  private syncTimers(
+    record: SessionRecord,
+    owner: string,
+    target: AnyActorRef,
+    deadlines: Record<string, number | undefined>,
+  ): void {
+    const prefix = `${owner}/`;
+    for (const [key, timer] of record.timers) {
+      if (!key.startsWith(prefix)) continue;
+      if (deadlines[key.slice(prefix.length)] !== timer.at) {
         timer.cancel();
-        record.timers.delete(name);
+        record.timers.delete(key);
       }
     }
-    for (const [name, at] of Object.entries(deadlines) as Array<[TimerName, number]>) {
-      if (record.timers.has(name)) continue;
+    for (const [name, at] of Object.entries(deadlines)) {
+      if (at === undefined || record.timers.has(prefix + name)) continue;
       const cancel = this.opts.clock.at(at, () => {
-        record.timers.delete(name);
+        record.timers.delete(prefix + name);
         if (record.actor.getSnapshot().status !== 'active') return;
-        record.log.debug({ timer: name, at }, 'deadline due');
-        record.actor.send({ type: name, at });
+        record.log.debug({ timer: name, at, actor: owner }, 'deadline due');
+        target.send({ type: name, at });
       });
-      record.timers.set(name, { at, cancel });
+      record.timers.set(prefix + name, { at, cancel });
     }
   }
 
@@ -367,13 +494,16 @@ export class SessionManager {
         ...(context.customer.uri ? { uri: context.customer.uri } : {}),
         ...(context.customer.subject ? { subject: context.customer.subject } : {}),
       },
-      agents: context.agents.map((agent) => ({
-        ...agent,
-        joined: context.joinedAgents.some((joined) => joined.uri.toLowerCase() === agent.uri.toLowerCase()),
-      })),
+      agents: context.joinedAgents.map((agent) => ({ uri: agent.uri, name: agent.name, joined: true })),
       participants: [...record.participants.values()],
       history: record.history.map((h) => ({ state: h.state, at: iso(h.at) })),
       operations: context.operations,
+      assignments: context.assignments,
+      offering:
+        snapshot.matches({ welcomed: 'offering' }) && context.currentAgent
+          ? { ...context.currentAgent }
+          : null,
+      queuePosition: context.queue.position ?? null,
       deadlines: Object.fromEntries(
         Object.entries(context.deadlines).map(([name, at]) => [name, iso(at as number)]),
       ),

@@ -6,22 +6,24 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type pino from 'pino';
-import type { AgentCandidate } from '../../machines/chatSession.ts';
 import { createPlatformClient, type PlatformClient } from '../api/index.ts';
 import { verifierFromOpenIdMetadata } from '../callbacks/verify.ts';
 import { DEMO_TENANT } from '../config/tenant.ts';
 import { type Emulator, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
+import { isOpen } from '../routing/index.ts';
 import { createSaApp } from '../sa/app.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { loadSaConfig, type SaConfig } from './config.ts';
 import { provideChatSession } from './effects.ts';
 import { createLogger } from './logger.ts';
+import { Router } from './router.ts';
 import { SessionManager } from './sessions.ts';
 
 export interface RunningSa {
   url: string;
   app: Hono;
   sessions: SessionManager;
+  router: Router;
   client: PlatformClient;
   config: SaConfig;
   close(): Promise<void>;
@@ -33,16 +35,6 @@ export interface StartSaOptions {
   clock?: Clock;
   /** Mounted at `/` after the SA's own routes (customer page, charts). */
   extraRoutes?: Array<(app: Hono) => void>;
-}
-
-/** Round robin over the roster: each chat starts with the next agent and falls back to the others. */
-export function roundRobin(agents: readonly AgentCandidate[]): () => AgentCandidate[] {
-  let next = 0;
-  return () => {
-    if (agents.length === 0) return [];
-    const start = next++ % agents.length;
-    return [...agents.slice(start), ...agents.slice(0, start)];
-  };
 }
 
 export function listen(app: Hono, port: number, host: string): Promise<{ server: ServerType; url: string }> {
@@ -88,20 +80,40 @@ export async function startSa({
     appId: config.callbackAuth.appId,
     now: () => new Date(clock.now()),
   });
-  const pick = roundRobin(config.agents);
-  const sessions = new SessionManager({
+  let sessions: SessionManager | undefined;
+  const router = new Router({
+    roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
+    strategy: config.routing.strategy,
+    capacity: config.routing.capacity,
+    maxMissedInRow: config.routing.maxMissedInRow,
+    avgHandleMs: config.routing.avgHandleMs,
+    skillsFallback: config.routing.skillsFallback,
+    clock,
+    logger: logger.child({ component: 'routing' }),
+    send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
+  });
+  const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
+  sessions = new SessionManager({
     logic: provideChatSession({ client, clock, logger }),
     clock,
     logger,
     settings: config.chat,
-    pickAgents: () => pick(),
+    router,
+    // The customer page sends the chosen topic as the invitation's subject.
+    topicOf: (invitation) => {
+      const topic = invitation.subject?.trim().toLowerCase();
+      return topic && skills.has(topic) ? topic : undefined;
+    },
+    isOpen: () => isOpen(config.routing.businessHours, clock.now()),
   });
   const ownOrigins: string[] = [];
   const app = createSaApp({
     sessions,
+    router,
     client,
     verifier,
     logger,
+    isOpen: () => isOpen(config.routing.businessHours, clock.now()),
     callbackPath: config.callbackPath,
     endpointUri: config.api.endpointUri,
     allowedOrigins: () => [...config.allowedOrigins, ...ownOrigins],
@@ -115,6 +127,7 @@ export async function startSa({
     url: publicUrl,
     app,
     sessions,
+    router,
     client,
     config,
     async close() {

@@ -14,10 +14,12 @@ import { type ApiError, isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
 import { callbackRoute } from '../callbacks/route.ts';
 import type { CallbackVerifier } from '../callbacks/verify.ts';
+import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
 import { sessionChartSvg } from '../viz/sessionChart.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
+import { businessHoursGate, operatorRoutes } from './operator.ts';
 
 export interface SaAppOptions {
   sessions: SessionManager;
@@ -28,6 +30,9 @@ export interface SaAppOptions {
   endpointUri: string;
   /** Origins allowed to ask for a chat token; a function so the SA's own origin can be added once it listens. */
   allowedOrigins: () => string[];
+  router: Router;
+  /** Business hours: false → POST /chat/token answers 503. */
+  isOpen: () => boolean;
   /** Extra routes mounted at `/` (the customer page, charts). */
   extraRoutes?: Array<(app: Hono) => void>;
 }
@@ -70,6 +75,9 @@ export function createSaApp(opts: SaAppOptions): Hono {
         }),
     }),
   );
+
+  operatorRoutes(app, { sessions: opts.sessions, router: opts.router, isOpen: opts.isOpen });
+  businessHoursGate(app, opts.isOpen);
 
   // POST /chat/token: a web page asks for an anonymous token before it talks to the platform.
   app.use(

@@ -3,6 +3,7 @@
  * `npm run viz`: its chart files appear in docs/machines/ and the tests start checking it.
  */
 import type { AnyStateMachine } from 'xstate';
+import { agentOfferMachine } from '../../machines/agentOffer.ts';
 import { chatSessionMachine } from '../../machines/chatSession.ts';
 
 export interface ChartedMachine {
@@ -21,5 +22,11 @@ export const CHARTED_MACHINES: readonly ChartedMachine[] = [
     machine: chatSessionMachine,
     source: 'machines/chatSession.ts',
     finalStates: ['terminated'],
+  },
+  {
+    name: 'agentOffer',
+    machine: agentOfferMachine,
+    source: 'machines/agentOffer.ts',
+    finalStates: ['accepted', 'declined', 'expired', 'failed'],
   },
 ];

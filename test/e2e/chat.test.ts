@@ -30,7 +30,8 @@ async function platformToken(): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startStack({ logger: silentLogger });
+  // 3 agents × 17 chats each: all 50 chats of the concurrency test run at the same time.
+  stack = await startStack({ logger: silentLogger, env: { AGENT_CAPACITY: '17' } });
 });
 afterAll(async () => {
   await stack?.close();
@@ -92,7 +93,7 @@ describe('customer chat end to end', () => {
       // Step 13: the welcome reaches the customer through the bridge.
       await customer.waitForMessage((m) => m.text === stack.sa.config.chat.welcomeText);
       // Steps 14–17: an agent joins and greets; the customer sees the agent typing first.
-      const greeting = await customer.waitForMessage((m) => m.text !== stack.sa.config.chat.welcomeText);
+      const greeting = await customer.waitForMessage((m) => m.from !== stack.sa.config.chat.helpdeskName);
       expect(greeting.from).toBeTruthy();
       await waitForState(session.id, 'agentsJoined');
       expect(customer.typing.length).toBeGreaterThan(0);
@@ -152,7 +153,7 @@ describe('customer chat end to end', () => {
       );
       expect(echoed.get(`${session.id}.addMessaging`)).toContain('callback.invitationStarted:messaging');
       expect(echoed.get(`${session.id}.welcome`)).toContain('callback.messageCompleted');
-      expect(echoed.get(`${session.id}.invite.0`)).toContain('callback.invitationStarted:participant');
+      expect(echoed.get(`${session.id}.offer.0`)).toContain('callback.invitationStarted:participant');
       // …and each of those side effects reached the platform carrying that operationId.
       const requests = stack.emulator.log.list({ kind: 'request', since: logStart }) as RequestLogEntry[];
       for (const op of done.operations) {
@@ -196,7 +197,7 @@ describe('customer chat end to end', () => {
       await Promise.all(
         customers.map(async (customer, i) => {
           await customer.waitForMessage((m) => m.text === stack.sa.config.chat.welcomeText, 30_000);
-          await customer.waitForMessage((m) => m.text !== stack.sa.config.chat.welcomeText, 30_000);
+          await customer.waitForMessage((m) => m.from !== stack.sa.config.chat.helpdeskName, 30_000);
           await customer.send(`question from customer ${i}`);
           await customer.waitForMessage((m) => m.text.includes(`question from customer ${i}`), 30_000);
         }),

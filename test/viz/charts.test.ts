@@ -72,9 +72,17 @@ describe('carechat viz', () => {
     const io = captureIo();
     expect(await run(['--out', dir], io)).toBe(0);
     const names = await listChartFiles(dir);
-    expect(names).toEqual(['chatSession.dot', 'chatSession.mmd', 'chatSession.svg']);
-    expect(io.out).toHaveLength(3);
+    expect(names).toEqual([
+      'agentOffer.dot',
+      'agentOffer.mmd',
+      'agentOffer.svg',
+      'chatSession.dot',
+      'chatSession.mmd',
+      'chatSession.svg',
+    ]);
+    expect(io.out).toHaveLength(6);
     expect(io.out[0]).toMatch(/^wrote .*chatSession\.dot$/);
+    expect(io.out[3]).toMatch(/^wrote .*agentOffer\.dot$/);
     expect(await readFile(join(dir, 'chatSession.svg'), 'utf8')).toContain('<svg');
   });
 
@@ -82,7 +90,7 @@ describe('carechat viz', () => {
     await run([`--out=${dir}`], captureIo());
     const io = captureIo();
     expect(await run(['--check', '--out', dir], io)).toBe(0);
-    expect(io.out.join('\n')).toMatch(/3 chart files up to date/);
+    expect(io.out.join('\n')).toMatch(/6 chart files up to date/);
     expect(io.err).toEqual([]);
   });
 
@@ -107,7 +115,14 @@ describe('carechat viz', () => {
     const io = captureIo();
     expect(await run(['--out', dir], io)).toBe(0);
     expect(io.out.at(-1)).toMatch(/removed .*oldMachine\.svg \(no registered machine generates it\)/);
-    expect(await listChartFiles(dir)).toEqual(['chatSession.dot', 'chatSession.mmd', 'chatSession.svg']);
+    expect(await listChartFiles(dir)).toEqual([
+      'agentOffer.dot',
+      'agentOffer.mmd',
+      'agentOffer.svg',
+      'chatSession.dot',
+      'chatSession.mmd',
+      'chatSession.svg',
+    ]);
     expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('kept');
   });
 

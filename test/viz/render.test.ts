@@ -95,16 +95,24 @@ describe('toDot', () => {
   });
 
   it('finds the path through transient (always) states that a history skips', () => {
-    // awaitingAgent --timer--> nextAgent --always--> bridgingNext: the history only saw the two ends.
-    const dot = toDot(chatSessionMachine, {
-      path: [{ from: 'chatSession.welcomed.awaitingAgent', to: 'chatSession.welcomed.bridgingNext' }],
+    // waiting --timer--> deciding --always--> retrying: the history only saw the two ends.
+    const transient = createMachine({
+      id: 'job',
+      initial: 'waiting',
+      states: {
+        waiting: { on: { timer: 'deciding' } },
+        deciding: { always: [{ guard: () => true, target: 'retrying' }, { target: 'done' }] },
+        retrying: { on: { again: 'waiting' } },
+        done: { type: 'final' },
+      },
     });
+    const dot = toDot(transient, { path: [{ from: 'job.waiting', to: 'job.retrying' }] });
     const taken = edgeLines(dot).filter((l) => l.includes('class="transition taken"'));
     expect(taken.map((l) => l.trim().split(' [')[0])).toEqual([
-      '"chatSession.welcomed.awaitingAgent" -> "chatSession.welcomed.nextAgent"',
-      '"chatSession.welcomed.nextAgent" -> "chatSession.welcomed.bridgingNext"',
+      '"job.waiting" -> "job.deciding"',
+      '"job.deciding" -> "job.retrying"',
     ]);
-    expect(nodeLine(dot, 'chatSession.welcomed.nextAgent')).toContain('visited');
+    expect(nodeLine(dot, 'job.deciding')).toContain('visited');
   });
 
   it('still shows, dotted, a step no transition explains', () => {
@@ -161,7 +169,7 @@ describe('toMermaid', () => {
   it('lifts transitions out of composites to the composite, and sends history targets to their parent', () => {
     const chat = toMermaid(chatSessionMachine);
     expect(chat).toMatch(/\n {2}invited --> adhocMeeting : done\(startAdhocMeeting\)\n/);
-    expect(chat).toMatch(/%% welcomed --> nextAgent : callback\.invitationCompleted/);
+    expect(chat).toMatch(/%% agentsJoined --> active : callback\.messageCompleted/);
     expect(toMermaid(historyMachine)).toContain('paused --> editing : resume');
   });
 });

@@ -1,0 +1,292 @@
+/**
+ * Offering one chat to one agent: bridge the agent (so their messages reach the customer), invite them
+ * into the meeting with addParticipant, and wait until they join — or decline, or let it ring past the
+ * offer timeout. Pure: side effects are supplied with `provide`, the offer deadline lives in the context
+ * and fires as `timer.offerExpired`. Invoked by the chat session, which forwards the callbacks it gets.
+ *
+ *   bridging → inviting → ringing → accepted | declined | expired (withdrawn) | failed
+ */
+import { assign, fromPromise, setup } from 'xstate';
+import { backoffDelay } from './backoff.ts';
+import type { AddBridgedParticipantInput, AddParticipantInput, AgentCandidate } from './effects.ts';
+import type { Href, InvitationCompleted, ParticipantChanged } from './events.ts';
+
+export const AGENT_OFFER_MACHINE_ID = 'agentOffer';
+
+export interface AgentOfferInput {
+  sessionId: string;
+  /** The n-th offer of this chat: part of the offer's operationId. */
+  offerIndex: number;
+  agent: AgentCandidate;
+  bridgedParticipantsHref: Href;
+  addParticipantHref: Href;
+  /** How the agent's messages cross the bridge: Disabled relays them (agents), Enabled keeps them in the meeting (supervisors). */
+  messageFilterState: 'Enabled' | 'Disabled';
+  offerTimeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+}
+
+export type OfferResult = 'accepted' | 'declined' | 'expired' | 'failed';
+
+export interface AgentOfferOutput {
+  result: OfferResult;
+  agent: AgentCandidate;
+  participantHref?: Href;
+  bridgedParticipantHref?: Href;
+  reason?: string;
+}
+
+export interface AgentOfferContext extends AgentOfferInput {
+  bridgedParticipantHref?: Href;
+  participantHref?: Href;
+  attempt: number;
+  reason?: string;
+  result?: OfferResult;
+  deadlines: Partial<Record<'timer.offerExpired' | 'timer.retry', number>>;
+}
+
+export type AgentOfferEvent =
+  | ParticipantChanged
+  | InvitationCompleted
+  | { type: 'timer.offerExpired'; at: number }
+  | { type: 'timer.retry'; at: number };
+
+export interface RemoveBridgedParticipantInput {
+  sessionId: string;
+  href: Href;
+}
+
+export function offerOperationId(sessionId: string, offerIndex: number): string {
+  return `${sessionId}.offer.${offerIndex}`;
+}
+
+function notProvided<I, O = void>(name: string) {
+  return fromPromise<O, I>(async () => {
+    throw new Error(`side effect '${name}' was not provided: use machine.provide({ actors })`);
+  });
+}
+
+function describeError(error: unknown): string {
+  const e = (error ?? {}) as { code?: unknown; message?: unknown };
+  return typeof e.code === 'string' ? `${e.code}: ${String(e.message ?? '')}` : String(e.message ?? error);
+}
+
+export const agentOfferMachine = setup({
+  types: {
+    context: {} as AgentOfferContext,
+    events: {} as AgentOfferEvent,
+    input: {} as AgentOfferInput,
+    output: {} as AgentOfferOutput,
+  },
+  actors: {
+    addBridgedParticipant: notProvided<AddBridgedParticipantInput, { location?: string }>(
+      'addBridgedParticipant',
+    ),
+    addParticipant: notProvided<AddParticipantInput>('addParticipant'),
+    removeBridgedParticipant: notProvided<RemoveBridgedParticipantInput>('removeBridgedParticipant'),
+  },
+  actions: {
+    /** Replaced by the runtime with one that reads its clock. */
+    setDeadline: assign(
+      ({ context }, params: { timer: 'timer.offerExpired' | 'timer.retry'; delayMs: number }) => ({
+        deadlines: { ...context.deadlines, [params.timer]: Date.now() + params.delayMs },
+      }),
+    ),
+    clearDeadline: assign(({ context }, params: { timer: 'timer.offerExpired' | 'timer.retry' }) => {
+      const { [params.timer]: _removed, ...rest } = context.deadlines;
+      return { deadlines: rest };
+    }),
+  },
+  guards: {
+    deadlineDue: ({ context, event }) =>
+      (event.type === 'timer.offerExpired' || event.type === 'timer.retry') &&
+      context.deadlines[event.type] === event.at,
+    canRetry: ({ context, event }) => {
+      const error = (event as { error?: { retryable?: unknown } }).error;
+      return error?.retryable === true && context.attempt + 1 < context.maxAttempts;
+    },
+    isOurAgentJoining: ({ context, event }) =>
+      event.type === 'callback.participantAdded' &&
+      event.uri?.toLowerCase() === context.agent.uri.toLowerCase(),
+    isOurInvitationFailing: ({ context, event }) =>
+      event.type === 'callback.invitationCompleted' &&
+      event.kind === 'participant' &&
+      event.status === 'Failure' &&
+      event.operationId === offerOperationId(context.sessionId, context.offerIndex),
+  },
+}).createMachine({
+  id: AGENT_OFFER_MACHINE_ID,
+  context: ({ input }) => ({ ...input, attempt: 0, deadlines: {} }),
+  initial: 'bridging',
+  states: {
+    bridging: {
+      invoke: {
+        id: 'addBridgedParticipant',
+        src: 'addBridgedParticipant',
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          href: context.bridgedParticipantsHref,
+          displayName: context.agent.name,
+          participantUri: context.agent.uri,
+          messageFilterState: context.messageFilterState,
+        }),
+        onDone: {
+          target: 'inviting',
+          actions: assign({
+            bridgedParticipantHref: ({ event }) => event.output?.location,
+            attempt: 0,
+          }),
+        },
+        onError: [
+          {
+            guard: 'canRetry',
+            target: 'bridgingBackoff',
+            actions: [
+              assign({ attempt: ({ context }) => context.attempt + 1 }),
+              {
+                type: 'setDeadline',
+                params: ({ context }) => ({
+                  timer: 'timer.retry' as const,
+                  delayMs: backoffDelay(
+                    `${context.sessionId}.offer.${context.offerIndex}`,
+                    context.attempt,
+                    context.retryBaseMs,
+                  ),
+                }),
+              },
+            ],
+          },
+          { target: 'failed', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
+        ],
+      },
+    },
+    bridgingBackoff: {
+      on: {
+        'timer.retry': {
+          guard: 'deadlineDue',
+          target: 'bridging',
+          actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+        },
+      },
+    },
+    inviting: {
+      invoke: {
+        id: 'addParticipant',
+        src: 'addParticipant',
+        input: ({ context }) => ({
+          href: context.addParticipantHref,
+          to: context.agent.uri,
+          operationId: offerOperationId(context.sessionId, context.offerIndex),
+        }),
+        onDone: { target: 'ringing' },
+        onError: [
+          {
+            guard: 'canRetry',
+            target: 'invitingBackoff',
+            actions: [
+              assign({ attempt: ({ context }) => context.attempt + 1 }),
+              {
+                type: 'setDeadline',
+                params: ({ context }) => ({
+                  timer: 'timer.retry' as const,
+                  delayMs: backoffDelay(
+                    `${context.sessionId}.offer.${context.offerIndex}`,
+                    context.attempt,
+                    context.retryBaseMs,
+                  ),
+                }),
+              },
+            ],
+          },
+          { target: 'withdrawing', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
+        ],
+      },
+    },
+    invitingBackoff: {
+      on: {
+        'timer.retry': {
+          guard: 'deadlineDue',
+          target: 'inviting',
+          actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
+        },
+      },
+    },
+    ringing: {
+      entry: [
+        {
+          type: 'setDeadline',
+          params: ({ context }) => ({
+            timer: 'timer.offerExpired' as const,
+            delayMs: context.offerTimeoutMs,
+          }),
+        },
+      ],
+      exit: [{ type: 'clearDeadline', params: { timer: 'timer.offerExpired' } }],
+      on: {
+        'callback.participantAdded': {
+          guard: 'isOurAgentJoining',
+          target: 'accepted',
+          actions: assign({
+            participantHref: ({ event }) =>
+              event.type === 'callback.participantAdded' ? event.participantHref : undefined,
+          }),
+        },
+        'callback.invitationCompleted': {
+          guard: 'isOurInvitationFailing',
+          target: 'declining',
+          actions: assign({
+            reason: ({ event }) =>
+              event.type === 'callback.invitationCompleted'
+                ? [event.reason?.code, event.reason?.subcode].filter(Boolean).join('/') || 'Failure'
+                : undefined,
+          }),
+        },
+        'timer.offerExpired': {
+          guard: 'deadlineDue',
+          target: 'withdrawing',
+          actions: assign({ reason: 'offer timed out' }),
+        },
+      },
+    },
+    // The agent said no (or the platform gave up ringing): take the bridge entry back.
+    declining: {
+      invoke: {
+        id: 'removeBridgedParticipant',
+        src: 'removeBridgedParticipant',
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          href: context.bridgedParticipantHref ?? '',
+        }),
+        onDone: { target: 'declined' },
+        onError: { target: 'declined' },
+      },
+    },
+    // The offer is withdrawn: the agent is no longer bridged; if they join late the session ejects them.
+    withdrawing: {
+      invoke: {
+        id: 'removeBridgedParticipant',
+        src: 'removeBridgedParticipant',
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          href: context.bridgedParticipantHref ?? '',
+        }),
+        onDone: { target: 'expired' },
+        onError: { target: 'expired' },
+      },
+    },
+    accepted: { type: 'final', entry: assign({ result: 'accepted' as const }) },
+    declined: { type: 'final', entry: assign({ result: 'declined' as const }) },
+    expired: { type: 'final', entry: assign({ result: 'expired' as const }) },
+    failed: { type: 'final', entry: assign({ result: 'failed' as const }) },
+  },
+  output: ({ context }) => {
+    return {
+      result: context.result ?? 'failed',
+      agent: context.agent,
+      ...(context.participantHref ? { participantHref: context.participantHref } : {}),
+      ...(context.bridgedParticipantHref ? { bridgedParticipantHref: context.bridgedParticipantHref } : {}),
+      ...(context.reason ? { reason: context.reason } : {}),
+    };
+  },
+});

@@ -1,0 +1,234 @@
+/**
+ * Routing for the running SA: the agent pool and the queue (pure functions in src/routing) kept in one
+ * place, answering the sessions' `routing.*` requests with `agent.assigned`, `queue.update` or
+ * `routing.unavailable`. Capacity is enforced by `reserve`, which refuses a full agent.
+ */
+import type pino from 'pino';
+import type { OfferResult } from '../../machines/agentOffer.ts';
+import type { AgentCandidate, RoutingEvent } from '../../machines/chatSession.ts';
+import {
+  type Assignment,
+  type ChatQueue,
+  confirm,
+  createPool,
+  createQueue,
+  dequeue,
+  enqueue,
+  estimatedWaitMs,
+  getAgent,
+  holdersOf,
+  load,
+  nextFor,
+  type Pool,
+  type Presence,
+  position,
+  type RosterEntry,
+  recordMissedOffer,
+  release,
+  reserve,
+  type Strategy,
+  setPresence,
+  waitMessage,
+} from '../routing/index.ts';
+import type { Clock } from './clock.ts';
+
+export interface RouterOptions {
+  roster: RosterEntry[];
+  strategy: Strategy;
+  capacity: number;
+  maxMissedInRow: number;
+  /** Average chat length, for wait estimates. */
+  avgHandleMs: number;
+  skillsFallback: boolean;
+  clock: Clock;
+  logger: pino.Logger;
+  /** Deliver a routing answer to a session's actor. */
+  send: (sessionId: string, event: RoutingEvent) => void;
+}
+
+export interface AgentView {
+  uri: string;
+  name: string;
+  skills: string[];
+  presence: Presence;
+  capacity: number;
+  load: number;
+  activeChats: string[];
+  pendingOffers: string[];
+  missedOffersInRow: number;
+}
+
+export class Router {
+  private pool: Pool;
+  private queue: ChatQueue = createQueue();
+  private readonly excluded = new Map<string, string[]>();
+  private readonly assignments = new Map<string, Assignment[]>();
+  /** The largest load each agent ever had: what the capacity checks read. */
+  private readonly peakLoad = new Map<string, number>();
+
+  constructor(private readonly opts: RouterOptions) {
+    this.pool = createPool(opts.roster, { capacity: opts.capacity });
+  }
+
+  /** A session asks for an agent (first time, or after a failed offer). */
+  request(sessionId: string, req: { topic?: string; exclude: string[] }): void {
+    const now = this.opts.clock.now();
+    this.excluded.set(sessionId, req.exclude);
+    const rosterUris = Object.values(this.pool.agents).map((a) => a.uri.toLowerCase());
+    if (
+      rosterUris.length === 0 ||
+      rosterUris.every((uri) => req.exclude.some((e) => e.toLowerCase() === uri))
+    ) {
+      this.forget(sessionId);
+      this.opts.send(sessionId, {
+        type: 'routing.unavailable',
+        reason:
+          rosterUris.length === 0 ? 'no agents are configured' : 'every agent declined or did not answer',
+      });
+      return;
+    }
+    this.queue = enqueue(this.queue, { sessionId, now, ...(req.topic ? { topic: req.topic } : {}) });
+    this.pump();
+    if (position(this.queue, sessionId) !== null) this.status(sessionId);
+  }
+
+  /** Tell a queued session where it stands. */
+  status(sessionId: string): void {
+    const pos = position(this.queue, sessionId);
+    if (pos === null) return;
+    const wait = estimatedWaitMs(this.queue, this.pool, sessionId, this.opts.avgHandleMs);
+    this.opts.send(sessionId, { type: 'queue.update', position: pos, message: waitMessage(pos, wait) });
+  }
+
+  offerEnded(sessionId: string, agent: AgentCandidate, result: OfferResult): void {
+    const now = this.opts.clock.now();
+    const log = this.opts.logger.child({ sessionId, agent: agent.uri, result });
+    if (!this.known(agent.uri)) return;
+    if (result === 'accepted') {
+      this.pool = confirm(this.pool, agent.uri, sessionId, now);
+      log.info('offer accepted');
+    } else {
+      if (result === 'expired') {
+        const missed = recordMissedOffer(this.pool, agent.uri, now, {
+          maxMissedInRow: this.opts.maxMissedInRow,
+        });
+        this.pool = missed.pool;
+        if (missed.madeUnavailable) log.warn('agent missed too many offers in a row: set away');
+      }
+      this.pool = release(this.pool, agent.uri, sessionId, now);
+      log.info('offer not taken');
+    }
+    this.trackPeaks();
+    this.pump();
+  }
+
+  agentLeft(sessionId: string, agent: AgentCandidate): void {
+    if (!this.known(agent.uri)) return;
+    this.pool = release(this.pool, agent.uri, sessionId, this.opts.clock.now());
+    this.pump();
+  }
+
+  /** The chat is over: every agent it held is free, and it leaves the queue. */
+  sessionEnded(sessionId: string): void {
+    const now = this.opts.clock.now();
+    for (const uri of holdersOf(this.pool, sessionId)) this.pool = release(this.pool, uri, sessionId, now);
+    this.forget(sessionId);
+    this.pump();
+  }
+
+  setPresence(uri: string, presence: Presence): AgentView {
+    this.pool = setPresence(this.pool, uri, presence);
+    this.pump();
+    return this.agentView(uri);
+  }
+
+  agents(): AgentView[] {
+    return Object.values(this.pool.agents).map((agent) => this.agentView(agent.uri));
+  }
+
+  agentView(uri: string): AgentView {
+    const agent = getAgent(this.pool, uri);
+    return {
+      uri: agent.uri,
+      name: agent.name,
+      skills: agent.skills,
+      presence: agent.presence,
+      capacity: agent.capacity,
+      load: load(agent),
+      activeChats: agent.activeChats,
+      pendingOffers: agent.pendingOffers,
+      missedOffersInRow: agent.missedOffersInRow,
+    };
+  }
+
+  queued(): Array<{ sessionId: string; position: number; enqueuedAt: string; topic?: string }> {
+    return this.queue.entries.map((entry) => ({
+      sessionId: entry.sessionId,
+      position: position(this.queue, entry.sessionId) ?? 0,
+      enqueuedAt: new Date(entry.enqueuedAt).toISOString(),
+      ...(entry.topic ? { topic: entry.topic } : {}),
+    }));
+  }
+
+  assignmentsOf(sessionId: string): Assignment[] {
+    return this.assignments.get(sessionId) ?? [];
+  }
+
+  /** For each agent, the highest number of chats (held + offered) it ever had at once. */
+  peaks(): Record<string, { peak: number; capacity: number }> {
+    return Object.fromEntries(
+      Object.values(this.pool.agents).map((a) => [
+        a.uri,
+        { peak: this.peakLoad.get(a.uri) ?? 0, capacity: a.capacity },
+      ]),
+    );
+  }
+
+  /** Hand free agents to queued chats, first in line first. */
+  private pump(): void {
+    for (;;) {
+      const now = this.opts.clock.now();
+      const exclude = Object.fromEntries(this.excluded);
+      const next = nextFor(this.queue, this.pool, this.opts.strategy, now, {
+        exclude,
+        skillsFallback: this.opts.skillsFallback,
+      });
+      if (!next?.assignment.winner) return;
+      const winner = getAgent(next.pool, next.assignment.winner);
+      this.pool = reserve(next.pool, winner.uri, next.sessionId);
+      this.trackPeaks();
+      this.queue = dequeue(this.queue, next.sessionId);
+      this.assignments.set(next.sessionId, [...this.assignmentsOf(next.sessionId), next.assignment]);
+      this.opts.logger.info(
+        {
+          sessionId: next.sessionId,
+          agent: winner.uri,
+          strategy: next.assignment.strategy,
+          why: next.assignment.why,
+        },
+        'agent assigned',
+      );
+      this.opts.send(next.sessionId, {
+        type: 'agent.assigned',
+        agent: { uri: winner.uri, name: winner.name },
+        assignment: next.assignment,
+      });
+    }
+  }
+
+  private trackPeaks(): void {
+    for (const agent of Object.values(this.pool.agents)) {
+      const current = load(agent);
+      if (current > (this.peakLoad.get(agent.uri) ?? 0)) this.peakLoad.set(agent.uri, current);
+    }
+  }
+
+  private forget(sessionId: string): void {
+    this.queue = dequeue(this.queue, sessionId);
+    this.excluded.delete(sessionId);
+  }
+
+  private known(uri: string): boolean {
+    return Object.values(this.pool.agents).some((a) => a.uri.toLowerCase() === uri.toLowerCase());
+  }
+}

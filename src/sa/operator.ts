@@ -1,0 +1,92 @@
+/**
+ * Operator routes: the agent pool (presence, load), the queue, closing a chat; and the business-hours
+ * gate in front of POST /chat/token.
+ */
+import type { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { PRESENCES, RoutingError } from '../routing/index.ts';
+import type { Router } from '../runtime/router.ts';
+import type { SessionManager } from '../runtime/sessions.ts';
+import { describeZodError } from '../wire/envelope.ts';
+import { parseJsonText } from '../wire/json.ts';
+
+export interface OperatorRouteOptions {
+  sessions: SessionManager;
+  router: Router;
+  isOpen: () => boolean;
+}
+
+const PresenceBody = z.strictObject({ presence: z.enum(PRESENCES) });
+const CloseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() });
+
+function fail(
+  status: 400 | 404 | 409 | 413 | 415 | 503,
+  error: string,
+  message: string,
+  headers: Record<string, string> = {},
+): HTTPException {
+  return new HTTPException(status, { res: Response.json({ error, message }, { status, headers }) });
+}
+
+async function jsonBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
+  if (!/^application\/json\b/i.test(request.headers.get('content-type') ?? '')) {
+    throw fail(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
+  }
+  const text = await request.text();
+  if (text.length > 4096) throw fail(413, 'payload_too_large', 'request body over 4 KiB');
+  let body: unknown;
+  try {
+    body = text.trim() === '' ? {} : parseJsonText(text);
+  } catch (error) {
+    throw fail(400, 'bad_request', error instanceof Error ? error.message : 'body is not valid JSON');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw fail(400, 'bad_request', describeZodError(parsed.error));
+  return parsed.data;
+}
+
+/** Outside business hours the token endpoint says so, and no chat starts. Mount before the token route. */
+export function businessHoursGate(app: Hono, isOpen: () => boolean): void {
+  app.post('/chat/token', async (c, next) => {
+    if (!isOpen()) {
+      throw fail(
+        503,
+        'outside_business_hours',
+        'Our support team is not available right now. Please come back during business hours.',
+        {
+          'retry-after': '600',
+        },
+      );
+    }
+    await next();
+  });
+}
+
+export function operatorRoutes(app: Hono, opts: OperatorRouteOptions): void {
+  app.get('/agents', (c) => c.json({ agents: opts.router.agents() }));
+  app.put('/agents/:uri/presence', async (c) => {
+    const { presence } = await jsonBody(c.req.raw, PresenceBody);
+    try {
+      return c.json(opts.router.setPresence(c.req.param('uri'), presence));
+    } catch (error) {
+      if (error instanceof RoutingError) throw fail(404, 'not_found', error.message);
+      throw error;
+    }
+  });
+  app.get('/queue', (c) => c.json({ queue: opts.router.queued() }));
+  app.get('/left-messages', (c) => c.json({ leftMessages: opts.sessions.leftMessages() }));
+  app.get('/sessions/:id/assignments', (c) => {
+    const view = opts.sessions.get(c.req.param('id'));
+    if (!view) throw fail(404, 'not_found', `no session ${c.req.param('id')}`);
+    return c.json({ id: view.id, assignments: view.assignments });
+  });
+  app.post('/sessions/:id/close', async (c) => {
+    const { reason } = await jsonBody(c.req.raw, CloseBody);
+    const view = opts.sessions.get(c.req.param('id'));
+    if (!view) throw fail(404, 'not_found', `no session ${c.req.param('id')}`);
+    if (!opts.sessions.close(view.id, reason))
+      throw fail(409, 'conflict', `session ${view.id} has already ended`);
+    return c.json({ id: view.id, closing: true }, 202);
+  });
+}
