@@ -10,10 +10,12 @@ import {
   type ChatSessionInput,
   type ChatSettings,
   chatSessionMachine,
+  type EjectParticipantsInput,
   type SendMessageInput,
   type StartAdhocMeetingInput,
   type TeardownInput,
   type TimerName,
+  type UpdateBridgedParticipantInput,
 } from './chatSession.ts';
 import type { CallbackEvent } from './events.ts';
 
@@ -38,6 +40,8 @@ const settings: ChatSettings = {
   idleGraceMs: 60_000,
   idleWarningText: 'Are you still there?',
   agentLeftText: 'Your agent had to leave; finding another.',
+  agentReplyMs: 120_000,
+  agentNudgeText: 'Customer waiting.',
 };
 
 function input(open = true): ChatSessionInput {
@@ -96,6 +100,11 @@ function harness(
       })),
       addParticipant: effect<AddParticipantInput, void>('addParticipant', () => undefined),
       teardown: effect<TeardownInput, void>('teardown', () => undefined),
+      updateBridgedParticipant: effect<UpdateBridgedParticipantInput, void>(
+        'updateBridgedParticipant',
+        () => undefined,
+      ),
+      ejectParticipants: effect<EjectParticipantsInput, void>('ejectParticipants', () => undefined),
       agentOffer: agentOfferMachine.provide({
         actors: {
           addBridgedParticipant: effect<AddBridgedParticipantInput, { location?: string }>(
@@ -391,7 +400,7 @@ describe('chat session machine', () => {
     });
     h.send(agentJoined('sip:bob@contoso.com'));
     await h.flush();
-    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { customer: 'active' } })).toBe(true);
   });
 
   it('withdraws an offer that rings too long, and apologises when nobody is left', async () => {
@@ -509,7 +518,7 @@ describe('chat session machine', () => {
     expect(
       h.calls.find((c) => (c.input as SendMessageInput).text === settings.idleWarningText),
     ).toBeDefined();
-    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'idleGrace' });
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { customer: 'idleGrace' } })).toBe(true);
     h.send({
       type: 'timer.customerIdle',
       at: h.actor.getSnapshot().context.deadlines['timer.customerIdle']!,
@@ -539,7 +548,130 @@ describe('chat session machine', () => {
     expect(h.actor.getSnapshot().context.deadlines['timer.customerIdle']).toBe(first + 1_000);
     h.send({ type: 'timer.customerIdle', at: first }); // the old deadline no longer fires
     await h.flush();
-    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { customer: 'active' } })).toBe(true);
+  });
+
+  it('transfers to a named agent, then shows the previous agent out and frees them', async () => {
+    const h = harness();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    h.send({
+      type: 'callback.participantUpdated',
+      conversationHref: CONF,
+      participantHref: `${CONF}/participants/alice@contoso.com`,
+      uri: 'sip:alice@contoso.com',
+      links: { eject: `${CONF}/participants/alice@contoso.com/eject` },
+    });
+    await h.flush();
+    h.send({ type: 'chat.transfer', agent: { uri: 'sip:bob@contoso.com', name: 'Bob' } } as never);
+    await h.flush();
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { staffing: 'offering' } })).toBe(true);
+    expect(h.calls.filter((c) => c.effect === 'addParticipant').at(-1)?.input).toMatchObject({
+      to: 'sip:bob@contoso.com',
+      operationId: 's1.offer.1',
+    });
+    h.send(agentJoined('sip:bob@contoso.com'));
+    await h.flush();
+    const { context } = h.actor.getSnapshot();
+    expect(context.joinedAgents.map((a) => a.uri)).toEqual(['sip:bob@contoso.com']);
+    expect(h.routing).toContainEqual(
+      expect.objectContaining({
+        type: 'routing.agentLeft',
+        agent: { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      }),
+    );
+    expect(h.calls.find((c) => c.effect === 'ejectParticipants')?.input).toMatchObject({
+      hrefs: [
+        `${CONF}/participants/alice@contoso.com/eject`,
+        `${P2P}/conversationBridge/bridgedParticipants/alice@contoso.com`,
+      ],
+    });
+  });
+
+  it('lets a supervisor monitor unseen (filter Enabled) and barge in (filter Disabled)', async () => {
+    const h = harness();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    h.send({ type: 'chat.monitor', agent: { uri: 'sip:sue@contoso.com', name: 'Sue' } } as never);
+    await h.flush();
+    expect(h.calls.filter((c) => c.effect === 'addBridgedParticipant').at(-1)?.input).toMatchObject({
+      participantUri: 'sip:sue@contoso.com',
+      messageFilterState: 'Enabled',
+    });
+    h.send(agentJoined('sip:sue@contoso.com'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.supervisors.map((a) => a.uri)).toEqual(['sip:sue@contoso.com']);
+    // The supervisor leaving is not the last agent leaving.
+    h.send({ type: 'chat.barge' } as never);
+    await h.flush();
+    expect(h.calls.find((c) => c.effect === 'updateBridgedParticipant')?.input).toMatchObject({
+      participantUri: 'sip:sue@contoso.com',
+      messageFilterState: 'Disabled',
+    });
+    expect(h.actor.getSnapshot().context.joinedAgents.map((a) => a.uri)).toEqual([
+      'sip:alice@contoso.com',
+      'sip:sue@contoso.com',
+    ]);
+  });
+
+  it('adds a second agent without letting the first go', async () => {
+    const h = harness();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    h.send({ type: 'chat.addAgent', agent: { uri: 'sip:bob@contoso.com', name: 'Bob' } } as never);
+    await h.flush();
+    h.send(agentJoined('sip:bob@contoso.com'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.joinedAgents.map((a) => a.uri)).toEqual([
+      'sip:alice@contoso.com',
+      'sip:bob@contoso.com',
+    ]);
+    // One of two leaving is not the last agent leaving: no re-routing.
+    h.send({
+      type: 'callback.participantDeleted',
+      conversationHref: CONF,
+      participantHref: `${CONF}/participants/alice@contoso.com`,
+      links: {},
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { customer: 'active' } })).toBe(true);
+    expect(h.actor.getSnapshot().context.joinedAgents.map((a) => a.uri)).toEqual(['sip:bob@contoso.com']);
+  });
+
+  it('nudges the agents in the meeting when a customer message goes unanswered', async () => {
+    const h = harness();
+    await driveToConference(h);
+    h.send({
+      type: 'callback.messagingUpdated',
+      conversationHref: CONF,
+      state: 'Connected',
+      links: { sendMessage: `${CONF}/messaging/messages` },
+    });
+    await h.flush();
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    h.send({
+      type: 'callback.messageCompleted',
+      conversationHref: CONF,
+      messageHref: `${CONF}/messaging/messages/9`,
+      direction: 'Incoming',
+      status: 'Success',
+      text: 'hello?',
+      sender: { uri: 'sip:123@anonymous.invalid', name: 'Jane' },
+    });
+    await h.flush();
+    const at = h.actor.getSnapshot().context.deadlines['timer.agentReply']!;
+    expect(at).toBe(h.clock.now + settings.agentReplyMs);
+    h.send({ type: 'timer.agentReply', at });
+    await h.flush();
+    expect(
+      h.calls.find((c) => (c.input as SendMessageInput).text === settings.agentNudgeText)?.input,
+    ).toMatchObject({
+      href: `${CONF}/messaging/messages`,
+      operationId: 's1.nudge.0',
+    });
   });
 
   it('emits relayed messages and typing for the transcript, and ignores unexpected callbacks', async () => {
@@ -579,7 +711,7 @@ describe('chat session machine', () => {
       eventType: 'callback.bridgeAdded',
       why: 'not expected in this state',
     });
-    expect(h.actor.getSnapshot().value).toEqual({ agentsJoined: 'active' });
+    expect(h.actor.getSnapshot().matches({ agentsJoined: { customer: 'active' } })).toBe(true);
   });
 
   it('survives a JSON round trip of its snapshot mid-wait and goes on from there', async () => {

@@ -7,7 +7,7 @@
  *   invited → adhocMeeting → conferenced → bridged → welcomed → agentsJoined → closed → terminated
  *        ↘ abandoned (customer left early) → terminated      ↘ failed (cleanup, apology) → terminated
  */
-import { assign, emit, fromPromise, sendTo, setup } from 'xstate';
+import { assign, emit, enqueueActions, fromPromise, sendTo, setup } from 'xstate';
 import { agentOfferMachine, type OfferResult } from './agentOffer.ts';
 import { backoffDelay } from './backoff.ts';
 import type {
@@ -15,10 +15,12 @@ import type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  EjectParticipantsInput,
   Outcome,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
+  UpdateBridgedParticipantInput,
 } from './effects.ts';
 import type { CallbackEvent, Href, InvitationReceived, Reason } from './events.ts';
 
@@ -52,6 +54,9 @@ export interface ChatSettings {
   idleWarningText: string;
   /** Sent when the last agent leaves mid-chat, before routing again. */
   agentLeftText: string;
+  /** A customer message unanswered this long nudges the agents (a message in the meeting only). */
+  agentReplyMs: number;
+  agentNudgeText: string;
 }
 
 export interface ChatSessionInput {
@@ -69,7 +74,8 @@ export type TimerName =
   | 'timer.stepTimeout'
   | 'timer.queueUpdate'
   | 'timer.queueExpired'
-  | 'timer.customerIdle';
+  | 'timer.customerIdle'
+  | 'timer.agentReply';
 
 export interface Leg {
   conversationHref?: Href;
@@ -85,6 +91,12 @@ export interface SessionError {
   code: string;
   message: string;
   status?: number;
+}
+
+export interface StaffMember extends AgentCandidate {
+  participantHref: Href;
+  bridgedParticipantHref?: Href;
+  ejectHref?: Href;
 }
 
 export interface ChatSessionContext {
@@ -113,7 +125,17 @@ export interface ChatSessionContext {
   assignments: unknown[];
   queue: { message?: string; position?: number; updates: number };
   idleWarnings: number;
-  joinedAgents: Array<AgentCandidate & { participantHref: Href }>;
+  nudges: number;
+  joinedAgents: StaffMember[];
+  /** Supervisors monitoring the chat: bridged with the filter Enabled, so the customer sees nothing of theirs. */
+  supervisors: StaffMember[];
+  /** Agents whose offer was withdrawn: if they join after all, they are shown out. */
+  withdrawn: string[];
+  strays: string[];
+  /** Eject links still to be used (stray or transferred-away agents). */
+  ejecting: Href[];
+  /** An operator's request being carried out: transfer, second agent, monitor. */
+  staffing?: { purpose: 'transfer' | 'add' | 'monitor'; agent: AgentCandidate };
   welcome: { location?: Href };
   /** The step whose API call is being retried, and how many attempts it has used. */
   retry: { step?: string; attempt: number };
@@ -125,7 +147,12 @@ export interface ChatSessionContext {
 }
 
 export type TimerEvent = { type: TimerName; at: number };
-export type OperatorEvent = { type: 'chat.close'; reason?: string };
+export type OperatorEvent =
+  | { type: 'chat.close'; reason?: string }
+  | { type: 'chat.transfer'; agent: AgentCandidate }
+  | { type: 'chat.addAgent'; agent: AgentCandidate }
+  | { type: 'chat.monitor'; agent: AgentCandidate }
+  | { type: 'chat.barge' };
 /** What routing answers a `routing.request` / `routing.status` with. */
 export type RoutingEvent =
   | { type: 'agent.assigned'; agent: AgentCandidate; assignment: unknown }
@@ -169,10 +196,12 @@ export type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  EjectParticipantsInput,
   Outcome,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
+  UpdateBridgedParticipantInput,
 } from './effects.ts';
 
 function notProvided<I, O = void>(name: string) {
@@ -238,6 +267,8 @@ export const chatSessionMachine = setup({
     sendMessage: notProvided<SendMessageInput, { location?: string }>('sendMessage'),
     addParticipant: notProvided<AddParticipantInput>('addParticipant'),
     teardown: notProvided<TeardownInput>('teardown'),
+    updateBridgedParticipant: notProvided<UpdateBridgedParticipantInput>('updateBridgedParticipant'),
+    ejectParticipants: notProvided<EjectParticipantsInput>('ejectParticipants'),
     agentOffer: agentOfferMachine,
   },
   actions: {
@@ -258,6 +289,51 @@ export const chatSessionMachine = setup({
         offers: context.offers + 1,
         assignments: [...context.assignments, event.assignment],
       };
+    }),
+    takeStaffingRequest: assign(({ context, event }) => {
+      if (event.type !== 'chat.transfer' && event.type !== 'chat.addAgent' && event.type !== 'chat.monitor')
+        return {};
+      const purpose =
+        event.type === 'chat.transfer' ? 'transfer' : event.type === 'chat.addAgent' ? 'add' : 'monitor';
+      return { staffing: { purpose, agent: event.agent }, offers: context.offers + 1 };
+    }),
+    staffingAccepted: enqueueActions(({ context, event, enqueue }) => {
+      const output = (
+        event as { output?: { agent: AgentCandidate; participantHref?: Href; bridgedParticipantHref?: Href } }
+      ).output;
+      const staffing = context.staffing;
+      if (!output || !staffing) return;
+      const member: StaffMember = {
+        ...output.agent,
+        participantHref: output.participantHref ?? '',
+        ...(output.bridgedParticipantHref ? { bridgedParticipantHref: output.bridgedParticipantHref } : {}),
+      };
+      if (staffing.purpose === 'monitor') {
+        enqueue.assign({ supervisors: [...context.supervisors, member], staffing: undefined });
+        return;
+      }
+      if (staffing.purpose === 'add') {
+        enqueue.assign({ joinedAgents: [...context.joinedAgents, member], staffing: undefined });
+        return;
+      }
+      // Transfer: the new agent takes over; the previous ones are shown out and freed.
+      for (const previous of context.joinedAgents) {
+        enqueue.emit({
+          type: 'routing.agentLeft',
+          sessionId: context.sessionId,
+          agent: { uri: previous.uri, name: previous.name },
+        });
+      }
+      enqueue.assign({
+        joinedAgents: [member],
+        staffing: undefined,
+        ejecting: [
+          ...context.ejecting,
+          ...context.joinedAgents.flatMap((a) =>
+            [a.ejectHref, a.bridgedParticipantHref].filter((h): h is string => !!h),
+          ),
+        ],
+      });
     }),
     takeQueueUpdate: assign(({ context, event }) => {
       if (event.type !== 'queue.update') return {};
@@ -338,6 +414,21 @@ export const chatSessionMachine = setup({
       context.joinedAgents.length > 0 &&
       context.joinedAgents.every((agent) => sameHref(agent.participantHref, event.participantHref)),
     isOpen: ({ context }) => context.open,
+    isStrayAgent: ({ context, event }) => {
+      if (event.type !== 'callback.participantAdded' || !event.uri) return false;
+      const uri = event.uri.toLowerCase();
+      const known = [...context.joinedAgents, ...context.supervisors].some(
+        (a) => a.uri.toLowerCase() === uri,
+      );
+      return !known && context.withdrawn.includes(uri) && context.staffing?.agent.uri.toLowerCase() !== uri;
+    },
+    strayWithEject: ({ context, event }) =>
+      event.type === 'callback.participantUpdated' &&
+      !!event.links.eject &&
+      !!event.uri &&
+      context.strays.includes(event.uri.toLowerCase()),
+    hasEjections: ({ context }) => context.ejecting.length > 0,
+    hasSupervisor: ({ context }) => context.supervisors.length > 0,
     canRetry: ({ context, event }) => {
       const error = (event as { error?: { retryable?: unknown } }).error;
       return error?.retryable === true && context.retry.attempt + 1 < context.settings.maxAttempts;
@@ -394,6 +485,11 @@ export const chatSessionMachine = setup({
     assignments: [],
     queue: { updates: 0 },
     idleWarnings: 0,
+    nudges: 0,
+    supervisors: [],
+    withdrawn: [],
+    strays: [],
+    ejecting: [],
     joinedAgents: [],
     welcome: {},
     retry: { attempt: 0 },
@@ -1230,7 +1326,13 @@ export const chatSessionMachine = setup({
                   assign({
                     joinedAgents: ({ context, event }) => [
                       ...context.joinedAgents,
-                      { ...event.output.agent, participantHref: event.output.participantHref ?? '' },
+                      {
+                        ...event.output.agent,
+                        participantHref: event.output.participantHref ?? '',
+                        ...(event.output.bridgedParticipantHref
+                          ? { bridgedParticipantHref: event.output.bridgedParticipantHref }
+                          : {}),
+                      },
                     ],
                   }),
                   emit(({ context, event }) => ({
@@ -1251,7 +1353,13 @@ export const chatSessionMachine = setup({
               {
                 target: 'routing',
                 actions: [
-                  assign({ tried: ({ context, event }) => [...context.tried, event.output.agent.uri] }),
+                  assign({
+                    tried: ({ context, event }) => [...context.tried, event.output.agent.uri],
+                    withdrawn: ({ context, event }) =>
+                      event.output.result === 'expired'
+                        ? [...context.withdrawn, event.output.agent.uri.toLowerCase()]
+                        : context.withdrawn,
+                  }),
                   emit(({ context, event }) => ({
                     type: 'routing.offerEnded' as const,
                     sessionId: context.sessionId,
@@ -1286,7 +1394,7 @@ export const chatSessionMachine = setup({
     // Steps 16–21: agents and customer talk (the platform relays across the bridge; the SA observes the
     // conference leg) until the customer leaves. A customer silent too long is warned, then closed.
     agentsJoined: {
-      initial: 'active',
+      type: 'parallel',
       entry: [
         {
           type: 'setDeadline',
@@ -1296,28 +1404,62 @@ export const chatSessionMachine = setup({
           }),
         },
       ],
-      exit: [{ type: 'clearDeadline', params: { timer: 'timer.customerIdle' } }],
+      exit: [
+        { type: 'clearDeadline', params: { timer: 'timer.customerIdle' } },
+        { type: 'clearDeadline', params: { timer: 'timer.agentReply' } },
+      ],
       on: {
-        'callback.messageCompleted': [
+        'callback.typing': { actions: 'emitTyping' },
+        'callback.participantAdded': [
+          // An agent whose offer was withdrawn joined after all: show them out.
           {
-            guard: 'fromCustomer',
-            target: '.active',
+            guard: 'isStrayAgent',
             actions: [
-              'emitMessage',
-              {
-                type: 'setDeadline',
-                params: ({ context }) => ({
-                  timer: 'timer.customerIdle' as const,
-                  delayMs: context.settings.customerIdleMs,
-                }),
-              },
+              'emitParticipant',
+              emit(({ event }) => ({
+                type: 'chat.ignored' as const,
+                eventType: event.type,
+                why: 'an agent joined after their offer was withdrawn; ejected when the platform offers eject',
+              })),
+              assign({
+                strays: ({ context, event }) =>
+                  event.type === 'callback.participantAdded' && event.uri
+                    ? [...context.strays, event.uri.toLowerCase()]
+                    : context.strays,
+              }),
             ],
           },
-          { actions: 'emitMessage' },
+          { actions: 'emitParticipant' },
         ],
-        'callback.typing': { actions: 'emitTyping' },
-        'callback.participantAdded': { actions: 'emitParticipant' },
-        'callback.participantUpdated': { actions: 'emitParticipant' },
+        'callback.participantUpdated': [
+          {
+            guard: 'strayWithEject',
+            actions: [
+              'emitParticipant',
+              assign({
+                ejecting: ({ context, event }) =>
+                  event.type === 'callback.participantUpdated' && event.links.eject
+                    ? [...context.ejecting, event.links.eject]
+                    : context.ejecting,
+              }),
+            ],
+          },
+          {
+            actions: [
+              'emitParticipant',
+              assign({
+                joinedAgents: ({ context, event }) =>
+                  event.type === 'callback.participantUpdated' && event.links.eject
+                    ? context.joinedAgents.map((agent) =>
+                        sameHref(agent.participantHref, event.participantHref)
+                          ? { ...agent, ejectHref: event.links.eject }
+                          : agent,
+                      )
+                    : context.joinedAgents,
+              }),
+            ],
+          },
+        ],
         'callback.participantDeleted': [
           { guard: 'isP2p', actions: 'emitParticipant' },
           {
@@ -1340,9 +1482,29 @@ export const chatSessionMachine = setup({
           },
           {
             actions: [
+              emit(({ context, event }) => {
+                const agent =
+                  context.joinedAgents.find((a) => sameHref(a.participantHref, event.participantHref)) ??
+                  context.supervisors.find((a) => sameHref(a.participantHref, event.participantHref));
+                return agent
+                  ? {
+                      type: 'routing.agentLeft' as const,
+                      sessionId: context.sessionId,
+                      agent: { uri: agent.uri, name: agent.name },
+                    }
+                  : {
+                      type: 'chat.ignored' as const,
+                      eventType: event.type,
+                      why: 'a participant who was not an agent left',
+                    };
+              }),
               assign({
                 joinedAgents: ({ context, event }) =>
                   context.joinedAgents.filter(
+                    (agent) => !sameHref(agent.participantHref, event.participantHref),
+                  ),
+                supervisors: ({ context, event }) =>
+                  context.supervisors.filter(
                     (agent) => !sameHref(agent.participantHref, event.participantHref),
                   ),
               }),
@@ -1368,9 +1530,10 @@ export const chatSessionMachine = setup({
         ],
         'callback.participantMessagingAdded': {},
         'callback.participantMessagingDeleted': {},
-        'callback.invitationCompleted': {},
         'callback.invitationStarted': {},
         'callback.messageStarted': {},
+        'callback.bridgedParticipantAdded': {},
+        'callback.bridgedParticipantUpdated': {},
         'callback.bridgedParticipantDeleted': {},
         'chat.close': {
           target: 'closed',
@@ -1378,44 +1541,225 @@ export const chatSessionMachine = setup({
         },
       },
       states: {
-        active: {
+        // The customer: messages keep the chat alive; silence gets a warning, then the chat closes.
+        customer: {
+          initial: 'active',
           on: {
-            'timer.customerIdle': { guard: 'deadlineDue', target: 'warningIdle' },
+            'callback.messageCompleted': [
+              {
+                guard: 'fromCustomer',
+                target: '.active',
+                actions: [
+                  'emitMessage',
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.customerIdle' as const,
+                      delayMs: context.settings.customerIdleMs,
+                    }),
+                  },
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.agentReply' as const,
+                      delayMs: context.settings.agentReplyMs,
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: ({ event }) => event.direction === 'Incoming',
+                actions: ['emitMessage', { type: 'clearDeadline', params: { timer: 'timer.agentReply' } }],
+              },
+              { actions: 'emitMessage' },
+            ],
           },
-        },
-        warningIdle: {
-          entry: {
-            type: 'recordOperation',
-            params: ({ context }) => ({ step: `idle.${context.idleWarnings}` }),
-          },
-          invoke: {
-            id: 'sendIdleWarning',
-            src: 'sendMessage',
-            input: ({ context }) => ({
-              href: context.p2p.sendMessage ?? '',
-              text: context.settings.idleWarningText,
-              operationId: operationIdFor(context.sessionId, `idle.${context.idleWarnings}`),
-            }),
-            onDone: { target: 'idleGrace' },
-            onError: { target: 'idleGrace' },
-          },
-          exit: assign({ idleWarnings: ({ context }) => context.idleWarnings + 1 }),
-        },
-        idleGrace: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.customerIdle' as const,
-                delayMs: context.settings.idleGraceMs,
-              }),
+          states: {
+            active: {
+              on: { 'timer.customerIdle': { guard: 'deadlineDue', target: 'warningIdle' } },
             },
-          ],
-          on: {
-            'timer.customerIdle': {
-              guard: 'deadlineDue',
-              target: '#chatSession.closed',
-              actions: { type: 'setOutcome', params: { outcome: 'idle' } },
+            warningIdle: {
+              entry: {
+                type: 'recordOperation',
+                params: ({ context }) => ({ step: `idle.${context.idleWarnings}` }),
+              },
+              invoke: {
+                id: 'sendIdleWarning',
+                src: 'sendMessage',
+                input: ({ context }) => ({
+                  href: context.p2p.sendMessage ?? '',
+                  text: context.settings.idleWarningText,
+                  operationId: operationIdFor(context.sessionId, `idle.${context.idleWarnings}`),
+                }),
+                onDone: { target: 'idleGrace' },
+                onError: { target: 'idleGrace' },
+              },
+              exit: assign({ idleWarnings: ({ context }) => context.idleWarnings + 1 }),
+            },
+            idleGrace: {
+              entry: [
+                {
+                  type: 'setDeadline',
+                  params: ({ context }) => ({
+                    timer: 'timer.customerIdle' as const,
+                    delayMs: context.settings.idleGraceMs,
+                  }),
+                },
+              ],
+              on: {
+                'timer.customerIdle': {
+                  guard: 'deadlineDue',
+                  target: '#chatSession.closed',
+                  actions: { type: 'setOutcome', params: { outcome: 'idle' } },
+                },
+              },
+            },
+          },
+        },
+
+        // The agents: a customer message unanswered for agentReplyMs gets the agents a nudge in the meeting
+        // (the SA's own conference messages are not bridged: the customer does not see them).
+        replies: {
+          initial: 'watching',
+          states: {
+            watching: {
+              on: { 'timer.agentReply': { guard: 'deadlineDue', target: 'nudging' } },
+            },
+            nudging: {
+              entry: {
+                type: 'recordOperation',
+                params: ({ context }) => ({ step: `nudge.${context.nudges}` }),
+              },
+              invoke: {
+                id: 'nudgeAgents',
+                src: 'sendMessage',
+                input: ({ context }) => ({
+                  href: context.conference.sendMessage ?? '',
+                  text: context.settings.agentNudgeText,
+                  operationId: operationIdFor(context.sessionId, `nudge.${context.nudges}`),
+                }),
+                onDone: { target: 'watching' },
+                onError: { target: 'watching' },
+              },
+              exit: assign({ nudges: ({ context }) => context.nudges + 1 }),
+            },
+          },
+        },
+
+        // Operator actions: transfer to a named agent, add a second agent, a supervisor who monitors
+        // (bridged with messageFilterState Enabled: sees everything, the customer sees nothing of theirs)
+        // and may barge in (the filter turned to Disabled); strays ejected.
+        staffing: {
+          initial: 'steady',
+          states: {
+            steady: {
+              always: { guard: 'hasEjections', target: 'ejecting' },
+              on: {
+                'chat.transfer': { target: 'offering', actions: 'takeStaffingRequest' },
+                'chat.addAgent': { target: 'offering', actions: 'takeStaffingRequest' },
+                'chat.monitor': { target: 'offering', actions: 'takeStaffingRequest' },
+                'chat.barge': { guard: 'hasSupervisor', target: 'barging' },
+              },
+            },
+            offering: {
+              entry: {
+                type: 'recordOperation',
+                params: ({ context }) => ({ step: `offer.${context.offers - 1}` }),
+              },
+              invoke: {
+                id: 'staffOffer',
+                src: 'agentOffer',
+                input: ({ context }) => ({
+                  sessionId: context.sessionId,
+                  offerIndex: context.offers - 1,
+                  agent: context.staffing!.agent,
+                  bridgedParticipantsHref: context.p2p.bridgedParticipantsHref ?? '',
+                  addParticipantHref: context.conference.addParticipant ?? '',
+                  messageFilterState:
+                    context.staffing!.purpose === 'monitor' ? ('Enabled' as const) : ('Disabled' as const),
+                  offerTimeoutMs: context.settings.offerTimeoutMs,
+                  maxAttempts: context.settings.maxAttempts,
+                  retryBaseMs: context.settings.retryBaseMs,
+                }),
+                onDone: [
+                  {
+                    guard: ({ event }) => event.output.result === 'accepted',
+                    target: 'steady',
+                    actions: [
+                      'staffingAccepted',
+                      emit(({ context, event }) => ({
+                        type: 'routing.offerEnded' as const,
+                        sessionId: context.sessionId,
+                        agent: event.output.agent,
+                        result: event.output.result,
+                      })),
+                    ],
+                  },
+                  {
+                    target: 'steady',
+                    actions: [
+                      assign({ staffing: undefined }),
+                      emit(({ context, event }) => ({
+                        type: 'routing.offerEnded' as const,
+                        sessionId: context.sessionId,
+                        agent: event.output.agent,
+                        result: event.output.result,
+                        ...(event.output.reason ? { reason: event.output.reason } : {}),
+                      })),
+                    ],
+                  },
+                ],
+                onError: {
+                  target: 'steady',
+                  actions: [
+                    emit(({ context }) => ({
+                      type: 'routing.offerEnded' as const,
+                      sessionId: context.sessionId,
+                      agent: context.staffing!.agent,
+                      result: 'failed' as const,
+                    })),
+                    assign({ staffing: undefined }),
+                  ],
+                },
+              },
+              on: {
+                'callback.participantAdded': { actions: sendTo('staffOffer', ({ event }) => event) },
+                'callback.invitationCompleted': { actions: sendTo('staffOffer', ({ event }) => event) },
+              },
+            },
+            barging: {
+              invoke: {
+                id: 'barge',
+                src: 'updateBridgedParticipant',
+                input: ({ context }) => {
+                  const supervisor = context.supervisors[0]!;
+                  return {
+                    sessionId: context.sessionId,
+                    href: supervisor.bridgedParticipantHref ?? '',
+                    displayName: supervisor.name,
+                    participantUri: supervisor.uri,
+                    messageFilterState: 'Disabled' as const,
+                  };
+                },
+                onDone: {
+                  target: 'steady',
+                  actions: assign({
+                    // The supervisor now speaks to the customer: an agent like the others.
+                    joinedAgents: ({ context }) => [...context.joinedAgents, context.supervisors[0]!],
+                    supervisors: ({ context }) => context.supervisors.slice(1),
+                  }),
+                },
+                onError: { target: 'steady' },
+              },
+            },
+            ejecting: {
+              invoke: {
+                id: 'eject',
+                src: 'ejectParticipants',
+                input: ({ context }) => ({ sessionId: context.sessionId, hrefs: context.ejecting }),
+                onDone: { target: 'steady', actions: assign({ ejecting: [] }) },
+                onError: { target: 'steady', actions: assign({ ejecting: [] }) },
+              },
             },
           },
         },

@@ -64,3 +64,11 @@ export interface TeardownInput {
   /** The ad hoc meeting's conversation, to DELETE (204; 404 counts as done). */
   conferenceHref?: Href;
 }
+
+export interface UpdateBridgedParticipantInput extends AddBridgedParticipantInput {}
+
+export interface EjectParticipantsInput {
+  sessionId: string;
+  /** Eject links of participants, or bridged-participant hrefs to delete (those start with the bridge's path). */
+  hrefs: Href[];
+}

@@ -168,6 +168,8 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
       'AGENT_LEFT_TEXT',
       'Your agent had to leave. We are connecting you to another agent.',
     ),
+    agentReplyMs: Number(read('AGENT_REPLY_MS', '120000', int(1000, 86_400_000))),
+    agentNudgeText: read('AGENT_NUDGE_TEXT', 'Reminder: the customer is waiting for a reply.'),
   };
   const strategy = read('ROUTING_STRATEGY', 'longest-idle', (v) =>
     (STRATEGIES as readonly string[]).includes(v) ? undefined : `expected one of ${STRATEGIES.join(', ')}`,

@@ -12,10 +12,12 @@ import {
   type AddMessagingInput,
   type AddParticipantInput,
   chatSessionMachine,
+  type EjectParticipantsInput,
   type SendMessageInput,
   type StartAdhocMeetingInput,
   type TeardownInput,
   type TimerName,
+  type UpdateBridgedParticipantInput,
 } from '../../machines/chatSession.ts';
 import { isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
@@ -114,6 +116,33 @@ export function provideChatSession({ client, clock, logger }: EffectDeps) {
           ),
         },
       }),
+      updateBridgedParticipant: effect<UpdateBridgedParticipantInput, void>(
+        'updateBridgedParticipant',
+        (i) => ({ sessionId: i.sessionId }),
+        (i) =>
+          client.updateBridgedParticipant(i.href, {
+            displayName: i.displayName,
+            participantUri: i.participantUri,
+            messageFilterState: i.messageFilterState,
+          }),
+      ),
+      ejectParticipants: effect<EjectParticipantsInput, void>(
+        'ejectParticipants',
+        (i) => ({ sessionId: i.sessionId }),
+        async (i) => {
+          // Best effort, each on its own: a participant may already be gone.
+          for (const href of i.hrefs) {
+            const bridged = /\/bridgedparticipants\//i.test(new URL(href).pathname);
+            await (bridged ? client.removeBridgedParticipant(href) : client.ejectParticipant(href)).catch(
+              (error: unknown) =>
+                logger.warn(
+                  { sessionId: i.sessionId, error: String(error) },
+                  bridged ? 'bridged participant not removed' : 'participant not ejected',
+                ),
+            );
+          }
+        },
+      ),
       teardown: effect<TeardownInput, void>(
         'teardown',
         (i) => ({ sessionId: i.sessionId }),

@@ -142,6 +142,29 @@ export class Router {
     return this.agentView(uri);
   }
 
+  /**
+   * An operator names the agent (transfer, second agent): reserve them for the session if they are
+   * available and have room. Returns why not otherwise. Someone outside the roster (a supervisor) needs
+   * no reservation.
+   */
+  reserveNamed(
+    sessionId: string,
+    uri: string,
+  ): { ok: true; agent: AgentCandidate; inRoster: boolean } | { ok: false; reason: string } {
+    if (!this.known(uri))
+      return { ok: true, agent: { uri, name: uri.replace(/^sip:/, '') }, inRoster: false };
+    const agent = getAgent(this.pool, uri);
+    if (agent.presence !== 'available') return { ok: false, reason: `${agent.name} is ${agent.presence}` };
+    if (agent.activeChats.includes(sessionId) || agent.pendingOffers.includes(sessionId)) {
+      return { ok: false, reason: `${agent.name} is already in this chat` };
+    }
+    if (load(agent) >= agent.capacity)
+      return { ok: false, reason: `${agent.name} is at capacity (${load(agent)}/${agent.capacity})` };
+    this.pool = reserve(this.pool, agent.uri, sessionId);
+    this.trackPeaks();
+    return { ok: true, agent: { uri: agent.uri, name: agent.name }, inRoster: true };
+  }
+
   agents(): AgentView[] {
     return Object.values(this.pool.agents).map((agent) => this.agentView(agent.uri));
   }

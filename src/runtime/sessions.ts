@@ -13,10 +13,12 @@ import { type Actor, type AnyActorRef, createActor, type SnapshotFrom, type Stat
 import {
   type ChatSessionEmitted,
   type ChatSettings,
+  chatSessionMachine,
   sessionIdOfOperation,
 } from '../../machines/chatSession.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
+import { enteredStates } from '../viz/sessionChart.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { Clock } from './clock.ts';
 import type { ProvidedChatSession } from './effects.ts';
@@ -86,6 +88,7 @@ interface SessionRecord {
   /** Scheduled deadlines, keyed `<actor>/<timer>`: the session's own and its child actors'. */
   timers: Map<string, { at: number; cancel: () => void }>;
   children: Set<AnyActorRef>;
+  lastValue?: StateValue;
   indexed: Set<string>;
   log: pino.Logger;
 }
@@ -202,6 +205,17 @@ export class SessionManager {
     return this.sessions.get(id)?.actor.getSnapshot();
   }
 
+  /** Send an operator action (transfer, second agent, monitor, barge) to a live chat. */
+  operate(id: string, event: Parameters<SessionActor['send']>[0]): 'sent' | 'unknown' | 'ended' | 'not now' {
+    const record = this.sessions.get(id);
+    if (!record) return 'unknown';
+    const snapshot = record.actor.getSnapshot();
+    if (snapshot.status !== 'active') return 'ended';
+    if (!snapshot.can(event)) return 'not now';
+    record.actor.send(event);
+    return 'sent';
+  }
+
   /** Close a chat from the SA side (operator action). */
   close(id: string, reason?: string): boolean {
     const record = this.sessions.get(id);
@@ -294,10 +308,17 @@ export class SessionManager {
     const { context } = snapshot;
     this.index(record, context.p2p.conversationHref);
     this.index(record, context.conference.conversationHref);
-    const state = stateId(snapshot.value);
-    if (record.history.at(-1)?.state !== state) {
-      record.history.push({ state, at: now });
-      record.log.info({ state, operationId: context.operations.at(-1) ?? null }, 'state');
+    // The atomic states this change entered (several when a parallel state is entered), in order.
+    const entered = enteredStates(chatSessionMachine, record.lastValue, snapshot.value).map((id) =>
+      id.slice(chatSessionMachine.id.length + 1),
+    );
+    record.lastValue = snapshot.value;
+    for (const state of entered) record.history.push({ state, at: now });
+    if (entered.length) {
+      record.log.info(
+        { state: stateId(snapshot.value), operationId: context.operations.at(-1) ?? null },
+        'state',
+      );
     }
     this.syncTimers(
       record,

@@ -19,6 +19,9 @@ export interface OperatorRouteOptions {
 
 const PresenceBody = z.strictObject({ presence: z.enum(PRESENCES) });
 const CloseBody = z.strictObject({ reason: z.string().trim().min(1).max(200).optional() });
+const SipBody = z.strictObject({
+  uri: z.string().regex(/^sip:[^@\s]+@[^@\s]+$/, 'expected a SIP URI like sip:alice@contoso.com'),
+});
 
 function fail(
   status: 400 | 404 | 409 | 413 | 415 | 503,
@@ -80,6 +83,42 @@ export function operatorRoutes(app: Hono, opts: OperatorRouteOptions): void {
     const view = opts.sessions.get(c.req.param('id'));
     if (!view) throw fail(404, 'not_found', `no session ${c.req.param('id')}`);
     return c.json({ id: view.id, assignments: view.assignments });
+  });
+  // Staffing actions on a running chat: transfer to a named agent, add a second agent, a supervisor who
+  // monitors (the customer does not see them), and barge-in (the supervisor becomes visible).
+  for (const [path, type] of [
+    ['transfer', 'chat.transfer'],
+    ['agents', 'chat.addAgent'],
+    ['monitor', 'chat.monitor'],
+  ] as const) {
+    app.post(`/sessions/:id/${path}`, async (c) => {
+      const { uri } = await jsonBody(c.req.raw, SipBody);
+      const id = c.req.param('id');
+      const view = opts.sessions.get(id);
+      if (!view) throw fail(404, 'not_found', `no session ${id}`);
+      if (view.state !== 'agentsJoined')
+        throw fail(409, 'conflict', `session ${id} is ${view.state}; staffing changes need a running chat`);
+      const reserved = opts.router.reserveNamed(id, uri);
+      if (!reserved.ok) throw fail(409, 'conflict', reserved.reason);
+      const result = opts.sessions.operate(id, { type, agent: reserved.agent });
+      if (result !== 'sent') {
+        if (reserved.inRoster) opts.router.offerEnded(id, reserved.agent, 'failed');
+        throw fail(
+          409,
+          'conflict',
+          `session ${id} cannot take that now (${result}): another staffing change may be under way`,
+        );
+      }
+      return c.json({ id, [path]: reserved.agent.uri, offering: true }, 202);
+    });
+  }
+  app.post('/sessions/:id/barge', async (c) => {
+    const id = c.req.param('id');
+    const result = opts.sessions.operate(id, { type: 'chat.barge' });
+    if (result === 'unknown') throw fail(404, 'not_found', `no session ${id}`);
+    if (result !== 'sent')
+      throw fail(409, 'conflict', `session ${id} has no monitoring supervisor to barge in (${result})`);
+    return c.json({ id, barging: true }, 202);
   });
   app.post('/sessions/:id/close', async (c) => {
     const { reason } = await jsonBody(c.req.raw, CloseBody);

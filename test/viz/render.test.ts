@@ -169,7 +169,7 @@ describe('toMermaid', () => {
   it('lifts transitions out of composites to the composite, and sends history targets to their parent', () => {
     const chat = toMermaid(chatSessionMachine);
     expect(chat).toMatch(/\n {2}invited --> adhocMeeting : done\(startAdhocMeeting\)\n/);
-    expect(chat).toMatch(/%% agentsJoined --> active : callback\.messageCompleted/);
+    expect(chat).toMatch(/%% customer --> active : callback\.messageCompleted/);
     expect(toMermaid(historyMachine)).toContain('paused --> editing : resume');
   });
 });
