@@ -5,6 +5,7 @@
 import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
+import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../sa/rateLimit.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -38,6 +39,10 @@ export interface SaConfig {
   };
   /** Origins allowed to call POST /chat/token (the SA's own origin is always allowed). */
   allowedOrigins: string[];
+  /** POST /chat/token requests per client address (CHAT_TOKEN_RATE_LIMIT); null: no limit. */
+  chatTokenRateLimit: RateLimitSpec | null;
+  /** Take the client address from the proxy's X-Forwarded-For entry (TRUST_PROXY=true). */
+  trustProxy: boolean;
   chat: ChatSettings;
   agents: AgentSpec[];
   routing: {
@@ -143,6 +148,19 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
       );
     }
   }
+  let chatTokenRateLimit: RateLimitSpec | null = null;
+  read('CHAT_TOKEN_RATE_LIMIT', DEFAULT_CHAT_TOKEN_RATE_LIMIT, (v) => {
+    try {
+      chatTokenRateLimit = parseRateLimit(v);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  });
+  const trustProxy =
+    read('TRUST_PROXY', 'false', (v) =>
+      /^(true|false)$/i.test(v) ? undefined : 'expected true or false',
+    ).toLowerCase() === 'true';
   const chat: ChatSettings = {
     helpdeskName: read('HELPDESK_NAME', 'Contoso Help Desk'),
     welcomeText: read('WELCOME_TEXT', 'Welcome to Contoso support! We are finding an agent for you.'),
@@ -208,6 +226,8 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     api,
     callbackAuth,
     allowedOrigins,
+    chatTokenRateLimit,
+    trustProxy,
     chat,
     agents: agents.length ? agents : [...DEMO_AGENTS],
     routing,

@@ -18,6 +18,7 @@ import {
 } from '../../machines/chatSession.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
+import { sanitizeHtml } from '../sa/sanitize.ts';
 import { enteredStates } from '../viz/sessionChart.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { Clock } from './clock.ts';
@@ -453,19 +454,24 @@ export class SessionManager {
   private record(record: SessionRecord, emitted: ChatSessionEmitted): void {
     const at = new Date(this.opts.clock.now()).toISOString();
     switch (emitted.type) {
-      case 'chat.message':
+      case 'chat.message': {
+        // HTML is stored only sanitised (allowlisted tags, escaped text) with a plain-text rendition;
+        // plain text is kept as sent (it is text: whoever shows it escapes it).
+        const safe = emitted.html !== undefined ? sanitizeHtml(emitted.html) : undefined;
+        const text = emitted.text ?? safe?.text;
         record.transcript.push({
           at,
           kind: 'message',
           direction: emitted.direction,
           leg: emitted.leg,
           ...(emitted.from ? { from: emitted.from } : {}),
-          ...(emitted.text !== undefined ? { text: emitted.text } : {}),
-          ...(emitted.html !== undefined ? { html: emitted.html } : {}),
+          ...(text !== undefined ? { text } : {}),
+          ...(safe ? { html: safe.html } : {}),
         });
         record.log.info({ leg: emitted.leg, direction: emitted.direction }, 'message');
-        record.log.debug({ text: emitted.text }, 'message body');
+        record.log.debug({ text }, 'message body');
         break;
+      }
       case 'chat.typing':
         record.transcript.push({
           at,

@@ -118,6 +118,9 @@ export async function startSa({
     endpointUri: config.api.endpointUri,
     allowedOrigins: () => [...config.allowedOrigins, ...ownOrigins],
     extraRoutes,
+    tokenRateLimit: config.chatTokenRateLimit,
+    trustProxy: config.trustProxy,
+    now: () => clock.now(),
   });
   const { server, url } = await listen(app, config.port, config.host);
   const publicUrl = config.publicUrl ?? url;

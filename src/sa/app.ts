@@ -3,7 +3,8 @@
  * operators and dashboards, health, and the customer page.
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -20,6 +21,20 @@ import { sessionChartSvg } from '../viz/sessionChart.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
 import { businessHoursGate, operatorRoutes } from './operator.ts';
+import {
+  clientKey,
+  createRateLimiter,
+  DEFAULT_CHAT_TOKEN_RATE_LIMIT,
+  formatRateLimit,
+  parseRateLimit,
+  type RateLimitSpec,
+} from './rateLimit.ts';
+import {
+  formatTranscriptText,
+  isTranscriptFormat,
+  mergeTranscript,
+  TRANSCRIPT_FORMATS,
+} from './transcript.ts';
 
 export interface SaAppOptions {
   sessions: SessionManager;
@@ -35,18 +50,40 @@ export interface SaAppOptions {
   isOpen: () => boolean;
   /** Extra routes mounted at `/` (the customer page, charts). */
   extraRoutes?: Array<(app: Hono) => void>;
+  /** POST /chat/token requests per client address; default 20/60s, null: no limit. */
+  tokenRateLimit?: RateLimitSpec | null;
+  /** Limit by the right-most X-Forwarded-For address (the SA is behind a proxy that sets it). */
+  trustProxy?: boolean;
+  /** Time for the rate limiter (epoch ms); default Date.now. */
+  now?: () => number;
 }
+
+/** Largest request body any route other than the callbacks (1 MiB, own limit) accepts. */
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_TOKEN_BODY_BYTES = 4 * 1024;
 
 const TokenRequestSchema = z.strictObject({
   displayName: z.string().trim().min(1).max(250).optional(),
 });
 
 function jsonError(
-  status: 400 | 403 | 404 | 413 | 415 | 502 | 503,
+  status: 400 | 403 | 404 | 413 | 415 | 429 | 502 | 503,
   error: string,
   message: string,
+  headers?: Record<string, string>,
 ): HTTPException {
-  return new HTTPException(status, { res: Response.json({ error, message }, { status }) });
+  return new HTTPException(status, {
+    res: Response.json({ error, message }, { status, ...(headers ? { headers } : {}) }),
+  });
+}
+
+/** The socket's remote address (undefined when the app is called without a Node server, as in app.request). */
+function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createSaApp(opts: SaAppOptions): Hono {
@@ -61,6 +98,15 @@ export function createSaApp(opts: SaAppOptions): Hono {
   app.notFound((c) =>
     c.json({ error: 'not_found', message: `no route for ${c.req.method} ${c.req.path}` }, 404),
   );
+
+  // Every body is bounded: the callbacks have their own (larger) limit, every other route this one.
+  const generalBodyLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw jsonError(413, 'payload_too_large', `request body over ${MAX_BODY_BYTES / 1024} KiB`);
+    },
+  });
+  app.use('*', (c, next) => (c.req.path === opts.callbackPath ? next() : generalBodyLimit(c, next)));
 
   app.route(
     '/',
@@ -80,21 +126,53 @@ export function createSaApp(opts: SaAppOptions): Hono {
   businessHoursGate(app, opts.isOpen);
 
   // POST /chat/token: a web page asks for an anonymous token before it talks to the platform.
-  app.use(
-    '/chat/token',
-    cors({
-      origin: (origin) => (opts.allowedOrigins().includes(origin) ? origin : null),
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type'],
-      maxAge: 600,
-    }),
-  );
+  // CORS only for allowlisted origins (echoed, never `*`); any other origin gets no CORS header at all,
+  // a 403 for its preflight and a 403 for its POST.
+  const tokenCors = cors({
+    origin: (origin) => origin,
+    allowMethods: ['POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type'],
+    exposeHeaders: ['Retry-After'],
+    maxAge: 600,
+  });
+  app.use('/chat/token', async (c, next) => {
+    const origin = c.req.header('origin');
+    if (origin && opts.allowedOrigins().includes(origin)) return tokenCors(c, next);
+    c.res.headers.append('Vary', 'Origin');
+    if (c.req.method !== 'OPTIONS') return next();
+    throw jsonError(
+      403,
+      'origin_not_allowed',
+      origin
+        ? `origin ${origin} is not allowed to start chats (see CHAT_ALLOWED_ORIGINS)`
+        : 'a CORS preflight needs an Origin header',
+    );
+  });
+  const tokenLimit =
+    opts.tokenRateLimit === undefined ? parseRateLimit(DEFAULT_CHAT_TOKEN_RATE_LIMIT) : opts.tokenRateLimit;
+  const tokenLimiter = tokenLimit
+    ? createRateLimiter({ ...tokenLimit, ...(opts.now ? { now: opts.now } : {}) })
+    : undefined;
   app.post(
     '/chat/token',
+    async (c, next) => {
+      if (!tokenLimiter) return next();
+      const client = clientKey(remoteAddress(c), c.req.header('x-forwarded-for'), opts.trustProxy ?? false);
+      const decision = tokenLimiter.take(client);
+      if (decision.allowed) return next();
+      const seconds = Math.ceil(decision.retryAfterMs / 1000);
+      log.info({ client, limit: formatRateLimit(tokenLimiter.spec) }, 'chat token refused: rate limited');
+      throw jsonError(
+        429,
+        'rate_limited',
+        `too many chat token requests from your address (limit ${formatRateLimit(tokenLimiter.spec)}); try again in ${seconds} s`,
+        { 'Retry-After': String(seconds) },
+      );
+    },
     bodyLimit({
-      maxSize: 4 * 1024,
+      maxSize: MAX_TOKEN_BODY_BYTES,
       onError: () => {
-        throw jsonError(413, 'payload_too_large', 'request body over 4 KiB');
+        throw jsonError(413, 'payload_too_large', `request body over ${MAX_TOKEN_BODY_BYTES / 1024} KiB`);
       },
     }),
     async (c) => {
@@ -156,10 +234,31 @@ export function createSaApp(opts: SaAppOptions): Hono {
     if (!view) throw jsonError(404, 'not_found', `no session ${c.req.param('id')}`);
     return c.json(view);
   });
+  // The transcript with the session's system events: JSON (default) or text lines (?format=text).
   app.get('/sessions/:id/transcript', (c) => {
-    const transcript = opts.sessions.transcript(c.req.param('id'));
-    if (!transcript) throw jsonError(404, 'not_found', `no session ${c.req.param('id')}`);
-    return c.json({ id: c.req.param('id'), entries: transcript });
+    const formats = c.req.queries('format') ?? [];
+    const allowed = TRANSCRIPT_FORMATS.join(', ');
+    if (formats.length > 1)
+      throw jsonError(400, 'bad_request', `give the query parameter format once (one of ${allowed})`);
+    const format = formats[0] ?? 'json';
+    if (!isTranscriptFormat(format)) {
+      throw jsonError(
+        400,
+        'bad_request',
+        `unknown transcript format ${JSON.stringify(format)}: the query parameter format must be one of ${allowed}`,
+      );
+    }
+    const id = c.req.param('id');
+    const transcript = opts.sessions.transcript(id);
+    const view = opts.sessions.get(id);
+    if (!transcript || !view) throw jsonError(404, 'not_found', `no session ${id}`);
+    const entries = mergeTranscript(transcript, view);
+    c.header('Cache-Control', 'no-store');
+    if (format === 'json') return c.json({ id, entries });
+    return c.body(formatTranscriptText(entries), 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'X-Content-Type-Options': 'nosniff',
+    });
   });
 
   app.get('/sessions/:id/chart.svg', async (c) => {

@@ -57,6 +57,9 @@ describe('carechat start', () => {
     const [, sa, emulator] = /sa=(\S+) emulator=(\S+)/.exec(line)!;
     expect((await fetch(`${sa}/healthz`)).status).toBe(200);
     expect((await fetch(`${emulator}/platformservice/discover`)).status).toBe(200);
+    const page = await fetch(`${sa}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('data-testid="start"');
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

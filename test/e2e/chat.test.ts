@@ -30,8 +30,12 @@ async function platformToken(): Promise<string> {
 }
 
 beforeAll(async () => {
-  // 3 agents × 17 chats each: all 50 chats of the concurrency test run at the same time.
-  stack = await startStack({ logger: silentLogger, env: { AGENT_CAPACITY: '17' } });
+  // 3 agents × 17 chats each: all 50 chats of the concurrency test run at the same time; 51 chats start
+  // from one address within seconds: above the default CHAT_TOKEN_RATE_LIMIT (20/60s).
+  stack = await startStack({
+    logger: silentLogger,
+    env: { AGENT_CAPACITY: '17', CHAT_TOKEN_RATE_LIMIT: '100/60s' },
+  });
 });
 afterAll(async () => {
   await stack?.close();

@@ -90,7 +90,7 @@ export class AnonCustomer {
   async request(
     method: string,
     url: string,
-    opts: { json?: unknown; text?: string; expect?: number } = {},
+    opts: { json?: unknown; text?: string; html?: string; expect?: number } = {},
   ): Promise<{ status: number; body: Resource; url: string; headers: Headers }> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.token}`,
@@ -104,6 +104,9 @@ export class AnonCustomer {
     } else if (opts.text !== undefined) {
       headers['content-type'] = 'text/plain; charset=utf-8';
       body = opts.text;
+    } else if (opts.html !== undefined) {
+      headers['content-type'] = 'text/html; charset=utf-8';
+      body = opts.html;
     }
     const response = await fetch(url, {
       method,
@@ -233,6 +236,15 @@ export class AnonCustomer {
     await this.waitForMessaging();
     await this.request('POST', withQuery(this.links.sendMessage!, { operationId: crypto.randomUUID() }), {
       text,
+      expect: 201,
+    });
+  }
+
+  /** Step 19 with markup: a message sent as text/html. */
+  async sendHtml(html: string): Promise<void> {
+    await this.waitForMessaging();
+    await this.request('POST', withQuery(this.links.sendMessage!, { operationId: crypto.randomUUID() }), {
+      html,
       expect: 201,
     });
   }

@@ -1,0 +1,929 @@
+// @ts-check
+/**
+ * carechat customer widget: a plain browser ES module (no build step).
+ *
+ * It asks the SA (same origin) for a psat token, then speaks anonymous UCWA to the platform directly, across
+ * origins, following only links it discovered (wire-spec sections 4 and 5):
+ *   POST /chat/token → GET discoverUri → POST anonApplications → long-poll `events`
+ *   → POST startMessaging → react to events; send / type / leave through the links the events carried.
+ * Relative hrefs resolve against the URL of the response they came from. Text from the platform is only
+ * ever written with textContent.
+ */
+
+const CULTURE = 'en-us';
+const USER_AGENT = 'carechat-widget/1.0';
+/** At most one `setIsTyping` POST per this interval while the customer types. */
+export const TYPING_INTERVAL_MS = 3000;
+/** Waits between event-channel retries after a network error or a 5xx; then the widget gives up. */
+export const POLL_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+const REL_PREFIXES = ['ms:rtc:saas:', 'service:'];
+
+/**
+ * @typedef {{ href: string, title?: string }} Link
+ * @typedef {{ _links?: Record<string, Link | undefined>, _embedded?: Record<string, unknown>,
+ *   [property: string]: unknown }} Resource
+ */
+
+// ------------------------------------------------------------------------------------------ wire helpers
+
+/** `service:messaging` / `ms:rtc:saas:messaging` / `messaging` → `messaging`. @param {unknown} rel */
+export function localRel(rel) {
+  if (typeof rel !== 'string') return '';
+  for (const prefix of REL_PREFIXES) if (rel.startsWith(prefix)) return rel.slice(prefix.length);
+  return rel;
+}
+
+/** @param {unknown} value @returns {value is Record<string, any>} */
+function isObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The link of `resource` whose local rel is `local`. @param {unknown} resource @param {string} local */
+export function findLink(resource, local) {
+  if (!isObject(resource) || !isObject(resource._links)) return undefined;
+  for (const [rel, link] of Object.entries(resource._links)) {
+    if (localRel(rel) === local && isObject(link) && typeof link.href === 'string') {
+      return /** @type {Link} */ (link);
+    }
+  }
+  return undefined;
+}
+
+/** The embedded resource of `resource` whose local rel is `local` (first one of an array). */
+export function findEmbedded(/** @type {unknown} */ resource, /** @type {string} */ local) {
+  if (!isObject(resource) || !isObject(resource._embedded)) return undefined;
+  for (const [rel, value] of Object.entries(resource._embedded)) {
+    if (localRel(rel) !== local) continue;
+    const one = Array.isArray(value) ? value[0] : value;
+    if (isObject(one)) return /** @type {Resource} */ (one);
+  }
+  return undefined;
+}
+
+/** Resolve `href` against the URL of the response it came from. @param {string} href @param {string} base */
+export function resolveHref(href, base) {
+  return new URL(href.replaceAll('\\u0026', '&'), base).toString();
+}
+
+/** Path of an absolute URL, decoded and lower-cased: what identifies a resource. @param {string} url */
+export function hrefKey(url) {
+  const { pathname } = new URL(url);
+  try {
+    return decodeURIComponent(pathname).toLowerCase();
+  } catch {
+    return pathname.toLowerCase();
+  }
+}
+
+/**
+ * A message body link: media type (and charset) before the first comma, then form-URL-encoded text
+ * (`+` = space) or base64.
+ * @param {string} href
+ * @returns {{ mediaType: string, text: string }}
+ */
+export function decodeDataUri(href) {
+  if (!href.startsWith('data:')) throw new Error('not a data URI');
+  const comma = href.indexOf(',');
+  if (comma < 0) throw new Error('data URI without a comma');
+  const meta = href.slice(5, comma).split(';');
+  const payload = href.slice(comma + 1);
+  const mediaType = (meta[0] || 'text/plain').toLowerCase();
+  if (meta.includes('base64')) {
+    const bytes = Uint8Array.from(atob(payload), (ch) => ch.charCodeAt(0));
+    return { mediaType, text: new TextDecoder().decode(bytes) };
+  }
+  const spaced = payload.replaceAll('+', ' ');
+  try {
+    return { mediaType, text: decodeURIComponent(spaced) };
+  } catch {
+    return { mediaType, text: spaced };
+  }
+}
+
+const BLOCK_TAGS = new Set(['P', 'DIV', 'LI', 'TR', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'BLOCKQUOTE', 'PRE']);
+
+/**
+ * Plain text of an HTML message. The HTML is parsed into an inert document (no scripts run, nothing loads)
+ * and only its text is kept; it is never inserted as markup.
+ * @param {string} html
+ */
+export function htmlToText(html) {
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  let out = '';
+  /** @param {Node} node */
+  const walk = (node) => {
+    for (const child of Array.from(node.childNodes)) {
+      if (child.nodeType === Node.TEXT_NODE) out += child.textContent ?? '';
+      else if (child.nodeType === Node.ELEMENT_NODE) {
+        const tag = /** @type {Element} */ (child).tagName;
+        if (tag === 'SCRIPT' || tag === 'STYLE' || tag === 'TEMPLATE') continue;
+        if (tag === 'BR') out += '\n';
+        else {
+          if (BLOCK_TAGS.has(tag) && out && !out.endsWith('\n')) out += '\n';
+          walk(child);
+          if (BLOCK_TAGS.has(tag) && !out.endsWith('\n')) out += '\n';
+        }
+      }
+    }
+  };
+  walk(doc.body);
+  return out.replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** `"/Date(1489524122496)/"` or ISO-8601 → Date. @param {unknown} value @returns {Date | undefined} */
+export function parseWireDate(value) {
+  if (typeof value !== 'string') return undefined;
+  const net = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value);
+  const date = net ? new Date(Number(net[1])) : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** A random UUID, also outside secure contexts (where crypto.randomUUID is missing). */
+export function uuid() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** JSON of a response body, byte-order mark tolerated. @param {Response} res */
+async function readJson(res) {
+  const text = (await res.text()).replace(/^\uFEFF/, '');
+  return JSON.parse(text);
+}
+
+/**
+ * A short, human message for a failed response: the body's `message` (SA and platform errors both carry
+ * one), else the status.
+ * @param {Response} res
+ */
+async function describeFailure(res) {
+  try {
+    const body = await readJson(res);
+    if (isObject(body)) {
+      if (typeof body.message === 'string' && body.message) return body.message;
+      if (typeof body.error === 'string' && body.error) return body.error;
+    }
+  } catch {
+    // not JSON: fall through to the status
+  }
+  return `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
+}
+
+/** @param {number} ms @param {AbortSignal} signal */
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+      { once: true },
+    );
+  });
+}
+
+/** A failure of the start sequence, with the sentence to show. */
+class StartError extends Error {}
+
+// ------------------------------------------------------------------------------------------ the session
+
+/**
+ * @typedef {{ setStatus(status: 'sending' | 'sent' | 'delivered' | 'failed', detail?: string): void,
+ *   status: string }} OutgoingHandle
+ * @typedef {object} ChatView
+ * @property {(text: string, tone: 'idle' | 'busy' | 'ok' | 'error' | 'ended') => void} status
+ * @property {() => void} showChat
+ * @property {() => void} startFailed
+ * @property {(on: boolean) => void} setConnected
+ * @property {(m: { author: string, text: string, time: Date }) => void} incoming
+ * @property {(m: { author: string, text: string, time: Date }) => OutgoingHandle} outgoing
+ * @property {(text: string) => void} system
+ * @property {(names: string[]) => void} typing
+ * @property {(text: string) => void} ended
+ */
+
+/**
+ * One customer chat: the protocol side, reporting to a ChatView. Usable without the DOM view (tests can
+ * pass their own view and fetch).
+ */
+export class CustomerChat {
+  /**
+   * @param {{ tokenUrl: string, view: ChatView, fetch?: typeof fetch }} options
+   */
+  constructor({ tokenUrl, view, fetch: fetchImpl }) {
+    this.tokenUrl = tokenUrl;
+    this.view = view;
+    this.fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+    this.abort = new AbortController();
+    /** @type {string | undefined} */ this.token = undefined;
+    this.name = '';
+    this.helpdeskUri = '';
+    /** @type {string | undefined} */ this.applicationHref = undefined;
+    /** @type {string | undefined} */ this.conversationHref = undefined;
+    /** @type {{ sendMessage?: string, setIsTyping?: string, stopMessaging?: string }} */
+    this.links = {};
+    this.connected = false;
+    this.ended = false;
+    this.lastTypingAt = 0;
+    this.reconnecting = false;
+    this.chatShown = false;
+    /** participant key → display name (roster, for "joined"/"left") */
+    this.participants = new Map();
+    /** participant key → display name (who is typing now) */
+    this.typingNow = new Map();
+    /** keys of incoming messages already shown (a batch fetched twice is not shown twice) */
+    this.seenMessages = new Set();
+    /** @type {Map<string, OutgoingHandle>} operationId → own message */
+    this.byOperation = new Map();
+    /** @type {Map<string, OutgoingHandle>} message href key (from Location) → own message */
+    this.byLocation = new Map();
+    /** @type {Map<string, 'Success' | 'Failure'>} outcomes that arrived before the POST's Location */
+    this.earlyOutcomes = new Map();
+  }
+
+  /**
+   * @param {string} method @param {string} url
+   * @param {{ body?: string, contentType?: string, auth?: boolean, detached?: boolean, keepalive?: boolean }}
+   *   [options] `detached`: not cancelled when the chat ends (clean-up requests)
+   */
+  request(method, url, { body, contentType, auth = true, detached = false, keepalive = false } = {}) {
+    /** @type {Record<string, string>} */
+    const headers = { Accept: 'application/json' };
+    if (auth && this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (contentType) headers['Content-Type'] = contentType;
+    return this.fetch(url, {
+      method,
+      headers,
+      body,
+      signal: detached || keepalive ? undefined : this.abort.signal,
+      credentials: 'omit',
+      keepalive,
+    });
+  }
+
+  /** @param {string} name @param {string} topic */
+  async start(name, topic) {
+    this.name = name;
+    this.view.status('Connecting…', 'busy');
+    try {
+      await this.bootstrap(name, topic);
+    } catch (error) {
+      if (this.ended) return;
+      const text =
+        error instanceof StartError
+          ? error.message
+          : 'Could not start the chat: the chat service is unreachable.';
+      if (!(error instanceof StartError)) console.warn('carechat: start failed', error);
+      if (this.chatShown) {
+        // The conversation view is up already: end it there, with a way to start again.
+        this.end('Chat ended', text, 'error');
+        return;
+      }
+      this.ended = true;
+      this.abort.abort();
+      this.view.status(text, 'error');
+      this.view.startFailed();
+    }
+  }
+
+  /** @param {string} name @param {string} topic */
+  async bootstrap(name, topic) {
+    // 1. The SA hands out the psat token and the discover link.
+    let res;
+    try {
+      res = await this.fetch(this.tokenUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ displayName: name }),
+        signal: this.abort.signal,
+      });
+    } catch {
+      throw new StartError('Could not reach the chat service. Check your connection and try again.');
+    }
+    if (!res.ok) throw new StartError(`Could not start the chat: ${await describeFailure(res)}`);
+    const grant = await readJson(res).catch(() => undefined);
+    if (
+      !isObject(grant) ||
+      typeof grant.token !== 'string' ||
+      typeof grant.discoverUri !== 'string' ||
+      typeof grant.helpdeskUri !== 'string'
+    ) {
+      throw new StartError('Could not start the chat: the chat service sent an incomplete answer.');
+    }
+    this.token = grant.token;
+    this.helpdeskUri = grant.helpdeskUri;
+    const discoverUrl = resolveHref(grant.discoverUri, res.url || location.href);
+
+    // 2. Discover the anonymous applications endpoint.
+    res = await this.platform('GET', discoverUrl);
+    const discover = await this.platformJson(res, 'discovery');
+    const anonLink = findLink(discover, 'anonApplications');
+    if (!anonLink)
+      throw new StartError('Chat is not available right now (the platform offers no guest access).');
+    const anonUrl = resolveHref(anonLink.href, res.url || discoverUrl);
+
+    // 3. Create the anonymous application.
+    res = await this.platform('POST', anonUrl, {
+      body: JSON.stringify({ anonymousDisplayName: name, culture: CULTURE, userAgent: USER_AGENT }),
+      contentType: 'application/json',
+    });
+    const app = await this.platformJson(res, 'joining');
+    const appUrl = res.url || anonUrl;
+    const self = findLink(app, 'self');
+    this.applicationHref = self ? resolveHref(self.href, appUrl) : undefined;
+    const events = findLink(app, 'events');
+    const startMessaging = findLink(findEmbedded(app, 'communication'), 'startMessaging');
+    if (!events || !startMessaging) {
+      throw new StartError('Chat is not available right now (the platform did not offer messaging).');
+    }
+    if (this.ended) return;
+    this.chatShown = true;
+    this.view.showChat();
+    this.view.status('Waiting for an agent…', 'busy');
+
+    // 4. Listen, then invite the helpdesk.
+    void this.pollLoop(resolveHref(events.href, appUrl));
+    /** @type {Record<string, string>} */
+    const invitation = { operationId: uuid(), to: this.helpdeskUri };
+    if (topic) invitation.subject = topic;
+    invitation.importance = 'Normal';
+    res = await this.platform('POST', resolveHref(startMessaging.href, appUrl), {
+      body: JSON.stringify(invitation),
+      contentType: 'application/json',
+    });
+    if (!res.ok) {
+      const reason = await describeFailure(res);
+      this.end('Chat ended', `Sorry, we could not start your chat: ${reason}`);
+    }
+  }
+
+  /**
+   * A platform request during start-up; network failures become a StartError.
+   * @param {string} method @param {string} url @param {{ body?: string, contentType?: string }} [options]
+   */
+  async platform(method, url, options) {
+    try {
+      return await this.request(method, url, options);
+    } catch (error) {
+      if (this.ended) throw error;
+      throw new StartError('Could not reach the chat platform. Check your connection and try again.');
+    }
+  }
+
+  /** @param {Response} res @param {string} step */
+  async platformJson(res, step) {
+    if (!res.ok)
+      throw new StartError(`Could not start the chat (${step} failed: ${await describeFailure(res)}).`);
+    try {
+      return await readJson(res);
+    } catch {
+      throw new StartError(`Could not start the chat (${step} failed: the platform's answer was not JSON).`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- event channel
+
+  /** GET the events href, then follow `next` (or `resync`/`resume`) until the chat ends. @param {string} first */
+  async pollLoop(first) {
+    try {
+      await this.follow(first);
+    } catch (error) {
+      console.warn('carechat: event channel stopped', error);
+      this.end('Chat ended', 'We lost the connection to the chat. Please start a new chat.', 'error');
+    }
+  }
+
+  /** @param {string} first */
+  async follow(first) {
+    let pending = this.poll(first);
+    while (!this.ended) {
+      const result = await pending;
+      if (this.ended) return;
+      if (result.kind === 'gone') {
+        this.end('Chat ended', 'The chat has ended.');
+        return;
+      }
+      if (result.kind === 'failed') {
+        this.end('Chat ended', result.message, 'error');
+        return;
+      }
+      if (result.kind !== 'batch') return;
+      const { body, url } = result;
+      const next = findLink(body, 'next');
+      const restart = findLink(body, 'resync') ?? findLink(body, 'resume');
+      const follow = next ?? restart;
+      if (!follow) {
+        this.end('Chat ended', 'The chat has ended.');
+        return;
+      }
+      // The next GET goes out before this batch is processed; batches are still processed in order.
+      pending = this.poll(resolveHref(follow.href, url));
+      if (!next && restart) this.resetTransient();
+      if (this.reconnecting) {
+        this.reconnecting = false;
+        this.view.status(
+          this.connected ? 'Connected' : 'Waiting for an agent…',
+          this.connected ? 'ok' : 'busy',
+        );
+      }
+      await this.processBatch(body, url);
+    }
+  }
+
+  /**
+   * One long-poll GET, retried with backoff on network errors and 5xx/408/409/429.
+   * @param {string} href
+   * @returns {Promise<{ kind: 'batch', body: unknown, url: string } | { kind: 'gone' } |
+   *   { kind: 'failed', message: string } | { kind: 'stopped' }>}
+   */
+  async poll(href) {
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.ended) return { kind: 'stopped' };
+      try {
+        const res = await this.request('GET', href);
+        if (res.ok) return { kind: 'batch', body: await readJson(res), url: res.url || href };
+        if (res.status === 404 || res.status === 410) return { kind: 'gone' };
+        if (res.status === 401 || res.status === 403) {
+          return { kind: 'failed', message: 'Your chat session has expired. Please start a new chat.' };
+        }
+        const retryable = res.status >= 500 || [408, 409, 429].includes(res.status);
+        if (!retryable) {
+          return { kind: 'failed', message: `The chat connection failed: ${await describeFailure(res)}` };
+        }
+      } catch (error) {
+        if (this.ended) return { kind: 'stopped' };
+        console.warn('carechat: event channel request failed', error);
+      }
+      const delay = POLL_RETRY_DELAYS_MS[attempt];
+      if (delay === undefined) {
+        return { kind: 'failed', message: 'We lost the connection to the chat. Please start a new chat.' };
+      }
+      this.reconnecting = true;
+      this.view.status('Connection problem, reconnecting…', 'busy');
+      await sleep(delay, this.abort.signal);
+    }
+  }
+
+  /** A `resync`/`resume` means transient state was dropped: forget who is typing. */
+  resetTransient() {
+    this.typingNow.clear();
+    this.view.typing([]);
+  }
+
+  /** @param {unknown} body @param {string} base */
+  async processBatch(body, base) {
+    const senders = isObject(body) && Array.isArray(body.sender) ? body.sender : [];
+    for (const sender of senders) {
+      const events = isObject(sender) && Array.isArray(sender.events) ? sender.events : [];
+      for (const event of events) {
+        if (this.ended) return;
+        try {
+          await this.handleEvent(event, base);
+        } catch (error) {
+          console.warn('carechat: could not handle an event', error);
+        }
+      }
+    }
+  }
+
+  /** @param {unknown} event @param {string} base */
+  async handleEvent(event, base) {
+    if (!isObject(event) || !isObject(event.link) || typeof event.link.href !== 'string') return;
+    const rel = localRel(event.link.rel);
+    const href = resolveHref(event.link.href, base);
+    switch (rel) {
+      case 'messagingInvitation':
+        return this.onInvitation(event, base);
+      case 'conversation':
+        if (event.type === 'deleted') this.end('Chat ended', 'The chat has ended.');
+        else this.conversationHref ??= href;
+        return;
+      case 'messaging':
+        return this.onMessaging(event, base);
+      case 'message':
+        return this.onMessage(event, href, base);
+      case 'participant':
+        return this.onParticipant(event, href);
+      default:
+        return;
+    }
+  }
+
+  /** @param {Record<string, any>} event @param {string} base */
+  onInvitation(event, base) {
+    const invitation = findEmbedded(event, 'messagingInvitation');
+    const conversation = findLink(invitation, 'conversation');
+    if (conversation) this.conversationHref ??= resolveHref(conversation.href, base);
+    if (event.type === 'completed' && event.status === 'Failure') {
+      this.end('Chat ended', 'Sorry, no one could take your chat right now. Please try again later.');
+    }
+  }
+
+  /** @param {Record<string, any>} event @param {string} base */
+  onMessaging(event, base) {
+    const messaging = findEmbedded(event, 'messaging');
+    const state = messaging?.state;
+    if (state === 'Connected') {
+      const link = (/** @type {string} */ local) => {
+        const found = findLink(messaging, local);
+        return found ? resolveHref(found.href, base) : undefined;
+      };
+      this.links = {
+        sendMessage: link('sendMessage') ?? this.links.sendMessage,
+        setIsTyping: link('setIsTyping') ?? this.links.setIsTyping,
+        stopMessaging: link('stopMessaging') ?? this.links.stopMessaging,
+      };
+      const conversation = findLink(messaging, 'conversation');
+      if (conversation) this.conversationHref ??= resolveHref(conversation.href, base);
+      if (!this.connected && this.links.sendMessage) {
+        this.connected = true;
+        this.view.setConnected(true);
+        this.view.status('Connected', 'ok');
+      }
+    } else if (state === 'Disconnected' || event.type === 'deleted') {
+      this.end('Chat ended', 'The chat has ended.');
+    }
+  }
+
+  /** @param {Record<string, any>} event @param {string} href @param {string} base */
+  async onMessage(event, href, base) {
+    let message = findEmbedded(event, 'message');
+    if (!message && event.type === 'completed') {
+      // Without an embedded resource only the link is known: read it.
+      const res = await this.request('GET', href).catch(() => undefined);
+      if (res?.ok) message = await readJson(res).catch(() => undefined);
+      if (!isObject(message)) return;
+    }
+    if (!message) return;
+    const key = hrefKey(href);
+    if (message.direction === 'Incoming') {
+      if (event.status === 'Failure' || this.seenMessages.has(key)) return;
+      const plain = findLink(message, 'plainMessage');
+      const html = findLink(message, 'htmlMessage');
+      let text;
+      if (plain) text = decodeDataUri(plain.href).text;
+      else if (html) {
+        const decoded = decodeDataUri(html.href);
+        text = decoded.mediaType === 'text/html' ? htmlToText(decoded.text) : decoded.text;
+      }
+      if (text === undefined) return;
+      this.seenMessages.add(key);
+      const participant = findLink(message, 'participant');
+      const author = participant?.title || 'Support';
+      this.view.incoming({ author, text, time: parseWireDate(message.timeStamp) ?? new Date() });
+      if (participant) {
+        const who = hrefKey(resolveHref(participant.href, base));
+        if (this.typingNow.delete(who)) this.view.typing([...this.typingNow.values()]);
+      }
+      return;
+    }
+    if (message.direction === 'Outgoing' && event.type === 'completed') {
+      const outcome = event.status === 'Failure' ? 'Failure' : 'Success';
+      const operationId = typeof message.operationId === 'string' ? message.operationId : undefined;
+      const own = (operationId && this.byOperation.get(operationId)) || this.byLocation.get(key);
+      if (!own) {
+        this.earlyOutcomes.set(key, outcome);
+        return;
+      }
+      this.settle(own, outcome);
+    }
+  }
+
+  /** @param {OutgoingHandle} own @param {'Success' | 'Failure'} outcome */
+  settle(own, outcome) {
+    if (outcome === 'Success') own.setStatus('delivered');
+    else own.setStatus('failed', 'Not delivered');
+  }
+
+  /** @param {Record<string, any>} event @param {string} href */
+  onParticipant(event, href) {
+    const key = hrefKey(href);
+    const embedded = findEmbedded(event, 'participant');
+    const name =
+      event.link.title ||
+      (typeof embedded?.name === 'string' ? embedded.name : '') ||
+      this.participants.get(key) ||
+      'An agent';
+    const inRel = isObject(event.in) ? localRel(event.in.rel) : undefined;
+    if (inRel === 'typingParticipants') {
+      if (event.type === 'added') this.typingNow.set(key, name);
+      else if (event.type === 'deleted') this.typingNow.delete(key);
+      this.view.typing([...this.typingNow.values()]);
+      return;
+    }
+    if (inRel) return;
+    if (event.type === 'added' && !this.participants.has(key)) {
+      this.participants.set(key, name);
+      this.view.system(`${name} joined`);
+    } else if (event.type === 'deleted' && this.participants.has(key)) {
+      this.participants.delete(key);
+      if (this.typingNow.delete(key)) this.view.typing([...this.typingNow.values()]);
+      this.view.system(`${name} left`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- customer actions
+
+  /** @param {string} text */
+  async send(text) {
+    const target = this.links.sendMessage;
+    if (!target || this.ended || !text.trim()) return;
+    const operationId = uuid();
+    const own = this.view.outgoing({ author: this.name, text, time: new Date() });
+    this.byOperation.set(operationId, own);
+    this.lastTypingAt = 0; // sending ends the typing indication on the platform
+    const url = new URL(target);
+    url.searchParams.set('operationId', operationId);
+    try {
+      const res = await this.request('POST', url.toString(), {
+        body: text,
+        contentType: 'text/plain; charset=utf-8',
+      });
+      if (!res.ok) {
+        own.setStatus('failed', `Not sent: ${await describeFailure(res)}`);
+        return;
+      }
+      await res.text().catch(() => '');
+      if (own.status === 'sending') own.setStatus('sent');
+      const location = res.headers.get('Location');
+      if (location) {
+        const key = hrefKey(resolveHref(location, res.url || url.toString()));
+        this.byLocation.set(key, own);
+        const early = this.earlyOutcomes.get(key);
+        if (early) {
+          this.earlyOutcomes.delete(key);
+          this.settle(own, early);
+        }
+      }
+    } catch (error) {
+      if (!this.ended) {
+        console.warn('carechat: send failed', error);
+        own.setStatus('failed', 'Not sent: check your connection');
+      }
+    }
+  }
+
+  /** The customer typed something: tell the platform, at most every TYPING_INTERVAL_MS. */
+  typing() {
+    const target = this.links.setIsTyping;
+    if (!target || this.ended) return;
+    const now = Date.now();
+    if (now - this.lastTypingAt < TYPING_INTERVAL_MS) return;
+    this.lastTypingAt = now;
+    this.request('POST', target).catch((error) => console.debug('carechat: typing not sent', error));
+  }
+
+  /** Leave: stop messaging, then delete the conversation (or, before there is one, the application). */
+  async leave() {
+    if (this.ended) return;
+    const { stopMessaging } = this.links;
+    const conversation = this.conversationHref;
+    const application = this.applicationHref;
+    this.end('You left', 'You left the chat.');
+    const quietly = (/** @type {string} */ method, /** @type {string} */ url) =>
+      this.request(method, url, { detached: true }).then(
+        (res) => res,
+        (error) => console.debug(`carechat: ${method} on leave failed`, error),
+      );
+    if (stopMessaging) await quietly('POST', stopMessaging);
+    if (conversation) await quietly('DELETE', conversation);
+    else if (application) await quietly('DELETE', application);
+  }
+
+  /** The page is going away: best-effort cleanup that outlives the page. */
+  unload() {
+    if (this.ended) return;
+    const target = this.conversationHref ?? this.applicationHref;
+    this.ended = true;
+    this.abort.abort();
+    if (target) this.request('DELETE', target, { keepalive: true }).catch(() => {});
+  }
+
+  /**
+   * @param {string} status @param {string} note
+   * @param {'ended' | 'error'} [tone]
+   */
+  end(status, note, tone = 'ended') {
+    if (this.ended) return;
+    this.ended = true;
+    this.connected = false;
+    this.abort.abort();
+    this.typingNow.clear();
+    this.view.typing([]);
+    this.view.system(note);
+    this.view.status(status, tone);
+    this.view.ended(status);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the DOM view
+
+/** @param {Date} time */
+function clock(time) {
+  return time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+const RECEIPTS = { sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', failed: 'Not delivered' };
+
+/** @param {string[]} names */
+export function typingText(names) {
+  if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return 'Several people are typing…';
+}
+
+/** Wire the page's elements to a CustomerChat. @param {HTMLElement} root */
+export function mount(root) {
+  /** @template {Element} T @param {string} selector @returns {T} */
+  const $ = (selector) => {
+    const found = root.querySelector(selector);
+    if (!found) throw new Error(`carechat widget: ${selector} is missing from the page`);
+    return /** @type {T} */ (/** @type {unknown} */ (found));
+  };
+  /** @type {HTMLFormElement} */ const startForm = $('[data-part="start"]');
+  /** @type {HTMLInputElement} */ const nameInput = $('[data-testid="name"]');
+  /** @type {HTMLSelectElement} */ const topicSelect = $('[data-testid="topic"]');
+  /** @type {HTMLButtonElement} */ const startButton = $('[data-testid="start"]');
+  /** @type {HTMLElement} */ const statusLine = $('[data-testid="status"]');
+  /** @type {HTMLElement} */ const chatPanel = $('[data-part="chat"]');
+  /** @type {HTMLOListElement} */ const list = $('[data-testid="messages"]');
+  /** @type {HTMLElement} */ const typingLine = $('[data-testid="typing"]');
+  /** @type {HTMLFormElement} */ const composer = $('[data-part="composer"]');
+  /** @type {HTMLTextAreaElement} */ const input = $('[data-testid="input"]');
+  /** @type {HTMLButtonElement} */ const sendButton = $('[data-testid="send"]');
+  /** @type {HTMLButtonElement} */ const leaveButton = $('[data-testid="leave"]');
+  /** @type {HTMLButtonElement} */ const restartButton = $('[data-testid="restart"]');
+  const tokenUrl = root.dataset.tokenUrl || '/chat/token';
+
+  const scrollToEnd = () => {
+    list.scrollTop = list.scrollHeight;
+  };
+
+  /**
+   * @param {'in' | 'out' | 'system'} direction @param {string} author @param {string} text @param {Date} time
+   */
+  const addMessage = (direction, author, text, time) => {
+    const item = document.createElement('li');
+    item.className = 'message';
+    item.dataset.testid = 'message';
+    item.dataset.direction = direction;
+    item.dataset.author = author;
+    if (direction !== 'system') {
+      const meta = document.createElement('div');
+      meta.className = 'meta';
+      const who = document.createElement('span');
+      who.className = 'author';
+      who.textContent = author;
+      const when = document.createElement('time');
+      when.dateTime = time.toISOString();
+      when.textContent = clock(time);
+      meta.append(who, when);
+      item.append(meta);
+    }
+    const body = document.createElement('p');
+    body.className = 'text';
+    body.textContent = text;
+    item.append(body);
+    list.append(item);
+    scrollToEnd();
+    return item;
+  };
+
+  const setComposer = (/** @type {boolean} */ on) => {
+    input.disabled = !on;
+    sendButton.disabled = !on || !input.value.trim();
+  };
+
+  /** @type {ChatView} */
+  const view = {
+    status(text, tone) {
+      statusLine.textContent = text;
+      statusLine.dataset.tone = tone;
+    },
+    showChat() {
+      startForm.hidden = true;
+      chatPanel.hidden = false;
+      leaveButton.hidden = false;
+      leaveButton.disabled = false;
+      restartButton.hidden = true;
+    },
+    startFailed() {
+      startButton.disabled = false;
+      nameInput.disabled = false;
+      topicSelect.disabled = false;
+      nameInput.focus();
+    },
+    setConnected(on) {
+      setComposer(on);
+      if (on) input.focus();
+    },
+    incoming({ author, text, time }) {
+      addMessage('in', author, text, time);
+    },
+    outgoing({ author, text, time }) {
+      const item = addMessage('out', author, text, time);
+      const receipt = document.createElement('span');
+      receipt.className = 'receipt';
+      item.append(receipt);
+      /** @type {OutgoingHandle} */
+      const handle = {
+        status: 'sending',
+        setStatus(status, detail) {
+          // A delivered or failed message stays so (a late 201 must not turn "Delivered" into "Sent").
+          if (this.status === 'delivered' || this.status === 'failed') return;
+          this.status = status;
+          item.dataset.status = status;
+          receipt.textContent = detail ?? RECEIPTS[status];
+        },
+      };
+      item.dataset.status = 'sending';
+      receipt.textContent = RECEIPTS.sending;
+      return handle;
+    },
+    system(text) {
+      addMessage('system', 'system', text, new Date());
+    },
+    typing(names) {
+      typingLine.textContent = typingText(names);
+    },
+    ended() {
+      setComposer(false);
+      leaveButton.hidden = true;
+      restartButton.hidden = false;
+    },
+  };
+
+  /** @type {CustomerChat | undefined} */
+  let chat;
+
+  startForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = nameInput.value.trim();
+    if (!name) {
+      view.status('Please enter your name to start a chat.', 'error');
+      nameInput.focus();
+      return;
+    }
+    startButton.disabled = true;
+    nameInput.disabled = true;
+    topicSelect.disabled = true;
+    list.replaceChildren();
+    typingLine.textContent = '';
+    input.value = '';
+    chat = new CustomerChat({ tokenUrl, view });
+    void chat.start(name, topicSelect.value);
+  });
+
+  const submit = () => {
+    const text = input.value;
+    if (!chat || input.disabled || !text.trim()) return;
+    input.value = '';
+    sendButton.disabled = true;
+    void chat.send(text);
+  };
+
+  composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+
+  input.addEventListener('input', () => {
+    sendButton.disabled = input.disabled || !input.value.trim();
+    if (input.value.trim()) chat?.typing();
+  });
+
+  leaveButton.addEventListener('click', () => {
+    leaveButton.disabled = true;
+    void chat?.leave();
+  });
+
+  restartButton.addEventListener('click', () => {
+    chat = undefined;
+    chatPanel.hidden = true;
+    restartButton.hidden = true;
+    startForm.hidden = false;
+    view.startFailed();
+    view.status("We're online. Start a chat below.", 'idle');
+  });
+
+  window.addEventListener('pagehide', () => chat?.unload());
+  return view;
+}
+
+if (typeof document !== 'undefined') {
+  const root = document.querySelector('[data-carechat]');
+  if (root instanceof HTMLElement) mount(root);
+}

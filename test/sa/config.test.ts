@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadSaConfig } from '../../src/runtime/config.ts';
+
+const emulator = { emulatorUrl: 'http://127.0.0.1:3001' };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadSaConfig(env, emulator);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('public surface configuration', () => {
+  it('limits POST /chat/token to 20 per 60 s per address by default and does not trust proxies', () => {
+    const config = loadSaConfig({}, emulator);
+    expect(config.chatTokenRateLimit).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(config.trustProxy).toBe(false);
+  });
+
+  it('reads CHAT_TOKEN_RATE_LIMIT as count/window, and off as no limit', () => {
+    expect(loadSaConfig({ CHAT_TOKEN_RATE_LIMIT: '10/60s' }, emulator).chatTokenRateLimit).toEqual({
+      limit: 10,
+      windowMs: 60_000,
+    });
+    expect(loadSaConfig({ CHAT_TOKEN_RATE_LIMIT: '100/1m' }, emulator).chatTokenRateLimit).toEqual({
+      limit: 100,
+      windowMs: 60_000,
+    });
+    expect(loadSaConfig({ CHAT_TOKEN_RATE_LIMIT: 'off' }, emulator).chatTokenRateLimit).toBeNull();
+  });
+
+  it('reads TRUST_PROXY=true', () => {
+    expect(loadSaConfig({ TRUST_PROXY: 'true' }, emulator).trustProxy).toBe(true);
+    expect(loadSaConfig({ TRUST_PROXY: 'FALSE' }, emulator).trustProxy).toBe(false);
+  });
+
+  it.each([
+    [
+      'CHAT_TOKEN_RATE_LIMIT',
+      'lots',
+      /^CHAT_TOKEN_RATE_LIMIT="lots": expected 'off' or <count>\/<window> like 20\/60s/,
+    ],
+    ['CHAT_TOKEN_RATE_LIMIT', '0/60s', /^CHAT_TOKEN_RATE_LIMIT="0\/60s": .*the count must be from 1/],
+    [
+      'CHAT_TOKEN_RATE_LIMIT',
+      '10/0s',
+      /^CHAT_TOKEN_RATE_LIMIT="10\/0s": .*the window must be from 1ms to 24h/,
+    ],
+    ['TRUST_PROXY', 'yes', /^TRUST_PROXY="yes": expected true or false$/],
+  ])('rejects %s=%s with a message naming the variable and the expected form', (name, value, message) => {
+    const found = problems({ [name]: value });
+    expect(
+      found.some((p) => message.test(p)),
+      found.join('\n'),
+    ).toBe(true);
+  });
+});
