@@ -51,7 +51,7 @@ async function jsonBody<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
 
 /** Outside business hours the token endpoint says so, and no chat starts. Mount before the token route. */
 export function businessHoursGate(app: Hono, isOpen: () => boolean): void {
-  app.post('/chat/token', async (c, next) => {
+  app.post('/chat/token', async (_c, next) => {
     if (!isOpen()) {
       throw fail(
         503,
