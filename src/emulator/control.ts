@@ -47,7 +47,7 @@ async function parse<T>(request: Request, schema: z.ZodType<T>, { optional = fal
 }
 
 /**
- * The JSON control API under /control (documented in docs/readme-emulator.md): agents, faults, log,
+ * The JSON control API under /control (documented in README.md, section "Emulator"): agents, faults, log,
  * applications, stats, and signed raw callbacks for `carechat replay`.
  */
 export function controlRoutes(core: Core): Hono<Env> {
