@@ -253,6 +253,15 @@ function reasonText(reason: Reason | undefined): string {
     : 'no reason given';
 }
 
+/** The retry deadline after a failed attempt (exponential backoff, deterministic jitter); after 'countAttempt'. */
+const retryDeadline = {
+  type: 'setDeadline' as const,
+  params: ({ context }: { context: ChatSessionContext }) => ({
+    timer: 'timer.retry' as const,
+    delayMs: backoffDelay(context.sessionId, context.retry.attempt, context.settings.retryBaseMs),
+  }),
+};
+
 export const chatSessionMachine = setup({
   types: {
     context: {} as ChatSessionContext,
@@ -355,6 +364,16 @@ export const chatSessionMachine = setup({
     }),
     recordError: assign((_, params: { error: SessionError }) => ({ error: params.error })),
     setOutcome: assign((_, params: { outcome: Outcome }) => ({ outcome: params.outcome })),
+    learnConference: assign(({ context, event }) =>
+      event.type === 'callback.invitationStarted' && event.conversationHref
+        ? {
+            conference: {
+              ...context.conference,
+              conversationHref: context.conference.conversationHref ?? event.conversationHref,
+            },
+          }
+        : {},
+    ),
     emitMessage: emit(({ context, event }): ChatSessionEmitted => {
       if (event.type !== 'callback.messageCompleted')
         return { type: 'chat.ignored', eventType: event.type, why: 'not a message' };
@@ -555,21 +574,7 @@ export const chatSessionMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'backoff',
-                actions: [
-                  assign({ meetingRequested: true }),
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
+                actions: [assign({ meetingRequested: true }), 'countAttempt', retryDeadline],
               },
               {
                 target: '#chatSession.failed',
@@ -585,15 +590,7 @@ export const chatSessionMachine = setup({
             ],
           },
         },
-        backoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'starting',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
+        backoff: retryWhenDue('starting'),
       },
     },
 
@@ -796,20 +793,7 @@ export const chatSessionMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'messagingBackoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
+                actions: ['countAttempt', retryDeadline],
               },
               {
                 target: '#chatSession.failed',
@@ -821,15 +805,7 @@ export const chatSessionMachine = setup({
             ],
           },
         },
-        messagingBackoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'addingMessaging',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
+        messagingBackoff: retryWhenDue('addingMessaging'),
         bridging: {
           entry: [
             { type: 'beginStep', params: { step: 'acceptAndBridge' } },
@@ -849,20 +825,7 @@ export const chatSessionMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'bridgingBackoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
+                actions: ['countAttempt', retryDeadline],
               },
               {
                 target: '#chatSession.failed',
@@ -874,15 +837,7 @@ export const chatSessionMachine = setup({
             ],
           },
         },
-        bridgingBackoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'bridging',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
+        bridgingBackoff: retryWhenDue('bridging'),
         awaitingBridge: {
           entry: [
             {
@@ -1021,20 +976,7 @@ export const chatSessionMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'welcomeBackoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
+                actions: ['countAttempt', retryDeadline],
               },
               {
                 target: '#chatSession.failed',
@@ -1046,15 +988,7 @@ export const chatSessionMachine = setup({
             ],
           },
         },
-        welcomeBackoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'sendingWelcome',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
+        welcomeBackoff: retryWhenDue('sendingWelcome'),
         awaitingDelivery: {
           entry: [
             {
@@ -1785,20 +1719,7 @@ export const chatSessionMachine = setup({
               {
                 guard: 'canRetry',
                 target: 'backoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
+                actions: ['countAttempt', retryDeadline],
               },
               {
                 target: '#chatSession.terminated',
@@ -1810,15 +1731,7 @@ export const chatSessionMachine = setup({
             ],
           },
         },
-        backoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'releasing',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
+        backoff: retryWhenDue('releasing'),
       },
     },
 
@@ -1829,80 +1742,7 @@ export const chatSessionMachine = setup({
         assign({ p2p: ({ context }) => ({ ...context.p2p, gone: true }) }),
         { type: 'beginStep', params: { step: 'teardown' } },
       ],
-      initial: 'awaitingConference',
-      on: {
-        // A meeting we asked for may still report itself: learn its href so it can be terminated.
-        'callback.invitationStarted': {
-          guard: 'isOurMeetingInvitation',
-          actions: assign({
-            conference: ({ context, event }) => ({
-              ...context.conference,
-              conversationHref: event.conversationHref ?? context.conference.conversationHref,
-            }),
-          }),
-        },
-        'callback.*': {},
-      },
-      states: {
-        awaitingConference: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
-            },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
-          always: { guard: 'conferenceWaitOver', target: 'releasing' },
-          on: { 'timer.stepTimeout': { guard: 'deadlineDue', target: 'releasing' } },
-        },
-        releasing: {
-          invoke: {
-            id: 'teardown',
-            src: 'teardown',
-            input: ({ context }) => teardownInput(context, 'abandoned'),
-            onDone: { target: '#chatSession.terminated' },
-            onError: [
-              {
-                guard: 'canRetry',
-                target: 'backoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
-              },
-              {
-                target: '#chatSession.terminated',
-                actions: {
-                  type: 'recordError',
-                  params: ({ event }) => ({ error: errorOf('teardown', event.error) }),
-                },
-              },
-            ],
-          },
-        },
-        backoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'releasing',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
-      },
+      ...releaseAndTerminate(),
     },
 
     // A step failed for good: tell the customer, decline or leave, terminate the meeting.
@@ -1911,73 +1751,7 @@ export const chatSessionMachine = setup({
         assign({ outcome: ({ context }) => context.outcome ?? 'failed' }),
         { type: 'beginStep', params: { step: 'teardown' } },
       ],
-      initial: 'awaitingConference',
-      on: {
-        'callback.invitationStarted': {
-          guard: 'isOurMeetingInvitation',
-          actions: assign({
-            conference: ({ context, event }) => ({
-              ...context.conference,
-              conversationHref: event.conversationHref ?? context.conference.conversationHref,
-            }),
-          }),
-        },
-        'callback.*': {},
-      },
-      states: {
-        awaitingConference: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
-            },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
-          always: { guard: 'conferenceWaitOver', target: 'releasing' },
-          on: { 'timer.stepTimeout': { guard: 'deadlineDue', target: 'releasing' } },
-        },
-        releasing: {
-          invoke: {
-            id: 'teardown',
-            src: 'teardown',
-            input: ({ context }) => teardownInput(context, context.outcome ?? 'failed'),
-            onDone: { target: '#chatSession.terminated' },
-            onError: [
-              {
-                guard: 'canRetry',
-                target: 'backoff',
-                actions: [
-                  'countAttempt',
-                  {
-                    type: 'setDeadline',
-                    params: ({ context }) => ({
-                      timer: 'timer.retry' as const,
-                      delayMs: backoffDelay(
-                        context.sessionId,
-                        context.retry.attempt,
-                        context.settings.retryBaseMs,
-                      ),
-                    }),
-                  },
-                ],
-              },
-              { target: '#chatSession.terminated' },
-            ],
-          },
-        },
-        backoff: {
-          on: {
-            'timer.retry': {
-              guard: 'deadlineDue',
-              target: 'releasing',
-              actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-            },
-          },
-        },
-      },
+      ...releaseAndTerminate(),
     },
 
     terminated: {
@@ -1986,6 +1760,79 @@ export const chatSessionMachine = setup({
     },
   },
 });
+
+/**
+ * How `abandoned` and `failed` end: wait (bounded) for a meeting the SA asked for but has not heard of
+ * yet, then release everything (teardown, retried on retryable errors) and terminate.
+ */
+function releaseAndTerminate() {
+  return {
+    initial: 'awaitingConference' as const,
+    on: {
+      // A meeting we asked for may still report itself: learn its href so it can be terminated.
+      'callback.invitationStarted': {
+        guard: 'isOurMeetingInvitation' as const,
+        actions: 'learnConference' as const,
+      },
+      'callback.*': {},
+    },
+    states: {
+      awaitingConference: {
+        entry: [
+          {
+            type: 'setDeadline' as const,
+            params: ({ context }: { context: ChatSessionContext }) => ({
+              timer: 'timer.stepTimeout' as const,
+              delayMs: context.settings.stepTimeoutMs,
+            }),
+          },
+        ],
+        exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
+        always: { guard: 'conferenceWaitOver' as const, target: 'releasing' },
+        on: { 'timer.stepTimeout': { guard: 'deadlineDue' as const, target: 'releasing' } },
+      },
+      releasing: {
+        invoke: {
+          id: 'teardown',
+          src: 'teardown' as const,
+          input: ({ context }: { context: ChatSessionContext }) =>
+            teardownInput(context, context.outcome ?? 'failed'),
+          onDone: { target: '#chatSession.terminated' },
+          onError: [
+            {
+              guard: 'canRetry' as const,
+              target: 'backoff',
+              actions: ['countAttempt' as const, retryDeadline],
+            },
+            {
+              target: '#chatSession.terminated',
+              actions: {
+                type: 'recordError' as const,
+                params: ({ event }: { event: { error?: unknown } }) => ({
+                  error: errorOf('teardown', event.error),
+                }),
+              },
+            },
+          ],
+        },
+      },
+      backoff: retryWhenDue('releasing'),
+    },
+  };
+}
+
+/** A backoff state: wait for the retry deadline, then go back to `target` and try again. */
+function retryWhenDue<T extends string>(target: T) {
+  return {
+    on: {
+      'timer.retry': {
+        guard: 'deadlineDue' as const,
+        target,
+        actions: { type: 'clearDeadline' as const, params: { timer: 'timer.retry' as const } },
+      },
+    },
+  };
+}
 
 function isWelcome(
   context: ChatSessionContext,
