@@ -702,6 +702,7 @@ describe('chat session machine', () => {
     expect(emitted).toContainEqual({
       type: 'chat.message',
       direction: 'Incoming',
+      messageHref: `${CONF}/messaging/messages/7`,
       text: 'Hello, how can I help?',
       from: 'Alice',
       leg: 'conference',

@@ -114,6 +114,8 @@ export interface ChatSessionContext {
   };
   /** Set once startAdhocMeeting was sent: the conference may exist even before we know its href. */
   meetingRequested: boolean;
+  /** Set once acceptAndBridge succeeded: the customer's conversation is ours to end. */
+  accepted: boolean;
   topic?: string;
   open: boolean;
   /** Agents tried in this routing round (declined, expired): routing skips them. */
@@ -165,6 +167,8 @@ export type ChatSessionEmitted =
   | {
       type: 'chat.message';
       direction: 'Incoming' | 'Outgoing';
+      /** The platform's message resource, when known: tells duplicates apart. */
+      messageHref?: string;
       text?: string;
       html?: string;
       from?: string;
@@ -364,6 +368,7 @@ export const chatSessionMachine = setup({
     }),
     recordError: assign((_, params: { error: SessionError }) => ({ error: params.error })),
     setOutcome: assign((_, params: { outcome: Outcome }) => ({ outcome: params.outcome })),
+    markCustomerGone: assign(({ context }) => ({ p2p: { ...context.p2p, gone: true } })),
     learnConference: assign(({ context, event }) =>
       event.type === 'callback.invitationStarted' && event.conversationHref
         ? {
@@ -380,6 +385,7 @@ export const chatSessionMachine = setup({
       return {
         type: 'chat.message',
         direction: event.direction,
+        messageHref: event.messageHref,
         ...(event.text !== undefined ? { text: event.text } : {}),
         ...(event.html !== undefined ? { html: event.html } : {}),
         ...(event.sender?.name ? { from: event.sender.name } : {}),
@@ -497,6 +503,7 @@ export const chatSessionMachine = setup({
     p2p: { conversationHref: input.invitation.conversationHref, gone: false },
     conference: { ready: false, gone: false },
     meetingRequested: false,
+    accepted: false,
     ...(input.topic ? { topic: input.topic } : {}),
     open: input.open ?? true,
     tried: [],
@@ -559,7 +566,11 @@ export const chatSessionMachine = setup({
           ],
         },
         starting: {
-          entry: [{ type: 'recordOperation', params: { step: 'adhocMeeting' } }],
+          // From here the meeting may exist before we hear of it: a customer leaving now must still wait for it.
+          entry: [
+            { type: 'recordOperation', params: { step: 'adhocMeeting' } },
+            assign({ meetingRequested: true }),
+          ],
           invoke: {
             id: 'startAdhocMeeting',
             src: 'startAdhocMeeting',
@@ -820,7 +831,7 @@ export const chatSessionMachine = setup({
               localUserDisplayName: context.settings.helpdeskName,
               operationId: operationIdFor(context.sessionId, 'acceptAndBridge'),
             }),
-            onDone: { target: 'awaitingBridge' },
+            onDone: { target: 'awaitingBridge', actions: assign({ accepted: true }) },
             onError: [
               {
                 guard: 'canRetry',
@@ -1446,12 +1457,12 @@ export const chatSessionMachine = setup({
             ],
           },
         ],
-        'callback.messagingUpdated': { guard: 'customerLeft', target: 'closed' },
+        'callback.messagingUpdated': { guard: 'customerLeft', target: 'closed', actions: 'markCustomerGone' },
         'callback.conversationDeleted': [
           {
             guard: 'customerLeft',
             target: 'closed',
-            actions: { type: 'setOutcome', params: { outcome: 'completed' } },
+            actions: [{ type: 'setOutcome', params: { outcome: 'completed' } }, 'markCustomerGone'],
           },
           {
             guard: 'isConference',
@@ -1707,7 +1718,8 @@ export const chatSessionMachine = setup({
         { type: 'beginStep', params: { step: 'teardown' } },
       ],
       initial: 'releasing',
-      on: { 'callback.*': {} },
+      // Messages can still arrive on the meeting's callbacks after the customer's leave was reported.
+      on: { 'callback.messageCompleted': { actions: 'emitMessage' }, 'callback.*': {} },
       states: {
         releasing: {
           invoke: {
@@ -1739,7 +1751,8 @@ export const chatSessionMachine = setup({
     abandoned: {
       entry: [
         { type: 'setOutcome', params: { outcome: 'abandoned' } },
-        assign({ p2p: ({ context }) => ({ ...context.p2p, gone: true }) }),
+        // The customer left, unless the SA itself closed the chat.
+        assign({ p2p: ({ context, event }) => ({ ...context.p2p, gone: event.type !== 'chat.close' }) }),
         { type: 'beginStep', params: { step: 'teardown' } },
       ],
       ...releaseAndTerminate(),
@@ -1774,6 +1787,8 @@ function releaseAndTerminate() {
         guard: 'isOurMeetingInvitation' as const,
         actions: 'learnConference' as const,
       },
+      // Messages can still arrive on the meeting's callbacks after the customer's leave was reported.
+      'callback.messageCompleted': { actions: 'emitMessage' as const },
       'callback.*': {},
     },
     states: {
@@ -1844,7 +1859,6 @@ function isWelcome(
 }
 
 function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownInput {
-  const bridged = !!context.p2p.bridgeHref;
   const apologise = reason === 'failed' || reason === 'noAgent' || reason === 'queueTimeout';
   const apology =
     apologise && !context.p2p.gone && context.p2p.sendMessage
@@ -1858,8 +1872,12 @@ function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownIn
     sessionId: context.sessionId,
     reason,
     ...(apology ? { apology } : {}),
-    ...(!bridged && !context.p2p.gone && context.invitation.decline
+    ...(!context.accepted && !context.p2p.gone && context.invitation.decline
       ? { declineHref: context.invitation.decline }
+      : {}),
+    // The SA ends the chat while the customer is still there: leave their conversation too.
+    ...(context.accepted && !context.p2p.gone && context.p2p.conversationHref
+      ? { customerConversationHref: context.p2p.conversationHref }
       : {}),
     ...(context.conference.conversationHref && !context.conference.gone
       ? { conferenceHref: context.conference.conversationHref }

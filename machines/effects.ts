@@ -61,6 +61,8 @@ export interface TeardownInput {
   apology?: SendMessageInput;
   /** Decline the customer's invitation when it was never accepted. */
   declineHref?: Href;
+  /** The customer's (accepted) conversation, to DELETE when the SA ends a chat the customer is still in. */
+  customerConversationHref?: Href;
   /** The ad hoc meeting's conversation, to DELETE (204; 404 counts as done). */
   conferenceHref?: Href;
 }

@@ -164,7 +164,8 @@ export function provideChatSession({ client, clock, logger }: EffectDeps) {
               .decline(i.declineHref, 'ApplicationInitiatedAction')
               .catch((error: unknown) => log.warn({ error: String(error) }, 'invitation not declined'));
           }
-          // The meeting must go: errors here are retried by the machine.
+          // The customer's conversation and the meeting must go: errors here are retried by the machine.
+          if (i.customerConversationHref) await client.deleteConversation(i.customerConversationHref);
           if (i.conferenceHref) await client.deleteConversation(i.conferenceHref);
         },
       ),

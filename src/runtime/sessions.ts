@@ -90,6 +90,8 @@ interface SessionRecord {
   timers: Map<string, { at: number; cancel: () => void }>;
   children: Set<AnyActorRef>;
   lastValue?: StateValue;
+  /** Message hrefs already in the transcript (duplicated callbacks). */
+  seenMessages: Set<string>;
   indexed: Set<string>;
   log: pino.Logger;
 }
@@ -168,6 +170,8 @@ export class SessionManager {
       if (event.type === 'callback.invitationReceived') reply = { callbackContext: session.id };
       const snapshot = session.actor.getSnapshot();
       if (snapshot.status !== 'active') {
+        if (event.type === 'callback.messageCompleted' && event.direction === 'Incoming')
+          this.recordLate(session, event);
         session.log.info(
           { ...base, operationId: event.operationId ?? null, event: event.type },
           'late callback for a finished session ignored',
@@ -275,6 +279,7 @@ export class SessionManager {
       participants: new Map(),
       timers: new Map(),
       children: new Set(),
+      seenMessages: new Set(),
       indexed: new Set(),
       log,
     };
@@ -341,6 +346,48 @@ export class SessionManager {
   /** Left messages of customers no agent served (queue timeout, no agent, failure, left while waiting). */
   leftMessages(): LeftMessage[] {
     return this.left.slice();
+  }
+
+  /**
+   * A customer message can be reported after the chat ended (the meeting's callbacks and the customer's
+   * leave travel separately): keep it in the transcript, and in the left message of an unserved chat.
+   */
+  private recordLate(
+    record: SessionRecord,
+    event: Extract<CallbackEvent, { type: 'callback.messageCompleted' }>,
+  ): void {
+    const { context } = record.actor.getSnapshot();
+    const before = record.transcript.length;
+    this.record(record, {
+      type: 'chat.message',
+      direction: event.direction,
+      leg: 'conference',
+      messageHref: event.messageHref,
+      ...(event.text !== undefined ? { text: event.text } : {}),
+      ...(event.html !== undefined ? { html: event.html } : {}),
+      ...(event.sender?.name ? { from: event.sender.name } : {}),
+    });
+    const entry = record.transcript[before];
+    if (!entry || record.transcript.length === before) return;
+    record.log.info({ operationId: event.operationId ?? null }, 'late message kept');
+    const fromCustomer = !context.customer.name || entry.from === context.customer.name;
+    if (!fromCustomer) return;
+    const left = this.left.find((l) => l.sessionId === record.id);
+    const message = {
+      at: entry.at,
+      ...(entry.text !== undefined ? { text: entry.text } : {}),
+      ...(entry.html !== undefined ? { html: entry.html } : {}),
+    };
+    if (left) left.messages.push(message);
+    else if (context.outcome && UNSERVED.has(context.outcome) && context.joinedAgents.length === 0) {
+      this.left.push({
+        sessionId: record.id,
+        at: entry.at,
+        outcome: context.outcome,
+        customer: { ...context.customer },
+        messages: [message],
+      });
+    }
   }
 
   private keepLeftMessage(record: SessionRecord, snapshot: SessionSnapshot): void {
@@ -455,6 +502,15 @@ export class SessionManager {
     const at = new Date(this.opts.clock.now()).toISOString();
     switch (emitted.type) {
       case 'chat.message': {
+        // Duplicated callbacks must not duplicate the transcript; our own messages' delivery reports carry
+        // no text (the text was recorded when it was sent).
+        if (emitted.direction === 'Outgoing' && emitted.text === undefined && emitted.html === undefined)
+          break;
+        if (emitted.messageHref) {
+          const key = hrefKey(emitted.messageHref);
+          if (record.seenMessages.has(key)) break;
+          record.seenMessages.add(key);
+        }
         // HTML is stored only sanitised (allowlisted tags, escaped text) with a plain-text rendition;
         // plain text is kept as sent (it is text: whoever shows it escapes it).
         const safe = emitted.html !== undefined ? sanitizeHtml(emitted.html) : undefined;
@@ -483,6 +539,8 @@ export class SessionManager {
         break;
       case 'chat.participant': {
         const key = (emitted.uri ?? emitted.name ?? '?').toLowerCase();
+        const known = record.participants.get(key);
+        if (known && known.present === (emitted.change !== 'deleted') && emitted.change !== 'updated') break;
         record.participants.set(key, {
           ...(emitted.uri ? { uri: emitted.uri } : {}),
           ...(emitted.name ? { name: emitted.name } : {}),
