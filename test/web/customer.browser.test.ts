@@ -244,11 +244,15 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     });
     expect(body.operationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 
-    const firstPoll = p.eventPolls()[0]!;
-    expect(firstPoll.host).toBe('pool');
-    expect(firstPoll.query.get('ack')).toBe('1');
-    expect(firstPoll.query.get('key')).toBe('k3y');
-    expect(firstPoll.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    // The widget starts its long poll alongside the invitation: wait for it rather than assume its order.
+    const [firstPoll] = await eventually(
+      () => p.eventPolls(),
+      (polls) => expect(polls.length).toBeGreaterThan(0),
+    );
+    expect(firstPoll!.host).toBe('pool');
+    expect(firstPoll!.query.get('ack')).toBe('1');
+    expect(firstPoll!.query.get('key')).toBe('k3y');
+    expect(firstPoll!.headers.authorization).toBe(`Bearer ${TOKEN}`);
 
     // Not connected yet: nothing to type into.
     expect(await page.getByTestId('input').isDisabled()).toBe(true);
