@@ -266,6 +266,20 @@ const retryDeadline = {
   }),
 };
 
+/** A state that waits for callbacks: the step deadline is set on entry and cleared on exit. */
+const stepDeadline = {
+  entry: [
+    {
+      type: 'setDeadline' as const,
+      params: ({ context }: { context: ChatSessionContext }) => ({
+        timer: 'timer.stepTimeout' as const,
+        delayMs: context.settings.stepTimeoutMs,
+      }),
+    },
+  ],
+  exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
+};
+
 export const chatSessionMachine = setup({
   types: {
     context: {} as ChatSessionContext,
@@ -850,16 +864,7 @@ export const chatSessionMachine = setup({
         },
         bridgingBackoff: retryWhenDue('bridging'),
         awaitingBridge: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
-            },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          ...stepDeadline,
           always: { guard: 'bridgeReady', target: '#chatSession.bridged' },
           on: {
             'timer.stepTimeout': {
@@ -938,16 +943,7 @@ export const chatSessionMachine = setup({
       },
       states: {
         awaitingMessaging: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
-            },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          ...stepDeadline,
           always: { guard: 'p2pMessagingReady', target: 'sendingWelcome' },
           on: {
             'timer.stepTimeout': {
@@ -1001,16 +997,7 @@ export const chatSessionMachine = setup({
         },
         welcomeBackoff: retryWhenDue('sendingWelcome'),
         awaitingDelivery: {
-          entry: [
-            {
-              type: 'setDeadline',
-              params: ({ context }) => ({
-                timer: 'timer.stepTimeout',
-                delayMs: context.settings.stepTimeoutMs,
-              }),
-            },
-          ],
-          exit: [{ type: 'clearDeadline', params: { timer: 'timer.stepTimeout' } }],
+          ...stepDeadline,
           on: {
             'callback.messageCompleted': [
               {
