@@ -1508,7 +1508,13 @@ export const chatSessionMachine = setup({
           },
           states: {
             active: {
-              on: { 'timer.customerIdle': { guard: 'deadlineDue', target: 'warningIdle' } },
+              on: {
+                'timer.customerIdle': {
+                  guard: 'deadlineDue',
+                  target: 'warningIdle',
+                  actions: { type: 'clearDeadline', params: { timer: 'timer.customerIdle' } },
+                },
+              },
             },
             warningIdle: {
               entry: {
@@ -1555,7 +1561,13 @@ export const chatSessionMachine = setup({
           initial: 'watching',
           states: {
             watching: {
-              on: { 'timer.agentReply': { guard: 'deadlineDue', target: 'nudging' } },
+              on: {
+                'timer.agentReply': {
+                  guard: 'deadlineDue',
+                  target: 'nudging',
+                  actions: { type: 'clearDeadline', params: { timer: 'timer.agentReply' } },
+                },
+              },
             },
             nudging: {
               entry: {
@@ -1826,6 +1838,8 @@ function releaseAndTerminate() {
 /** A backoff state: wait for the retry deadline, then go back to `target` and try again. */
 function retryWhenDue<T extends string>(target: T) {
   return {
+    // Left any other way (customer gone, closed), the retry deadline must not stay behind.
+    exit: { type: 'clearDeadline' as const, params: { timer: 'timer.retry' as const } },
     on: {
       'timer.retry': {
         guard: 'deadlineDue' as const,

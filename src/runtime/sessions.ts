@@ -92,6 +92,8 @@ interface SessionRecord {
   lastValue?: StateValue;
   /** Message hrefs already in the transcript (duplicated callbacks). */
   seenMessages: Set<string>;
+  /** Deadlines that already fired (`<actor>/<timer>@<at>`). */
+  fired: Set<string>;
   indexed: Set<string>;
   log: pino.Logger;
 }
@@ -280,6 +282,7 @@ export class SessionManager {
       timers: new Map(),
       children: new Set(),
       seenMessages: new Set(),
+      fired: new Set(),
       indexed: new Set(),
       log,
     };
@@ -487,9 +490,12 @@ export class SessionManager {
       }
     }
     for (const [name, at] of Object.entries(deadlines)) {
-      if (at === undefined || record.timers.has(prefix + name)) continue;
+      // A deadline fires once: one still in the context after firing is not armed again.
+      if (at === undefined || record.timers.has(prefix + name) || record.fired.has(`${prefix}${name}@${at}`))
+        continue;
       const cancel = this.opts.clock.at(at, () => {
         record.timers.delete(prefix + name);
+        record.fired.add(`${prefix}${name}@${at}`);
         if (record.actor.getSnapshot().status !== 'active') return;
         record.log.debug({ timer: name, at, actor: owner }, 'deadline due');
         target.send({ type: name, at });
