@@ -15,7 +15,10 @@ const clean = process.argv.includes('--clean');
 if (clean) rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
-  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+    cwd: root,
+  });
 } catch {
   console.error('build: tsc reported errors (above); dist/ is incomplete');
   process.exit(1);
