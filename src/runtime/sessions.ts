@@ -18,7 +18,7 @@ import {
 } from '../../machines/chatSession.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import { sanitizeHtml } from '../sa/sanitize.ts';
+import { sanitizeHtml } from '../text/sanitize.ts';
 import { enteredStates } from '../viz/sessionChart.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { Clock } from './clock.ts';
