@@ -5,7 +5,7 @@
 import type { CliIo } from '../cli.ts';
 import { loadSaConfig } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { startSa } from '../runtime/stack.ts';
+import { startSa } from '../stack/index.ts';
 import { webRoutes } from '../web/index.ts';
 import { waitForSignal } from './start.ts';
 

@@ -5,7 +5,7 @@
 import type { CliIo } from '../cli.ts';
 import { ConfigError } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { startStack } from '../runtime/stack.ts';
+import { startStack } from '../stack/index.ts';
 import { webRoutes } from '../web/index.ts';
 
 function port(value: string | undefined, name: string, fallback: number): number {
