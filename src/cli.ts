@@ -2,12 +2,9 @@
  * `carechat <command>`: each command lives in its own module under src/cli/ and is loaded on demand,
  * so `carechat inspect` does not pay for starting servers.
  */
-export interface CliIo {
-  stdout: (line: string) => void;
-  stderr: (line: string) => void;
-}
+import type { CliIo, CommandMain } from './cli/io.ts';
 
-export type CommandMain = (args: string[], io: CliIo) => Promise<number>;
+export type { CliIo, CommandMain } from './cli/io.ts';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: CommandMain }> }> = {
   start: { summary: 'run emulator + SA + web pages in one process', load: () => import('./cli/start.ts') },

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
-import type { CliIo } from '../cli.ts';
 import { DEMO_TENANT } from '../config/tenant.ts';
 import { defaultEmulatorConfig, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
 import { isRelPrefix } from '../wire/rels.ts';
+import type { CliIo } from './io.ts';
 
 const USAGE =
   'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--public-url URL] [--heartbeat-ms N]';

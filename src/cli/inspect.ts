@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { describeEnvelopeProblem } from '../callbacks/envelope.ts';
 import { toEvents } from '../callbacks/toEvents.ts';
-import type { CliIo } from '../cli.ts';
 import { CallbackEnvelopeSchema } from '../wire/envelope.ts';
 import { JsonTextError, parseJsonText } from '../wire/json.ts';
+import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: carechat inspect <file|->   (- reads the callback body from stdin)';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { CliIo } from '../cli.ts';
 import { JsonTextError, parseJsonText, stripBom } from '../wire/json.ts';
+import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: carechat replay <file> --to <url> [--emulator <url>] [--application <id>]';
 

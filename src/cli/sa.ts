@@ -2,11 +2,11 @@
  * `carechat sa`: the SA alone, against a configured API (an emulator elsewhere, or a real tenant).
  * Every setting comes from environment variables (README, "Pointing the SA at a real API").
  */
-import type { CliIo } from '../cli.ts';
 import { loadSaConfig } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { startSa } from '../runtime/stack.ts';
+import { startSa } from '../stack/index.ts';
 import { webRoutes } from '../web/index.ts';
+import type { CliIo } from './io.ts';
 import { waitForSignal } from './start.ts';
 
 export async function run(args: string[], io: CliIo): Promise<number> {

@@ -2,11 +2,11 @@
  * `carechat start`: emulator + SA + web pages in one process (SA on PORT, default 3000; emulator on
  * EMULATOR_PORT, default 3001), then the ready line `carechat ready: sa=<url> emulator=<url>`.
  */
-import type { CliIo } from '../cli.ts';
 import { ConfigError } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { startStack } from '../runtime/stack.ts';
+import { startStack } from '../stack/index.ts';
 import { webRoutes } from '../web/index.ts';
+import type { CliIo } from './io.ts';
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;

@@ -5,8 +5,8 @@
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { CliIo } from '../cli.ts';
 import { chartFiles, checkCharts, DEFAULT_CHARTS_DIR, listChartFiles } from '../viz/charts.ts';
+import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: carechat viz [--out <dir>] [--check]   (default folder: docs/machines)';
 

@@ -3,9 +3,9 @@
  * variable's name and the expected form; nothing starts with a half-valid configuration.
  */
 import type { ChatSettings } from '../../machines/chatSession.ts';
+import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
-import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../sa/rateLimit.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

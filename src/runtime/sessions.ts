@@ -17,9 +17,9 @@ import {
   sessionIdOfOperation,
 } from '../../machines/chatSession.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
+import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import { sanitizeHtml } from '../sa/sanitize.ts';
-import { enteredStates } from '../viz/sessionChart.ts';
+import { sanitizeHtml } from '../text/sanitize.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { Clock } from './clock.ts';
 import type { ProvidedChatSession } from './effects.ts';

@@ -23,6 +23,10 @@
  * So "reachable" and "can reach a final state" mean: along *some* choice of events and guard outcomes.
  */
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+import { allStateNodes, resolveStateNode } from '../../machines/stateIds.ts';
+
+/** State ids and their errors live beside the machines (the runtime needs them without the renderer). */
+export { activeStateIds, resolveStateNode, UnknownStateError } from '../../machines/stateIds.ts';
 
 export type StateType = 'atomic' | 'compound' | 'parallel' | 'final' | 'history';
 
@@ -87,18 +91,6 @@ type Transition = AnyTransitionDefinition;
 
 function childNodes(node: StateNode): StateNode[] {
   return Object.values(node.states as Record<string, StateNode>);
-}
-
-function allNodes(root: StateNode): StateNode[] {
-  const out: StateNode[] = [];
-  const visit = (node: StateNode) => {
-    for (const child of childNodes(node)) {
-      out.push(child);
-      visit(child);
-    }
-  };
-  visit(root);
-  return out;
 }
 
 function initialTargets(node: StateNode): StateNode[] {
@@ -172,7 +164,7 @@ function declaredTransitions(node: StateNode): Array<{ descriptor: string; list:
 /** The static transition graph of a machine: nodes = state nodes, edges = transitions with a target. */
 export function machineGraph(machine: AnyStateMachine): MachineGraph {
   const root = machine.root as StateNode;
-  const nodes: GraphNode[] = allNodes(root).map((node) => {
+  const nodes: GraphNode[] = allStateNodes(root).map((node) => {
     const graphNode: GraphNode = {
       id: node.id,
       key: node.key,
@@ -187,7 +179,7 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
     return graphNode;
   });
   const edges: GraphEdge[] = [];
-  for (const node of [root, ...allNodes(root)]) {
+  for (const node of [root, ...allStateNodes(root)]) {
     for (const { descriptor, list } of declaredTransitions(node)) {
       for (const transition of list) {
         if (!transition.target?.length) continue;
@@ -236,27 +228,6 @@ export interface LivenessReport {
   unreachable: string[];
   /** Reachable state ids from which no final state can be reached (no configuration containing the state reaches one). */
   stuck: string[];
-}
-
-/** A state id or state value names a state the machine does not have (e.g. recorded by an older version). */
-export class UnknownStateError extends Error {
-  override readonly name = 'UnknownStateError';
-}
-
-/** Finds a state node from an id, `#id`, or a dotted path from the root; throws naming it when unknown. */
-export function resolveStateNode(machine: AnyStateMachine, ref: string): AnyStateNode {
-  const root = machine.root as StateNode;
-  const nodes = allNodes(root);
-  const wanted = ref.startsWith('#') ? ref.slice(1) : ref;
-  const byId = nodes.find((n) => n.id === wanted);
-  if (byId) return byId;
-  const byPath = nodes.find((n) => n.path.join('.') === wanted);
-  if (byPath) return byPath;
-  const prefixed = nodes.find((n) => n.id === `${root.id}.${wanted}`);
-  if (prefixed) return prefixed;
-  throw new UnknownStateError(
-    `machine '${root.id}' has no state '${ref}' (use a state id like '${nodes[0]?.id ?? root.id}' or a path from the root)`,
-  );
 }
 
 function isDescendant(node: StateNode, ancestor: StateNode): boolean {
@@ -472,39 +443,9 @@ export function checkLiveness(machine: AnyStateMachine, opts: LivenessOptions = 
       if (live.has(key)) liveNodes.add(node);
     }
   }
-  const states = allNodes(root).filter((n) => n.type !== 'history');
+  const states = allStateNodes(root).filter((n) => n.type !== 'history');
   return {
     unreachable: states.filter((n) => !reached.has(n)).map((n) => n.id),
     stuck: states.filter((n) => reached.has(n) && !liveNodes.has(n)).map((n) => n.id),
   };
-}
-
-/** Ids of every state active in a state value (compound and parallel ancestors included), in document order. */
-export function activeStateIds(machine: AnyStateMachine, stateValue: unknown): string[] {
-  const root = machine.root as StateNode;
-  const active = new Set<StateNode>();
-  const walk = (node: StateNode, value: unknown) => {
-    if (typeof value === 'string') {
-      const child = (node.states as Record<string, StateNode>)[value];
-      if (!child)
-        throw new UnknownStateError(`machine '${root.id}': state '${node.id}' has no child '${value}'`);
-      active.add(child);
-      return;
-    }
-    if (value && typeof value === 'object') {
-      for (const [key, sub] of Object.entries(value)) {
-        const child = (node.states as Record<string, StateNode>)[key];
-        if (!child)
-          throw new UnknownStateError(`machine '${root.id}': state '${node.id}' has no child '${key}'`);
-        active.add(child);
-        walk(child, sub);
-      }
-      return;
-    }
-    throw new UnknownStateError(`machine '${root.id}': not a state value: ${JSON.stringify(value)}`);
-  };
-  walk(root, stateValue);
-  return allNodes(root)
-    .filter((n) => active.has(n))
-    .map((n) => n.id);
 }

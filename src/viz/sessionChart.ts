@@ -2,12 +2,14 @@
  * The chart of one session: the machine's chart with the session's current state lit and the path it
  * took highlighted (served as `GET /sessions/:id/chart.svg`).
  *
- * The runtime records the history as the atomic state ids the session entered, in order; use
- * `enteredStates(machine, previousValue, value)` on every snapshot change to get the ids to append.
+ * The runtime records the history as the atomic state ids the session entered, in order, with
+ * `enteredStates` from machines/stateIds.ts (re-exported here).
  */
 import type { AnyStateMachine, StateValue } from 'xstate';
-import { activeStateIds, resolveStateNode } from './graph.ts';
+import { activeStateIds, resolveStateNode } from '../../machines/stateIds.ts';
 import { type PathStep, renderSvg, toDot } from './render.ts';
+
+export { atomicStateIds, enteredStates } from '../../machines/stateIds.ts';
 
 export interface SessionChartInput {
   /** The session's current `snapshot.value`. */
@@ -16,26 +18,6 @@ export interface SessionChartInput {
   history: string[];
   /** Caption above the chart, e.g. the session id. */
   title?: string;
-}
-
-function isAtomic(machine: AnyStateMachine, id: string): boolean {
-  const node = resolveStateNode(machine, id);
-  return node.type === 'atomic' || node.type === 'final';
-}
-
-/** The atomic states active in a state value, as ids in document order. */
-export function atomicStateIds(machine: AnyStateMachine, stateValue: StateValue): string[] {
-  return activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id));
-}
-
-/** The atomic states active in `value` that were not active in `previous`: what to append to the history. */
-export function enteredStates(
-  machine: AnyStateMachine,
-  previous: StateValue | undefined,
-  value: StateValue,
-): string[] {
-  const before = new Set(previous === undefined ? [] : atomicStateIds(machine, previous));
-  return atomicStateIds(machine, value).filter((id) => !before.has(id));
 }
 
 /** DOT source of the session chart (the SVG is `renderSvg` of this). Throws UnknownStateError on an unknown state. */
@@ -52,7 +34,7 @@ export function sessionChartDot(machine: AnyStateMachine, input: SessionChartInp
 }
 
 /**
- * The session chart as an SVG document. Throws `UnknownStateError` (from ./graph.ts) when the state value
+ * The session chart as an SVG document. Throws `UnknownStateError` (from machines/stateIds.ts) when the state value
  * or the history names a state this machine does not have.
  */
 export async function sessionChartSvg(machine: AnyStateMachine, input: SessionChartInput): Promise<string> {

@@ -7,7 +7,7 @@ import { DEMO_TENANT } from '../../src/config/tenant.ts';
 import type { RequestLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import type { SessionView } from '../../src/runtime/sessions.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 

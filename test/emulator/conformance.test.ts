@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANT } from '../../src/config/tenant.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { findEmbeddedOne, findLink, type Resource } from '../../src/wire/hal.ts';
 import { withQuery } from '../../src/wire/href.ts';
 import { parseJsonText } from '../../src/wire/json.ts';

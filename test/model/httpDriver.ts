@@ -16,7 +16,7 @@ import type { AnyActorRef, AnyMachineSnapshot, InspectionEvent } from 'xstate';
 import { DEMO_TENANT } from '../../src/config/tenant.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import type { SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { MODEL_EVENTS } from './chatModel.ts';

@@ -4,7 +4,7 @@
  * conversation. One test per state.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import type { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 import {

@@ -3,7 +3,7 @@
  * operationId and has one effect; a 403 fails the session cleanly; expired AAD tokens are refreshed once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import {
   addFault,

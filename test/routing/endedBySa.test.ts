@@ -4,7 +4,7 @@
  * the customer's conversation, which it accepted and bridged. The customer does nothing here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import type { AnonCustomer } from '../helpers/customer.ts';
 import {
   ALICE,

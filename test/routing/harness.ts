@@ -15,7 +15,7 @@ import type { Clock } from '../../src/runtime/clock.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import type { AgentView } from '../../src/runtime/router.ts';
 import type { LeftMessage, SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 

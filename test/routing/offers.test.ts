@@ -4,7 +4,7 @@
  * after MAX_MISSED_OFFERS missed offers in a row (GET /agents).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import {
   ALICE,
   agentView,

@@ -3,7 +3,7 @@
  * over real HTTP: customer ⇄ emulator ⇄ SA.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import {
   ALICE,
   BOB,

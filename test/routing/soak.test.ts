@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentBehaviour, EmulatorAgentSpec, FaultSpec } from '../../src/emulator/index.ts';
-import type { RunningStack } from '../../src/runtime/stack.ts';
+import type { RunningStack } from '../../src/stack/index.ts';
 import type { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 import {

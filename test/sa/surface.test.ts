@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/runtime/clock.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { corsHeaders, requestToken, send } from './http.ts';
 
 const SHOP = 'https://shop.example';

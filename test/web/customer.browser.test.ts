@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import { type RunningStack, startStack } from '../../src/runtime/stack.ts';
+import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { customerPageHtml } from '../../src/web/customer/page.ts';
 import { customerPageRoutes } from '../../src/web/customer/routes.ts';
 import { browserSkipped, launchBrowser } from '../helpers/browser.ts';

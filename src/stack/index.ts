@@ -1,6 +1,9 @@
 /**
  * Starting the SA (alone, against a configured API) and the whole stack (emulator + SA in one process,
  * as `npm start` does and as the end-to-end tests do, on port 0).
+ *
+ * This is the wiring layer: it sits above src/sa, src/runtime and src/emulator, which never import it;
+ * only the CLI and the tests do.
  */
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
@@ -11,13 +14,13 @@ import { verifierFromOpenIdMetadata } from '../callbacks/verify.ts';
 import { DEMO_TENANT } from '../config/tenant.ts';
 import { type Emulator, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
 import { isOpen } from '../routing/index.ts';
+import { type Clock, systemClock } from '../runtime/clock.ts';
+import { loadSaConfig, type SaConfig } from '../runtime/config.ts';
+import { provideChatSession } from '../runtime/effects.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { Router } from '../runtime/router.ts';
+import { SessionManager } from '../runtime/sessions.ts';
 import { createSaApp } from '../sa/app.ts';
-import { type Clock, systemClock } from './clock.ts';
-import { loadSaConfig, type SaConfig } from './config.ts';
-import { provideChatSession } from './effects.ts';
-import { createLogger } from './logger.ts';
-import { Router } from './router.ts';
-import { SessionManager } from './sessions.ts';
 
 export interface RunningSa {
   url: string;

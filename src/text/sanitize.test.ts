@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEntities, escapeHtml, safeHref, sanitizeHtml } from '../../src/sa/sanitize.ts';
+import { decodeEntities, escapeHtml, safeHref, sanitizeHtml } from './sanitize.ts';
 
 /** Everything a browser could run or load, in any spelling the output might carry. */
 function expectInert(html: string): void {

@@ -1,0 +1,97 @@
+/**
+ * State ids of a machine, read from its definition (no actor is started): which states a state value
+ * makes active, and which atomic states a snapshot change entered.
+ *
+ * The runtime records a session's history as the atomic state ids it entered, in order: call
+ * `enteredStates(machine, previousValue, value)` on every snapshot change to get the ids to append. The
+ * chart renderer (src/viz) reads the same history to light the path a session took.
+ */
+import type { AnyStateMachine, AnyStateNode, StateValue } from 'xstate';
+
+/** A state id or state value names a state the machine does not have (e.g. recorded by an older version). */
+export class UnknownStateError extends Error {
+  override readonly name = 'UnknownStateError';
+}
+
+function childNodes(node: AnyStateNode): AnyStateNode[] {
+  return Object.values(node.states as Record<string, AnyStateNode>);
+}
+
+/** Every state node below `root` (not `root` itself), in document order. */
+export function allStateNodes(root: AnyStateNode): AnyStateNode[] {
+  const out: AnyStateNode[] = [];
+  const visit = (node: AnyStateNode) => {
+    for (const child of childNodes(node)) {
+      out.push(child);
+      visit(child);
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/** Finds a state node from an id, `#id`, or a dotted path from the root; throws naming it when unknown. */
+export function resolveStateNode(machine: AnyStateMachine, ref: string): AnyStateNode {
+  const root = machine.root as AnyStateNode;
+  const nodes = allStateNodes(root);
+  const wanted = ref.startsWith('#') ? ref.slice(1) : ref;
+  const byId = nodes.find((n) => n.id === wanted);
+  if (byId) return byId;
+  const byPath = nodes.find((n) => n.path.join('.') === wanted);
+  if (byPath) return byPath;
+  const prefixed = nodes.find((n) => n.id === `${root.id}.${wanted}`);
+  if (prefixed) return prefixed;
+  throw new UnknownStateError(
+    `machine '${root.id}' has no state '${ref}' (use a state id like '${nodes[0]?.id ?? root.id}' or a path from the root)`,
+  );
+}
+
+/** Ids of every state active in a state value (compound and parallel ancestors included), in document order. */
+export function activeStateIds(machine: AnyStateMachine, stateValue: unknown): string[] {
+  const root = machine.root as AnyStateNode;
+  const active = new Set<AnyStateNode>();
+  const walk = (node: AnyStateNode, value: unknown) => {
+    if (typeof value === 'string') {
+      const child = (node.states as Record<string, AnyStateNode>)[value];
+      if (!child)
+        throw new UnknownStateError(`machine '${root.id}': state '${node.id}' has no child '${value}'`);
+      active.add(child);
+      return;
+    }
+    if (value && typeof value === 'object') {
+      for (const [key, sub] of Object.entries(value)) {
+        const child = (node.states as Record<string, AnyStateNode>)[key];
+        if (!child)
+          throw new UnknownStateError(`machine '${root.id}': state '${node.id}' has no child '${key}'`);
+        active.add(child);
+        walk(child, sub);
+      }
+      return;
+    }
+    throw new UnknownStateError(`machine '${root.id}': not a state value: ${JSON.stringify(value)}`);
+  };
+  walk(root, stateValue);
+  return allStateNodes(root)
+    .filter((n) => active.has(n))
+    .map((n) => n.id);
+}
+
+function isAtomic(machine: AnyStateMachine, id: string): boolean {
+  const node = resolveStateNode(machine, id);
+  return node.type === 'atomic' || node.type === 'final';
+}
+
+/** The atomic states active in a state value, as ids in document order. */
+export function atomicStateIds(machine: AnyStateMachine, stateValue: StateValue): string[] {
+  return activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id));
+}
+
+/** The atomic states active in `value` that were not active in `previous`: what to append to the history. */
+export function enteredStates(
+  machine: AnyStateMachine,
+  previous: StateValue | undefined,
+  value: StateValue,
+): string[] {
+  const before = new Set(previous === undefined ? [] : atomicStateIds(machine, previous));
+  return atomicStateIds(machine, value).filter((id) => !before.has(id));
+}
