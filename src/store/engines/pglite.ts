@@ -23,7 +23,10 @@ const openHere = new Set<string>();
 let template: Promise<Blob> | undefined;
 
 export async function openPglite(dataDir: string): Promise<Engine> {
-  if (dataDir === MEMORY) return engine(await newMemoryDb(), MEMORY, async () => {});
+  if (dataDir === MEMORY) {
+    const db = await newMemoryDb();
+    return pgliteEngine(db, MEMORY, () => db.close());
+  }
   const dir = resolve(dataDir);
   const problem = (what: string, cause?: unknown) =>
     new StoreSetupError('DATA_DIR', `DATA_DIR ${dir}: ${what}`, { cause });
@@ -45,10 +48,17 @@ export async function openPglite(dataDir: string): Promise<Engine> {
     await unlock();
     throw problem(`cannot open the embedded database in ${pgDir} (${reason(error)})`, error);
   }
-  return engine(db, dir, unlock);
+  return pgliteEngine(db, dir, async () => {
+    try {
+      await db.close();
+    } finally {
+      await unlock();
+    }
+  });
 }
 
-async function newMemoryDb(): Promise<PGlite> {
+/** A new in-memory database (from this process's initdb template after the first). */
+export async function newMemoryDb(): Promise<PGlite> {
   if (!template) {
     const first = PGlite.create();
     template = first.then((db) => db.dumpDataDir('none'));
@@ -62,7 +72,8 @@ async function newMemoryDb(): Promise<PGlite> {
   return PGlite.create({ loadDataDir: await template });
 }
 
-function engine(db: PGlite, location: string, unlock: () => Promise<void>): Engine {
+/** The Engine over an open PGlite database; `close` runs once, on the first close(). */
+export function pgliteEngine(db: PGlite, location: string, close: () => Promise<void>): Engine {
   const sqlOf = (target: Pick<PGlite, 'query' | 'exec'>): Sql => ({
     async query<R>(text: string, params?: readonly unknown[]) {
       if (params === undefined) {
@@ -74,7 +85,7 @@ function engine(db: PGlite, location: string, unlock: () => Promise<void>): Engi
     },
   });
   const top = sqlOf(db);
-  let closed = false;
+  let closing: Promise<void> | undefined;
   return {
     kind: 'pglite',
     location,
@@ -87,14 +98,9 @@ function engine(db: PGlite, location: string, unlock: () => Promise<void>): Engi
         if (!db.closed) await stop();
       };
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await db.close();
-      } finally {
-        await unlock();
-      }
+    close() {
+      closing ??= close();
+      return closing;
     },
   };
 }

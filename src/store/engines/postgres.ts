@@ -42,6 +42,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   }
 
   const listener = new Listener(config, warn);
+  let closed = false;
   const sqlOf = (client: pg.Pool | pg.PoolClient): Sql => ({
     async query<R>(text: string, params?: readonly unknown[]) {
       const result = await client.query(text, params as unknown[] | undefined);
@@ -78,6 +79,8 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     },
     listen: (channel, handler) => listener.add(channel, handler),
     async close() {
+      if (closed) return;
+      closed = true;
       await listener.close();
       await pool.end();
     },
