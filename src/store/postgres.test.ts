@@ -117,7 +117,7 @@ if ('unavailable' in found) {
         ],
         [
           'localhost:5432/test',
-          /^DATABASE_URL localhost:5432\/test: expected a postgres:\/\/ or postgresql:\/\/ URL, got localhost:/,
+          /^DATABASE_URL localhost:5432\/test: expected a URL like postgres:\/\/user:password@host:5432\/database$/,
         ],
         [
           'mysql://root:pw@127.0.0.1/test',

@@ -53,7 +53,9 @@ export function storeSettingsFromEnv(env: Env): { settings: StoreSettings; probl
 
 /** Why `url` cannot be a DATABASE_URL, or undefined when it can. */
 export function databaseUrlProblem(url: string): string | undefined {
-  if (!URL.canParse(url)) return 'expected a URL like postgres://user:password@host:5432/database';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(url)) {
+    return 'expected a URL like postgres://user:password@host:5432/database';
+  }
   const parsed = new URL(url);
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     return `expected a postgres:// or postgresql:// URL, got ${parsed.protocol}//…`;
@@ -62,13 +64,12 @@ export function databaseUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** The URL with its password replaced by `***` (for messages and logs); unparseable input is elided. */
+/** The URL with its password replaced by `***` (for messages and logs), whatever shape the text has. */
 export function redactUrl(url: string): string {
-  if (!URL.canParse(url)) return url.replace(/:[^:@/]*@/, ':***@');
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  for (const key of ['password', 'sslpassword']) {
-    if (parsed.searchParams.has(key)) parsed.searchParams.set(key, '***');
-  }
-  return parsed.toString();
+  return url
+    .replace(
+      /^([a-z][a-z0-9+.-]*:\/\/)?([^:@/]*):[^@/?#]*@/i,
+      (_match, scheme: string | undefined, user: string) => `${scheme ?? ''}${user}:***@`,
+    )
+    .replace(/([?&](?:password|sslpassword)=)[^&#]*/gi, '$1***');
 }
