@@ -7,7 +7,12 @@ import { openPglite } from './engines/pglite.ts';
 import { openPostgres } from './engines/postgres.ts';
 import { StoreSetupError } from './errors.ts';
 import { migrate } from './migrate.ts';
-import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_DAYS, type StoreSettings } from './settings.ts';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_LEASE_MS,
+  DEFAULT_RETENTION_DAYS,
+  type StoreSettings,
+} from './settings.ts';
 import { createSqlStore } from './sqlStore.ts';
 import type { Store } from './store.ts';
 
@@ -39,7 +44,7 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
     ? await openPostgres(options.databaseUrl, {
         ...(options.onWarning ? { onWarning: options.onWarning } : {}),
       })
-    : await openPglite(options.dataDir ?? './data');
+    : await openPglite(options.dataDir ?? DEFAULT_DATA_DIR);
   try {
     const schema = await migrate(engine);
     return createSqlStore(engine, schema, { leaseMs, retentionDays, now: options.now ?? Date.now });

@@ -569,39 +569,34 @@ function makeOps(run: Runner, options: SqlStoreOptions): StoreOps {
       },
 
       async load() {
-        // One transaction, so the agents, their chats and the cursor are one consistent picture.
-        const [agents, chats, state] = await run.atomic(
-          async (tx) =>
-            [
-              await tx.query<AgentRow>(
-                `SELECT key, uri, name, skills, presence, capacity, missed_offers_in_row,
-               ${ms('last_assigned_at')} AS last_assigned_at, ${ms('last_chat_ended_at')} AS last_chat_ended_at
-             FROM agents ORDER BY in_roster DESC, roster_order, key`,
-              ),
-              await tx.query<{ session_id: string; agent_key: string; status: 'offered' | 'active' }>(
-                'SELECT session_id, agent_key, status FROM agent_chats ORDER BY since, session_id',
-              ),
-              await tx.query<{ rr_cursor: number }>('SELECT rr_cursor FROM routing_state'),
-            ] as const,
+        // One statement: the agents and the chats they hold are one consistent picture.
+        const rows = await sql.query<AgentRow>(
+          `SELECT a.key, a.uri, a.name, a.skills, a.presence, a.capacity, a.missed_offers_in_row,
+             ${ms('a.last_assigned_at')} AS last_assigned_at, ${ms('a.last_chat_ended_at')} AS last_chat_ended_at,
+             COALESCE(json_agg(json_build_array(c.session_id, c.status) ORDER BY c.since, c.session_id)
+               FILTER (WHERE c.session_id IS NOT NULL), '[]') AS chats
+           FROM agents a LEFT JOIN agent_chats c ON c.agent_key = a.key
+           GROUP BY a.key ORDER BY a.in_roster DESC, a.roster_order, a.key`,
         );
-        const pool: Pool = { agents: {}, rrCursor: state[0]?.rr_cursor ?? -1 };
-        for (const row of agents) {
+        const [state] = await sql.query<{ rr_cursor: number }>('SELECT rr_cursor FROM routing_state');
+        const pool: Pool = { agents: {}, rrCursor: state?.rr_cursor ?? -1 };
+        for (const row of rows) {
           pool.agents[row.key] = {
             uri: row.uri,
             name: row.name,
             skills: row.skills,
             presence: row.presence,
             capacity: row.capacity,
-            activeChats: [],
-            pendingOffers: [],
+            activeChats: row.chats
+              .filter(([, status]) => status === 'active')
+              .map(([sessionId]) => sessionId),
+            pendingOffers: row.chats
+              .filter(([, status]) => status === 'offered')
+              .map(([sessionId]) => sessionId),
             lastAssignedAt: row.last_assigned_at === null ? null : Math.round(row.last_assigned_at),
             lastChatEndedAt: row.last_chat_ended_at === null ? null : Math.round(row.last_chat_ended_at),
             missedOffersInRow: row.missed_offers_in_row,
           };
-        }
-        for (const chat of chats) {
-          const agent = pool.agents[chat.agent_key];
-          (chat.status === 'active' ? agent?.activeChats : agent?.pendingOffers)?.push(chat.session_id);
         }
         return pool;
       },
@@ -992,6 +987,8 @@ interface AgentRow {
   missed_offers_in_row: number;
   last_assigned_at: number | null;
   last_chat_ended_at: number | null;
+  /** [sessionId, status] in the order the agent took them. */
+  chats: Array<[string, 'offered' | 'active']>;
 }
 
 const WEBHOOK_COLUMNS = `w.id::text AS id, w.session_id, w.event_type, w.payload, ${ms('w.created_at')} AS created_at,

@@ -59,11 +59,11 @@ export interface SessionWrite {
    * one that does not). Its `status` and top-level `value` are indexed for listing.
    */
   snapshot: PersistedSnapshot;
-  /** The session's outcome once known (`terminated` sessions have one). */
+  /** The session's outcome once known; omitted (or null), the stored one is kept. */
   outcome?: string | null;
   /** Pending deadlines, `<actor>/<timer>` → epoch ms; replaces what was stored. */
   deadlines: Record<string, number>;
-  /** What a listing shows without loading the snapshot (customer name, agents, …); small. */
+  /** What a listing shows without loading the snapshot (customer name, agents, …); small. Omitted: kept. */
   summary?: JsonObject;
 }
 
