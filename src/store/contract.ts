@@ -711,26 +711,26 @@ export function storeContract(h: StoreHarness): void {
       const offered = Object.values(pool.agents).flatMap((a) => a.pendingOffers);
       expect(new Set(offered).size).toBe(offered.length);
 
-      // Free everything, then race each chat onto two different agents from the two instances at once.
-      await Promise.all(
-        placed.map((uri, i) =>
-          uri ? store.pool.release(uri, sessions[i] as string) : Promise.resolve(true),
-        ),
+      // Room enough everywhere: race each new chat onto two different agents from the two instances at once.
+      // Exactly one offer wins; the other finds the chat offered elsewhere.
+      const roomy = ['sip:b1@x.test', 'sip:b2@x.test'];
+      await store.pool.syncRoster(
+        roomy.map((uri) => ({ uri, name: uri })),
+        { capacity: 100 },
       );
+      const racing = Array.from({ length: 20 }, (_, i) => `race-${i}`);
       const raced = await Promise.all(
-        sessions
-          .slice(0, 6)
-          .map((sessionId, i) =>
-            Promise.all([
-              store.pool.reserve(agents[i % 4] as string, sessionId),
-              peer.pool.reserve(agents[(i + 1) % 4] as string, sessionId),
-            ]),
-          ),
+        racing.map((sessionId, i) =>
+          Promise.all([
+            store.pool.reserve(roomy[i % 2] as string, sessionId),
+            peer.pool.reserve(roomy[(i + 1) % 2] as string, sessionId),
+          ]),
+        ),
       );
       for (const results of raced) expect([...results].sort()).toEqual(['offeredElsewhere', 'reserved']);
       pool = await peer.pool.load();
-      const holders = Object.values(pool.agents).flatMap((a) => a.pendingOffers);
-      expect([...holders].sort()).toEqual(sessions.slice(0, 6).sort());
+      const holders = roomy.flatMap((uri) => pool.agents[uri]?.pendingOffers ?? []);
+      expect([...holders].sort()).toEqual([...racing].sort());
     });
   });
 
