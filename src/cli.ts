@@ -13,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   replay: { summary: 'replay a captured callback, signed, to an SA', load: () => import('./cli/replay.ts') },
   inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },
   viz: { summary: 'write the state charts (--check: fail if stale)', load: () => import('./cli/viz.ts') },
+  migrate: { summary: "apply the store's schema migrations", load: () => import('./cli/migrate.ts') },
 };
 
 const defaultIo: CliIo = {
