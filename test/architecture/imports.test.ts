@@ -14,9 +14,11 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LAYERS: Array<{ layer: string; folders: string[] }> = [
   { layer: 'leaf modules', folders: ['src/wire', 'src/config', 'src/text'] },
   { layer: 'machines', folders: ['machines'] },
+  // The routing core is pure domain logic (agent pool, selection, queue) that the store persists.
+  { layer: 'domain', folders: ['src/routing'] },
   {
     layer: 'services',
-    folders: ['src/callbacks', 'src/api', 'src/store', 'src/routing', 'src/ops', 'src/viz', 'src/web'],
+    folders: ['src/callbacks', 'src/api', 'src/store', 'src/ops', 'src/viz', 'src/web'],
   },
   { layer: 'applications', folders: ['src/sa', 'src/runtime', 'src/emulator'] },
   { layer: 'stack wiring', folders: ['src/stack'] },
@@ -37,7 +39,7 @@ const layerOf = (folder: string) => LAYERS[rank.get(folder) ?? -1]?.layer ?? 'no
 describe('the import graph', () => {
   it('is read from every source file, with type-only, re-exported and dynamic imports', () => {
     expect(graph.files.length).toBeGreaterThan(50);
-    expect(graph.edges.get('bin/carechat.js')).toContain('src/cli.ts');
+    // bin/carechat.js runs the compiled CLI (dist/src/cli.js), so it has no edge into the sources.
     expect(graph.edges.get('src/cli.ts')).toContain('src/cli/start.ts'); // import('./cli/start.ts')
     expect(graph.edges.get('src/cli/start.ts')).toContain('src/cli/io.ts'); // import type
     expect(graph.edges.get('src/sa/rateLimit.ts')).toContain('src/config/rateLimit.ts'); // export … from
