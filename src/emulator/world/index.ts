@@ -1,9 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallbackDispatcher, CallbackTarget } from './callbacks.ts';
-import type { EmulatorApplication, EmulatorConfig } from './config.ts';
-import { badParameter, conflict, EmulatorError, notFound } from './errors.ts';
-import { EventChannel } from './eventChannel.ts';
+import type { CallbackDispatcher, CallbackTarget } from '../callbacks.ts';
+import type { EmulatorApplication, EmulatorConfig } from '../config.ts';
+import { badParameter, conflict, EmulatorError, notFound } from '../errors.ts';
+import { EventChannel } from '../eventChannel.ts';
 import {
   anonApplicationResource,
   type BridgedParticipantInfo,
@@ -27,8 +27,8 @@ import {
   ucwaMessagingInvitationResource,
   ucwaMessagingResource,
   ucwaParticipantResource,
-} from './resources.ts';
-import type { Scheduler } from './scheduler.ts';
+} from '../resources.ts';
+import type { Scheduler } from '../scheduler.ts';
 import {
   AnonHrefs,
   PlatformHrefs,
@@ -37,7 +37,7 @@ import {
   type WireEvent,
   type WireResource,
   type WireSender,
-} from './wire.ts';
+} from '../wire.ts';
 
 export interface AppState {
   cfg: EmulatorApplication;
