@@ -1,8 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { CallbackDispatcher, CallbackTarget } from '../callbacks.ts';
-import type { EmulatorApplication, EmulatorConfig } from '../config.ts';
-import { badParameter, conflict, EmulatorError, notFound } from '../errors.ts';
+import { badParameter, conflict, notFound } from '../errors.ts';
 import { EventChannel } from '../eventChannel.ts';
 import {
   anonApplicationResource,
@@ -28,127 +25,43 @@ import {
   ucwaMessagingResource,
   ucwaParticipantResource,
 } from '../resources.ts';
-import type { Scheduler } from '../scheduler.ts';
 import {
   AnonHrefs,
-  PlatformHrefs,
   userPart,
-  Wire,
+  type Wire,
   type WireEvent,
   type WireResource,
   type WireSender,
 } from '../wire.ts';
 
-export interface AppState {
-  cfg: EmulatorApplication;
-  callbackUrl?: string;
-  hrefs: PlatformHrefs;
-}
+import {
+  type AgentHooks,
+  type AnonApp,
+  type AppState,
+  type Conversation,
+  eventsHref,
+  filtered,
+  guestOf,
+  helpdeskOf,
+  type IncomingInvitation,
+  type InvitationState,
+  type OutgoingInvitation,
+  requireBridge,
+  requireMessaging,
+  type StoredResponse,
+  selfParticipant,
+  type WorldDeps,
+} from './model.ts';
+import { WorldState } from './state.ts';
 
-export interface AnonApp {
-  id: string;
-  app: AppState;
-  asi: string;
-  origins: string[];
-  tokenExp: number;
-  displayName: string;
-  culture: string;
-  userAgent: string;
-  uri: string;
-  hrefs: AnonHrefs;
-  channel: EventChannel;
-  eventsKey: string;
-  conversationIds: Set<string>;
-  etag: string;
-  expires: number;
-}
-
-type InvitationState = 'Connecting' | 'Connected' | 'Declined' | 'Failed' | 'Cancelled';
-
-interface IncomingInvitation {
-  id: string;
-  operationId: string;
-  customerOperationId?: string;
-  state: InvitationState;
-  to: string;
-  subject?: string;
-  threadId: string;
-  importance: string;
-  customContent?: string;
-  cancelTimeout: () => void;
-}
-
-interface Bridge {
-  meetingConversationId: string;
-  meetingUri: string;
-  etag: string;
-  participants: Map<string, BridgedParticipantInfo>;
-}
-
-interface Meeting {
-  uri: string;
-  invitationId: string;
-  operationId?: string;
-  participants: Map<string, ParticipantInfo>;
-  ended: boolean;
-}
-
-type MessagingState = 'Disconnected' | 'Connecting' | 'Connected';
-
-export interface Conversation extends CallbackTarget {
-  id: string;
-  kind: 'p2p' | 'conference';
-  app: AppState;
-  state: string;
-  subject?: string;
-  threadId: string;
-  importance: string;
-  messaging: MessagingState;
-  messages: MessageInfo[];
-  nextMessage: number;
-  deleted: boolean;
-  /** Who is typing (participant key → cancel of the idle timer). */
-  typing: Map<string, () => void>;
-  created: number;
-  // P2P leg
-  anon?: AnonApp;
-  incoming?: IncomingInvitation;
-  helpdeskName?: string;
-  bridge?: Bridge;
-  // conference leg
-  meeting?: Meeting;
-}
-
-interface OutgoingInvitation {
-  id: string;
-  kind: 'messagingInvitations' | 'onlineMeetingInvitations' | 'participantInvitations';
-  conversationId: string;
-  app: AppState;
-  operationId?: string;
-  subject?: string;
-  to?: string;
-  state: InvitationState;
-  cancelRing: () => void;
-}
-
-/** What the simulated agents are told (implemented by agents.ts). */
-export interface AgentHooks {
-  invited(invitation: { id: string; to: string; conversationId: string; subject?: string }): void;
-  joined(agentUri: string, conversationId: string): void;
-  received(
-    agentUri: string,
-    conversationId: string,
-    message: { from: ParticipantInfo; text: string; origin: 'customer' | 'agent' | 'sa' },
-  ): void;
-  typing(agentUri: string, conversationId: string, who: ParticipantInfo, on: boolean): void;
-  left(agentUri: string, conversationId: string, reason: string): void;
-}
-
-export interface StoredResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
+export type {
+  AgentHooks,
+  AnonApp,
+  AppState,
+  Conversation,
+  OutgoingInvitation,
+  StoredResponse,
+} from './model.ts';
 
 const randomDigits = (n: number) =>
   Array.from({ length: n }, (_, i) => randomInt(i === 0 ? 1 : 0, 10)).join('');
@@ -160,132 +73,84 @@ const randomFocusId = () =>
  * (so the next request sees it) and queues its callbacks / guest events.
  */
 export class World {
-  readonly apps = new Map<string, AppState>();
-  readonly anonApps = new Map<string, AnonApp>();
-  readonly conversations = new Map<string, Conversation>();
-  private readonly incomingById = new Map<string, string>();
-  private readonly outgoing = new Map<string, OutgoingInvitation>();
-  private readonly meetingsByUri = new Map<string, string>();
-  private readonly idempotency = new Map<string, StoredResponse>();
-  private meetingCounter = 0;
-  agents: AgentHooks | undefined;
+  private readonly s: WorldState;
+  readonly apps: Map<string, AppState>;
+  readonly anonApps: Map<string, AnonApp>;
+  readonly conversations: Map<string, Conversation>;
   /** SA-side wire (configured prefix) and guest-side wire (plain UCWA rels). */
   readonly w: Wire;
-  readonly u = new Wire('');
+  readonly u: Wire;
 
-  constructor(
-    private readonly deps: {
-      config: EmulatorConfig;
-      scheduler: Scheduler;
-      callbacks: CallbackDispatcher;
-      logger: Logger;
-      publicUrl: () => string;
-    },
-  ) {
-    this.w = new Wire(deps.config.relPrefix);
-    for (const cfg of deps.config.applications) {
-      this.apps.set(cfg.applicationId, {
-        cfg,
-        callbackUrl: cfg.callbackUrl,
-        hrefs: new PlatformHrefs(cfg.applicationId, cfg.endpointUri),
-      });
-    }
+  constructor(deps: WorldDeps) {
+    this.s = new WorldState(deps);
+    ({
+      apps: this.apps,
+      anonApps: this.anonApps,
+      conversations: this.conversations,
+      w: this.w,
+      u: this.u,
+    } = this.s);
   }
 
-  // ------------------------------------------------------------------ lookups
+  get agents(): AgentHooks | undefined {
+    return this.s.agents;
+  }
+  set agents(hooks: AgentHooks | undefined) {
+    this.s.agents = hooks;
+  }
+
+  // ------------------------------------------------------------------ store and idempotency
 
   stats(): { openMeetings: number; openConversations: number } {
-    let openMeetings = 0;
-    let openConversations = 0;
-    for (const conv of this.conversations.values()) {
-      if (conv.deleted) continue;
-      openConversations += 1;
-      if (conv.meeting && !conv.meeting.ended) openMeetings += 1;
-    }
-    return { openMeetings, openConversations };
+    return this.s.stats();
   }
-
   appById(applicationId: string): AppState {
-    const app = this.apps.get(applicationId);
-    if (!app)
-      throw new EmulatorError(
-        404,
-        'NotFound',
-        `application ${applicationId} was not found`,
-        'ApplicationNotFound',
-      );
-    return app;
+    return this.s.appById(applicationId);
   }
-
   appByEndpoint(endpointUri: string): AppState | undefined {
-    for (const app of this.apps.values()) {
-      if (app.cfg.endpointUri.toLowerCase() === endpointUri.toLowerCase()) return app;
-    }
-    return undefined;
+    return this.s.appByEndpoint(endpointUri);
   }
-
   saConversation(app: AppState, cid: string): Conversation {
-    const conv = this.conversations.get(cid.toLowerCase());
-    if (!conv || conv.deleted || conv.app !== app) throw notFound(`conversation ${cid}`);
-    return conv;
+    return this.s.saConversation(app, cid);
   }
-
   anonApp(id: string): AnonApp {
-    const anon = this.anonApps.get(id);
-    if (!anon)
-      throw new EmulatorError(404, 'NotFound', `application ${id} was not found`, 'ApplicationNotFound');
-    return anon;
+    return this.s.anonApp(id);
   }
-
   anonConversation(anon: AnonApp, cid: string): Conversation {
-    const conv = this.conversations.get(cid.toLowerCase());
-    if (!conv || conv.deleted || conv.anon !== anon) throw notFound(`conversation ${cid}`);
-    return conv;
+    return this.s.anonConversation(anon, cid);
   }
-
   outgoingInvitation(app: AppState, kind: OutgoingInvitation['kind'], id: string): OutgoingInvitation {
-    const inv = this.outgoing.get(id.toLowerCase());
-    if (!inv || inv.app !== app || inv.kind !== kind) throw notFound(`invitation ${id}`);
-    return inv;
+    return this.s.outgoingInvitation(app, kind, id);
   }
-
   incomingConversation(app: AppState, invitationId: string): Conversation {
-    const cid = this.incomingById.get(invitationId.toLowerCase());
-    const conv = cid ? this.conversations.get(cid) : undefined;
-    if (!conv || conv.app !== app || !conv.incoming) throw notFound(`messaging invitation ${invitationId}`);
-    return conv;
+    return this.s.incomingConversation(app, invitationId);
   }
-
-  /** A participant invitation still ringing, for agents and the control API. */
   pendingInvitations(): OutgoingInvitation[] {
-    return [...this.outgoing.values()].filter(
-      (inv) => inv.kind === 'participantInvitations' && inv.state === 'Connecting',
-    );
+    return this.s.pendingInvitations();
   }
-
   conversationsOf(agentUri: string): Conversation[] {
-    const key = userPart(agentUri);
-    return [...this.conversations.values()].filter(
-      (conv) => !conv.deleted && conv.meeting && !conv.meeting.ended && conv.meeting.participants.has(key),
-    );
+    return this.s.conversationsOf(agentUri);
   }
-
-  /** Bridged P2P legs of a meeting. */
   bridgedLegs(meetingConversationId: string): Conversation[] {
-    return [...this.conversations.values()].filter(
-      (conv) => !conv.deleted && conv.bridge?.meetingConversationId === meetingConversationId,
-    );
+    return this.s.bridgedLegs(meetingConversationId);
   }
-
   remember(key: string): StoredResponse | undefined {
-    return this.idempotency.get(key);
+    return this.s.remember(key);
   }
-
   store(key: string, response: StoredResponse): void {
-    this.idempotency.set(key, response);
-    // Bounded: the oldest answers are forgotten first (Map keeps insertion order).
-    if (this.idempotency.size > 10_000)
-      this.idempotency.delete(this.idempotency.keys().next().value as string);
+    this.s.store(key, response);
+  }
+  eventsHref(anon: AnonApp, ack: number): string {
+    return eventsHref(anon, ack);
+  }
+  guestOf(conv: Conversation): ParticipantInfo {
+    return guestOf(conv);
+  }
+  selfParticipant(app: AppState): ParticipantInfo {
+    return selfParticipant(app);
+  }
+  close(): void {
+    this.s.close();
   }
 
   // ------------------------------------------------------------------ rendering
@@ -322,7 +187,7 @@ export class World {
   }
 
   renderBridgedParticipants(w: Wire, conv: Conversation): WireResource {
-    const bridge = this.requireBridge(conv);
+    const bridge = requireBridge(conv);
     const h = conv.app.hrefs;
     const items = [...bridge.participants.values()].map((bp) =>
       bridgedParticipantResource(w, h, conv.id, bp),
@@ -336,14 +201,14 @@ export class World {
   }
 
   bridgedParticipant(conv: Conversation, key: string): BridgedParticipantInfo {
-    const bp = this.requireBridge(conv).participants.get(key.toLowerCase().replace(/^sip:/, ''));
+    const bp = requireBridge(conv).participants.get(key.toLowerCase().replace(/^sip:/, ''));
     if (!bp) throw notFound(`bridged participant ${key}`);
     return bp;
   }
 
   participantsOf(conv: Conversation): ParticipantInfo[] {
     if (conv.meeting) return [...conv.meeting.participants.values()];
-    if (conv.anon && conv.state === 'Connected') return [this.guestOf(conv)];
+    if (conv.anon && conv.state === 'Connected') return [guestOf(conv)];
     return [];
   }
 
@@ -385,7 +250,7 @@ export class World {
       to: inv.to,
       customContent: inv.customContent,
       actions: inv.state === 'Connecting',
-      from: this.guestOf(conv),
+      from: guestOf(conv),
     });
   }
 
@@ -393,11 +258,11 @@ export class World {
     const h = inv.app.hrefs;
     const view = { ...inv };
     if (inv.kind === 'onlineMeetingInvitations') {
-      const conv = this.conversations.get(inv.conversationId);
+      const conv = this.s.conversations.get(inv.conversationId);
       return onlineMeetingInvitationResource(w, h, { ...view, onlineMeetingUri: conv?.meeting?.uri ?? '' });
     }
     if (inv.kind === 'participantInvitations') return participantInvitationResource(w, h, view);
-    return outgoingMessagingInvitationResource(w, h, view, this.selfParticipant(inv.app));
+    return outgoingMessagingInvitationResource(w, h, view, selfParticipant(inv.app));
   }
 
   renderAnonApp(anon: AnonApp): WireResource {
@@ -413,7 +278,7 @@ export class World {
         etag: anon.etag,
         expires: anon.expires,
       },
-      this.eventsHref(anon, 1),
+      eventsHref(anon, 1),
     );
   }
 
@@ -470,27 +335,23 @@ export class World {
       eventsKey,
       channel: new EventChannel(
         (ack) => `${hrefs.path('events')}?ack=${ack}&key=${eventsKey}`,
-        (ms, task) => this.deps.scheduler.after(ms, task),
+        (ms, task) => this.s.deps.scheduler.after(ms, task),
       ),
       conversationIds: new Set(),
       etag: String(randomInt(100_000_000, 2_000_000_000)),
       expires: token.exp * 1000,
     };
-    this.anonApps.set(id, anon);
+    this.s.anonApps.set(id, anon);
     return anon;
-  }
-
-  eventsHref(anon: AnonApp, ack: number): string {
-    return `${anon.hrefs.path('events')}?ack=${ack}&key=${anon.eventsKey}`;
   }
 
   deleteAnonApp(anon: AnonApp): void {
     for (const cid of anon.conversationIds) {
-      const conv = this.conversations.get(cid);
+      const conv = this.s.conversations.get(cid);
       if (conv && !conv.deleted) this.endP2P(conv, { by: 'guest', guestEvents: false });
     }
     anon.channel.close();
-    this.anonApps.delete(anon.id);
+    this.s.anonApps.delete(anon.id);
   }
 
   /** Step 6: the guest invites the helpdesk endpoint. */
@@ -519,7 +380,7 @@ export class World {
       customContent: input.customContent,
       cancelTimeout: () => {},
     };
-    const conv = this.newConversation(cid, 'p2p', app, {
+    const conv = this.s.newConversation(cid, 'p2p', app, {
       state: 'Connecting',
       subject: input.subject,
       threadId: invitation.threadId,
@@ -529,7 +390,7 @@ export class World {
     conv.incoming = invitation;
     conv.awaitingContext = true;
     anon.conversationIds.add(cid);
-    this.incomingById.set(invitation.id.toLowerCase(), cid);
+    this.s.incomingById.set(invitation.id.toLowerCase(), cid);
 
     // Guest: invitation started, conversation added, local participant, messaging connecting.
     conv.messaging = 'Connecting';
@@ -575,7 +436,7 @@ export class World {
       ]),
     ]);
 
-    invitation.cancelTimeout = this.deps.scheduler.after(this.deps.config.invitationTimeoutMs, () => {
+    invitation.cancelTimeout = this.s.deps.scheduler.after(this.s.deps.config.invitationTimeoutMs, () => {
       if (conv.deleted || invitation.state !== 'Connecting') return;
       this.failIncoming(conv, 'Failed', {
         code: 'Timeout',
@@ -598,7 +459,7 @@ export class World {
     if (conv.deleted) throw notFound(`messaging invitation ${invitationId}`);
     if (inv.state !== 'Connecting')
       throw conflict(`the invitation is already ${inv.state}`, 'AnotherOperationPending');
-    const meetingConv = this.meetingByUri(app, input.onlineMeetingUri);
+    const meetingConv = this.s.meetingByUri(app, input.onlineMeetingUri);
     inv.state = 'Connected';
     inv.cancelTimeout();
     conv.state = 'Connected';
@@ -610,12 +471,12 @@ export class World {
       etag: String(randomInt(100_000_000, 4_000_000_000)),
       participants: new Map(),
     };
-    this.applyRouting(conv, input);
+    this.s.applyRouting(conv, input);
 
     const w = this.w;
     const h = app.hrefs;
     const cid = conv.id;
-    const guest = this.guestOf(conv);
+    const guest = guestOf(conv);
     this.toSa(conv, [
       this.commSender(app, [
         w.event('updated', 'conversation', h.conversation(cid), {
@@ -663,7 +524,7 @@ export class World {
     const anon = conv.anon!;
     const u = this.u;
     const ah = anon.hrefs;
-    const helpdesk = this.helpdeskOf(conv);
+    const helpdesk = helpdeskOf(conv);
     anon.channel.push([
       u.sender('conversation', ah.conversation(cid), [
         u.event(
@@ -739,7 +600,7 @@ export class World {
     this.toSa(conv, [
       this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
-    this.markDeleted(conv);
+    this.s.markDeleted(conv);
   }
 
   // ------------------------------------------------------------------ SA: meetings
@@ -749,16 +610,16 @@ export class World {
     input: { subject?: string; operationId?: string; callbackUrl?: string; callbackContext?: string },
   ): OutgoingInvitation {
     const cid = randomUUID();
-    this.meetingCounter += 1;
-    const uri = `sip:EMU01meet${this.meetingCounter}@noammeetings.lync.com;gruu;opaque=app:conf:focus:id:${randomFocusId()}`;
-    const conv = this.newConversation(cid, 'conference', app, {
+    this.s.meetingCounter += 1;
+    const uri = `sip:EMU01meet${this.s.meetingCounter}@noammeetings.lync.com;gruu;opaque=app:conf:focus:id:${randomFocusId()}`;
+    const conv = this.s.newConversation(cid, 'conference', app, {
       state: 'Connecting',
       subject: input.subject,
       threadId: randomUUID().replace(/-/g, ''),
       importance: 'Normal',
     });
-    this.applyRouting(conv, input);
-    const inv = this.newOutgoing(app, 'onlineMeetingInvitations', cid, input.operationId, input.subject);
+    this.s.applyRouting(conv, input);
+    const inv = this.s.newOutgoing(app, 'onlineMeetingInvitations', cid, input.operationId, input.subject);
     conv.meeting = {
       uri,
       invitationId: inv.id,
@@ -766,7 +627,7 @@ export class World {
       participants: new Map(),
       ended: false,
     };
-    this.meetingsByUri.set(uri.toLowerCase(), cid);
+    this.s.meetingsByUri.set(uri.toLowerCase(), cid);
 
     const w = this.w;
     const h = app.hrefs;
@@ -822,8 +683,8 @@ export class World {
     if (conv.messaging !== 'Disconnected')
       throw conflict(`messaging is already ${conv.messaging}`, 'AlreadyExists');
     if (conv.kind === 'p2p') throw conflict('the guest conversation gets messaging through acceptAndBridge');
-    this.applyRouting(conv, input);
-    const inv = this.newOutgoing(
+    this.s.applyRouting(conv, input);
+    const inv = this.s.newOutgoing(
       app,
       'messagingInvitations',
       conv.id,
@@ -874,7 +735,7 @@ export class World {
       (inv) => inv.conversationId === conv.id && inv.to && userPart(inv.to) === key,
     );
     if (ringing) throw conflict(`${input.to} is already being invited`, 'AnotherOperationPending');
-    const inv = this.newOutgoing(
+    const inv = this.s.newOutgoing(
       app,
       'participantInvitations',
       conv.id,
@@ -890,15 +751,15 @@ export class World {
         }),
       ]),
     ]);
-    inv.cancelRing = this.deps.scheduler.after(this.deps.config.ringTimeoutMs, () => {
+    inv.cancelRing = this.s.deps.scheduler.after(this.s.deps.config.ringTimeoutMs, () => {
       if (inv.state !== 'Connecting') return;
       this.completeParticipantInvitation(inv, 'Failed', {
         code: 'Timeout',
         subcode: 'Timeout',
-        message: `${input.to} did not answer within ${this.deps.config.ringTimeoutMs} ms.`,
+        message: `${input.to} did not answer within ${this.s.deps.config.ringTimeoutMs} ms.`,
       });
     });
-    this.agents?.invited({
+    this.s.agents?.invited({
       id: inv.id,
       to: input.to,
       conversationId: conv.id,
@@ -909,9 +770,9 @@ export class World {
 
   /** The invited user answered: join the meeting. Returns false when the invitation is no longer ringing. */
   acceptParticipantInvitation(invitationId: string, name: string): boolean {
-    const inv = this.outgoing.get(invitationId.toLowerCase());
+    const inv = this.s.outgoing.get(invitationId.toLowerCase());
     if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting' || !inv.to) return false;
-    const conv = this.conversations.get(inv.conversationId);
+    const conv = this.s.conversations.get(inv.conversationId);
     if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended) return false;
     inv.cancelRing();
     const participant: ParticipantInfo = { uri: inv.to, name };
@@ -952,12 +813,12 @@ export class World {
         ),
       ]),
     ]);
-    this.agents?.joined(inv.to, cid);
+    this.s.agents?.joined(inv.to, cid);
     return true;
   }
 
   declineParticipantInvitation(invitationId: string): boolean {
-    const inv = this.outgoing.get(invitationId.toLowerCase());
+    const inv = this.s.outgoing.get(invitationId.toLowerCase());
     if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting') return false;
     this.completeParticipantInvitation(inv, 'Declined', {
       code: 'RemoteFailure',
@@ -974,7 +835,7 @@ export class World {
   ): void {
     inv.state = state;
     inv.cancelRing();
-    const conv = this.conversations.get(inv.conversationId);
+    const conv = this.s.conversations.get(inv.conversationId);
     if (!conv || conv.deleted) return;
     const w = this.w;
     this.toSa(conv, [
@@ -1001,7 +862,7 @@ export class World {
     bp: BridgedParticipantInfo,
   ): { created: boolean; href: string } {
     const conv = this.saConversation(app, cid);
-    const bridge = this.requireBridge(conv);
+    const bridge = requireBridge(conv);
     const key = userPart(bp.participantUri);
     const h = app.hrefs;
     const href = h.bridgedParticipant(cid, bp.participantUri);
@@ -1066,7 +927,7 @@ export class World {
     body: { text?: string; html?: string; operationId?: string },
   ): MessageInfo {
     const conv = this.saConversation(app, cid);
-    this.requireMessaging(conv);
+    requireMessaging(conv);
     const message = this.record(conv, {
       direction: 'Outgoing',
       operationId: body.operationId,
@@ -1077,11 +938,11 @@ export class World {
     this.stopTyping(conv, 'sa');
     const text = body.text ?? stripHtml(body.html ?? '');
     if (conv.kind === 'p2p') {
-      this.deliverToGuest(conv, this.helpdeskOf(conv), body);
+      this.deliverToGuest(conv, helpdeskOf(conv), body);
     } else if (conv.meeting) {
-      const from = this.selfParticipant(app);
+      const from = selfParticipant(app);
       for (const p of conv.meeting.participants.values()) {
-        this.agents?.received(p.uri, conv.id, { from, text, origin: 'sa' });
+        this.s.agents?.received(p.uri, conv.id, { from, text, origin: 'sa' });
       }
     }
     return message;
@@ -1118,9 +979,9 @@ export class World {
       ]),
     ]);
     this.guestTyping(conv, false);
-    const meetingConv = this.liveMeetingOf(conv);
+    const meetingConv = this.s.liveMeetingOf(conv);
     if (meetingConv) {
-      const guest = this.guestOf(conv);
+      const guest = guestOf(conv);
       if (meetingConv.messaging === 'Connected') {
         const incoming = this.record(meetingConv, {
           direction: 'Incoming',
@@ -1132,8 +993,8 @@ export class World {
       }
       const text = body.text ?? stripHtml(body.html ?? '');
       for (const p of meetingConv.meeting!.participants.values()) {
-        if (this.filtered(conv, p.uri)) continue;
-        this.agents?.received(p.uri, meetingConv.id, { from: guest, text, origin: 'customer' });
+        if (filtered(conv, p.uri)) continue;
+        this.s.agents?.received(p.uri, meetingConv.id, { from: guest, text, origin: 'customer' });
       }
     }
     return mine;
@@ -1141,7 +1002,7 @@ export class World {
 
   /** A meeting participant (simulated agent) says something in the meeting. */
   agentSendMessage(agentUri: string, cid: string, body: { text?: string; html?: string }): void {
-    const conv = this.conversations.get(cid.toLowerCase());
+    const conv = this.s.conversations.get(cid.toLowerCase());
     const meeting = conv?.meeting;
     const agent = meeting?.participants.get(userPart(agentUri));
     if (!conv || conv.deleted || !meeting || meeting.ended || !agent) {
@@ -1160,7 +1021,7 @@ export class World {
     const text = body.text ?? stripHtml(body.html ?? '');
     for (const p of meeting.participants.values()) {
       if (userPart(p.uri) !== userPart(agentUri))
-        this.agents?.received(p.uri, conv.id, { from: agent, text, origin: 'agent' });
+        this.s.agents?.received(p.uri, conv.id, { from: agent, text, origin: 'agent' });
     }
     for (const leg of this.bridgedLegs(conv.id)) {
       const bp = leg.bridge!.participants.get(userPart(agentUri));
@@ -1172,17 +1033,17 @@ export class World {
 
   saTyping(app: AppState, cid: string): void {
     const conv = this.saConversation(app, cid);
-    this.requireMessaging(conv);
+    requireMessaging(conv);
     if (conv.kind === 'p2p' && conv.anon) {
-      this.touchTyping(conv, 'sa', () => this.guestTypingOf(conv, this.helpdeskOf(conv), false));
-      this.guestTypingOf(conv, this.helpdeskOf(conv), true);
+      this.touchTyping(conv, 'sa', () => this.guestTypingOf(conv, helpdeskOf(conv), false));
+      this.guestTypingOf(conv, helpdeskOf(conv), true);
     } else if (conv.meeting) {
-      const self = this.selfParticipant(app);
+      const self = selfParticipant(app);
       this.touchTyping(conv, 'sa', () => {
         for (const p of conv.meeting?.participants.values() ?? [])
-          this.agents?.typing(p.uri, conv.id, self, false);
+          this.s.agents?.typing(p.uri, conv.id, self, false);
       });
-      for (const p of conv.meeting.participants.values()) this.agents?.typing(p.uri, conv.id, self, true);
+      for (const p of conv.meeting.participants.values()) this.s.agents?.typing(p.uri, conv.id, self, true);
     }
   }
 
@@ -1194,7 +1055,7 @@ export class World {
 
   /** Agent typing in a meeting: the SA (conference leg) and bridged guests (when not filtered) see it. */
   agentTyping(agentUri: string, cid: string, on: boolean): void {
-    const conv = this.conversations.get(cid.toLowerCase());
+    const conv = this.s.conversations.get(cid.toLowerCase());
     const agent = conv?.meeting?.participants.get(userPart(agentUri));
     if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended || !agent) {
       throw conflict(`${agentUri} is not in an active meeting ${cid}`);
@@ -1203,7 +1064,7 @@ export class World {
     const relay = (state: boolean) => {
       this.typingEvent(conv, agent, state);
       for (const p of conv.meeting?.participants.values() ?? []) {
-        if (userPart(p.uri) !== key) this.agents?.typing(p.uri, conv.id, agent, state);
+        if (userPart(p.uri) !== key) this.s.agents?.typing(p.uri, conv.id, agent, state);
       }
       for (const leg of this.bridgedLegs(conv.id)) {
         const bp = leg.bridge!.participants.get(key);
@@ -1279,7 +1140,7 @@ export class World {
         w.event('deleted', 'participant', { href: h.participant(conv.id, uri), title: '' }),
       ]),
     ]);
-    this.agents?.left(participant.uri, conv.id, reason);
+    this.s.agents?.left(participant.uri, conv.id, reason);
   }
 
   private endP2P(conv: Conversation, how: { by: 'guest' | 'sa'; guestEvents: boolean }): void {
@@ -1323,7 +1184,7 @@ export class World {
         }),
       ];
       if (how.by === 'sa' && wasConnected) {
-        events.push(u.event('deleted', 'participant', ah.participant(conv.id, this.helpdeskOf(conv).uri)));
+        events.push(u.event('deleted', 'participant', ah.participant(conv.id, helpdeskOf(conv).uri)));
       }
       anon.channel.push([
         u.sender('conversation', ah.conversation(conv.id), events),
@@ -1334,7 +1195,7 @@ export class World {
     }
     const w = this.w;
     const h = conv.app.hrefs;
-    const guest = this.guestOf(conv);
+    const guest = guestOf(conv);
     const convEvents: WireEvent[] = [
       w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
         resource: this.renderMessaging(w, conv),
@@ -1352,23 +1213,23 @@ export class World {
     this.toSa(conv, [
       this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
-    const meetingConv = this.liveMeetingOf(conv);
+    const meetingConv = this.s.liveMeetingOf(conv);
     if (meetingConv) {
       for (const p of meetingConv.meeting!.participants.values()) {
-        this.agents?.received(p.uri, meetingConv.id, {
+        this.s.agents?.received(p.uri, meetingConv.id, {
           from: guest,
           text: `${guest.name} left the conversation.`,
           origin: 'sa',
         });
       }
     }
-    this.markDeleted(conv);
+    this.s.markDeleted(conv);
   }
 
   private endMeeting(conv: Conversation): void {
     const meeting = conv.meeting!;
     if (meeting.ended) return;
-    for (const inv of this.outgoing.values()) {
+    for (const inv of this.s.outgoing.values()) {
       if (
         inv.conversationId === conv.id &&
         inv.kind === 'participantInvitations' &&
@@ -1410,128 +1271,12 @@ export class World {
     this.toSa(conv, [
       this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
-    for (const p of participants) this.agents?.left(p.uri, conv.id, 'meeting ended');
-    this.meetingsByUri.delete(meeting.uri.toLowerCase());
-    this.markDeleted(conv);
+    for (const p of participants) this.s.agents?.left(p.uri, conv.id, 'meeting ended');
+    this.s.meetingsByUri.delete(meeting.uri.toLowerCase());
+    this.s.markDeleted(conv);
   }
 
   // ------------------------------------------------------------------ helpers
-
-  private newConversation(
-    id: string,
-    kind: 'p2p' | 'conference',
-    app: AppState,
-    props: { state: string; subject?: string; threadId: string; importance: string },
-  ): Conversation {
-    const conv: Conversation = {
-      id,
-      kind,
-      app,
-      ...props,
-      messaging: 'Disconnected',
-      messages: [],
-      nextMessage: 1,
-      deleted: false,
-      typing: new Map(),
-      routing: {},
-      awaitingContext: false,
-      ack: 0,
-      created: Date.now(),
-    };
-    this.conversations.set(id, conv);
-    return conv;
-  }
-
-  private newOutgoing(
-    app: AppState,
-    kind: OutgoingInvitation['kind'],
-    conversationId: string,
-    operationId?: string,
-    subject?: string,
-    to?: string,
-  ): OutgoingInvitation {
-    const inv: OutgoingInvitation = {
-      id: randomUUID(),
-      kind,
-      conversationId,
-      app,
-      operationId,
-      subject,
-      to,
-      state: 'Connecting',
-      cancelRing: () => {},
-    };
-    this.outgoing.set(inv.id, inv);
-    return inv;
-  }
-
-  private markDeleted(conv: Conversation): void {
-    conv.deleted = true;
-    // Keep the tombstone briefly out of the way: lookups treat deleted conversations as not found.
-    for (const [id, inv] of this.outgoing)
-      if (inv.conversationId === conv.id && inv.state !== 'Connecting') this.outgoing.delete(id);
-    if (conv.incoming) this.incomingById.delete(conv.incoming.id.toLowerCase());
-    this.deps.scheduler.after(60_000, () => {
-      if (conv.deleted) this.conversations.delete(conv.id);
-    });
-  }
-
-  private applyRouting(conv: Conversation, input: { callbackUrl?: string; callbackContext?: string }): void {
-    if (input.callbackUrl) conv.routing = { url: input.callbackUrl };
-    else if (input.callbackContext) conv.routing = { context: input.callbackContext };
-  }
-
-  private meetingByUri(app: AppState, uri: string): Conversation {
-    const cid = this.meetingsByUri.get(uri.toLowerCase());
-    const conv = cid ? this.conversations.get(cid) : undefined;
-    if (!conv || conv.app !== app || conv.deleted || !conv.meeting || conv.meeting.ended) {
-      throw badParameter(
-        'onlineMeetingUri',
-        `no active ad hoc meeting of this application has the URI '${uri}'`,
-      );
-    }
-    return conv;
-  }
-
-  private requireBridge(conv: Conversation): Bridge {
-    if (!conv.bridge) throw notFound(`conversation bridge of conversation ${conv.id}`);
-    return conv.bridge;
-  }
-
-  private requireMessaging(conv: Conversation): void {
-    if (conv.messaging !== 'Connected') {
-      throw conflict(`messaging on conversation ${conv.id} is ${conv.messaging}; it must be Connected`);
-    }
-  }
-
-  /** The meeting conversation a P2P leg is bridged to, while both are alive. */
-  private liveMeetingOf(conv: Conversation): Conversation | undefined {
-    if (!conv.bridge) return undefined;
-    const meetingConv = this.conversations.get(conv.bridge.meetingConversationId);
-    if (!meetingConv || meetingConv.deleted || !meetingConv.meeting || meetingConv.meeting.ended)
-      return undefined;
-    return meetingConv;
-  }
-
-  /** Bridged with messageFilterState Enabled: nothing crosses the bridge for this participant, either way. */
-  private filtered(leg: Conversation, uri: string): boolean {
-    return leg.bridge?.participants.get(userPart(uri))?.messageFilterState === 'Enabled';
-  }
-
-  guestOf(conv: Conversation): ParticipantInfo {
-    return {
-      uri: conv.anon?.uri ?? 'sip:unknown@anonymous.invalid',
-      name: conv.anon?.displayName ?? 'Guest',
-    };
-  }
-
-  private helpdeskOf(conv: Conversation): ParticipantInfo {
-    return { uri: conv.app.cfg.endpointUri, name: conv.helpdeskName ?? userPart(conv.app.cfg.endpointUri) };
-  }
-
-  selfParticipant(app: AppState): ParticipantInfo {
-    return { uri: app.cfg.endpointUri, name: userPart(app.cfg.endpointUri).split('@')[0] ?? 'helpdesk' };
-  }
 
   private record(conv: Conversation, m: Omit<MessageInfo, 'n' | 'time'>): MessageInfo {
     const message: MessageInfo = { ...m, n: conv.nextMessage++, time: Date.now() };
@@ -1630,13 +1375,13 @@ export class World {
 
   /** The guest typing: the SA sees it on the conference leg, agents (not filtered) are told. */
   private guestTyping(conv: Conversation, on: boolean): void {
-    const guest = this.guestOf(conv);
+    const guest = guestOf(conv);
     const relay = (state: boolean) => {
-      const meetingConv = this.liveMeetingOf(conv);
+      const meetingConv = this.s.liveMeetingOf(conv);
       if (!meetingConv) return;
       if (meetingConv.messaging === 'Connected') this.typingEvent(meetingConv, guest, state);
       for (const p of meetingConv.meeting!.participants.values()) {
-        if (!this.filtered(conv, p.uri)) this.agents?.typing(p.uri, meetingConv.id, guest, state);
+        if (!filtered(conv, p.uri)) this.s.agents?.typing(p.uri, meetingConv.id, guest, state);
       }
     };
     const key = 'guest';
@@ -1674,7 +1419,7 @@ export class World {
   /** (Re)arm the idle timer of a typing indication; `onIdle` runs when it lapses. */
   private touchTyping(conv: Conversation, key: string, onIdle: () => void): void {
     conv.typing.get(key)?.();
-    const cancel = this.deps.scheduler.after(this.deps.config.typingIdleMs, () => {
+    const cancel = this.s.deps.scheduler.after(this.s.deps.config.typingIdleMs, () => {
       if (conv.typing.get(key) !== cancel) return;
       conv.typing.delete(key);
       onIdle();
@@ -1688,14 +1433,14 @@ export class World {
     cancel();
     conv.typing.delete(key);
     if (key !== 'sa') return;
-    if (conv.kind === 'p2p') this.guestTypingOf(conv, this.helpdeskOf(conv), false);
-    const self = this.selfParticipant(conv.app);
+    if (conv.kind === 'p2p') this.guestTypingOf(conv, helpdeskOf(conv), false);
+    const self = selfParticipant(conv.app);
     for (const p of conv.meeting?.participants.values() ?? [])
-      this.agents?.typing(p.uri, conv.id, self, false);
+      this.s.agents?.typing(p.uri, conv.id, self, false);
   }
 
   private toSa(conv: Conversation, senders: WireSender[]): void {
-    this.deps.callbacks.send(conv, senders);
+    this.s.deps.callbacks.send(conv, senders);
   }
 
   private commSender(app: AppState, events: WireEvent[]): WireSender {
@@ -1704,10 +1449,6 @@ export class World {
 
   private convSender(conv: Conversation, events: WireEvent[]): WireSender {
     return this.w.sender('conversation', conv.app.hrefs.conversation(conv.id), events);
-  }
-
-  close(): void {
-    for (const anon of this.anonApps.values()) anon.channel.close();
   }
 }
 
