@@ -2,27 +2,14 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { badParameter, conflict, notFound } from '../errors.ts';
 import { EventChannel } from '../eventChannel.ts';
 import {
-  anonApplicationResource,
   type BridgedParticipantInfo,
   bridgedParticipantResource,
-  bridgeResource,
-  type ConversationView,
-  conversationResource,
-  incomingInvitationResource,
   type MessageInfo,
   messageResource,
-  messagingResource,
-  onlineMeetingInvitationResource,
-  onlineMeetingResource,
-  outgoingMessagingInvitationResource,
   type ParticipantInfo,
-  participantInvitationResource,
   participantMessagingResource,
   participantResource,
-  ucwaConversationResource,
   ucwaMessageResource,
-  ucwaMessagingInvitationResource,
-  ucwaMessagingResource,
   ucwaParticipantResource,
 } from '../resources.ts';
 import {
@@ -52,6 +39,7 @@ import {
   selfParticipant,
   type WorldDeps,
 } from './model.ts';
+import * as render from './render.ts';
 import { WorldState } from './state.ts';
 
 export type {
@@ -155,160 +143,50 @@ export class World {
 
   // ------------------------------------------------------------------ rendering
 
-  view(conv: Conversation): ConversationView {
-    return {
-      id: conv.id,
-      kind: conv.kind,
-      state: conv.state,
-      subject: conv.subject,
-      threadId: conv.threadId,
-      importance: conv.importance,
-      messagingConnected: conv.messaging === 'Connected',
-      hasBridge: conv.bridge !== undefined,
-    };
-  }
-
   renderConversation(w: Wire, conv: Conversation): WireResource {
-    return conversationResource(w, conv.app.hrefs, this.view(conv));
+    return render.renderConversation(w, conv);
   }
-
   renderMessaging(w: Wire, conv: Conversation): WireResource {
-    return messagingResource(w, conv.app.hrefs, conv.id, conv.messaging === 'Connected');
+    return render.renderMessaging(w, conv);
   }
-
   renderOnlineMeeting(w: Wire, conv: Conversation): WireResource {
-    if (!conv.meeting) throw notFound(`online meeting of conversation ${conv.id}`);
-    return onlineMeetingResource(w, conv.app.hrefs, conv.id, conv.meeting.uri);
+    return render.renderOnlineMeeting(w, conv);
   }
-
   renderBridge(w: Wire, conv: Conversation): WireResource {
-    if (!conv.bridge) throw notFound(`conversation bridge of conversation ${conv.id}`);
-    return bridgeResource(w, conv.app.hrefs, conv.id, conv.bridge.meetingUri, conv.bridge.etag);
+    return render.renderBridge(w, conv);
   }
-
   renderBridgedParticipants(w: Wire, conv: Conversation): WireResource {
-    const bridge = requireBridge(conv);
-    const h = conv.app.hrefs;
-    const items = [...bridge.participants.values()].map((bp) =>
-      bridgedParticipantResource(w, h, conv.id, bp),
-    );
-    return w.resource(
-      'bridgedParticipants',
-      {},
-      w.links(h.conversation(conv.id, 'conversationBridge/bridgedParticipants')),
-      items.length ? w.embedded({ bridgedParticipant: items }) : undefined,
-    );
+    return render.renderBridgedParticipants(w, conv);
   }
-
   bridgedParticipant(conv: Conversation, key: string): BridgedParticipantInfo {
-    const bp = requireBridge(conv).participants.get(key.toLowerCase().replace(/^sip:/, ''));
-    if (!bp) throw notFound(`bridged participant ${key}`);
-    return bp;
+    return render.bridgedParticipant(conv, key);
   }
-
-  participantsOf(conv: Conversation): ParticipantInfo[] {
-    if (conv.meeting) return [...conv.meeting.participants.values()];
-    if (conv.anon && conv.state === 'Connected') return [guestOf(conv)];
-    return [];
-  }
-
   participant(conv: Conversation, key: string): ParticipantInfo {
-    const found = this.participantsOf(conv).find(
-      (p) => userPart(p.uri) === key.toLowerCase().replace(/^sip:/, ''),
-    );
-    if (!found) throw notFound(`participant ${key}`);
-    return found;
+    return render.participant(conv, key);
   }
-
   renderParticipants(w: Wire, conv: Conversation): WireResource {
-    const h = conv.app.hrefs;
-    const items = this.participantsOf(conv).map((p) => participantResource(w, h, conv.id, p));
-    return w.resource(
-      'participants',
-      {},
-      w.links(h.conversation(conv.id, 'participants')),
-      items.length ? w.embedded({ participant: items }) : undefined,
-    );
+    return render.renderParticipants(w, conv);
   }
-
   renderMessage(w: Wire, conv: Conversation, n: number): WireResource {
-    const message = conv.messages.find((m) => m.n === n);
-    if (!message) throw notFound(`message ${n}`);
-    return messageResource(w, conv.app.hrefs, conv.id, message);
+    return render.renderMessage(w, conv, n);
   }
-
   renderIncomingInvitation(w: Wire, conv: Conversation): WireResource {
-    const inv = conv.incoming!;
-    return incomingInvitationResource(w, conv.app.hrefs, {
-      id: inv.id,
-      conversationId: conv.id,
-      operationId: inv.operationId,
-      state: inv.state,
-      importance: inv.importance,
-      threadId: inv.threadId,
-      subject: inv.subject,
-      to: inv.to,
-      customContent: inv.customContent,
-      actions: inv.state === 'Connecting',
-      from: guestOf(conv),
-    });
+    return render.renderIncomingInvitation(w, conv);
   }
-
   renderOutgoing(w: Wire, inv: OutgoingInvitation): WireResource {
-    const h = inv.app.hrefs;
-    const view = { ...inv };
-    if (inv.kind === 'onlineMeetingInvitations') {
-      const conv = this.s.conversations.get(inv.conversationId);
-      return onlineMeetingInvitationResource(w, h, { ...view, onlineMeetingUri: conv?.meeting?.uri ?? '' });
-    }
-    if (inv.kind === 'participantInvitations') return participantInvitationResource(w, h, view);
-    return outgoingMessagingInvitationResource(w, h, view, selfParticipant(inv.app));
+    return render.renderOutgoing(this.s, w, inv);
   }
-
   renderAnonApp(anon: AnonApp): WireResource {
-    return anonApplicationResource(
-      this.u,
-      anon.hrefs,
-      {
-        id: anon.id,
-        culture: anon.culture,
-        userAgent: anon.userAgent,
-        uri: anon.uri,
-        name: anon.displayName,
-        etag: anon.etag,
-        expires: anon.expires,
-      },
-      eventsHref(anon, 1),
-    );
+    return render.renderAnonApp(this.u, anon);
   }
-
   renderUcwaConversation(conv: Conversation): WireResource {
-    return ucwaConversationResource(this.u, conv.anon!.hrefs, {
-      id: conv.id,
-      state: conv.state,
-      subject: conv.subject,
-      threadId: conv.threadId,
-      importance: conv.importance,
-      messagingConnected: conv.messaging === 'Connected',
-    });
+    return render.renderUcwaConversation(this.u, conv);
   }
-
   renderUcwaMessaging(conv: Conversation): WireResource {
-    return ucwaMessagingResource(this.u, conv.anon!.hrefs, conv.id, conv.messaging);
+    return render.renderUcwaMessaging(this.u, conv);
   }
-
   renderUcwaInvitation(conv: Conversation): WireResource {
-    const inv = conv.incoming!;
-    return ucwaMessagingInvitationResource(this.u, conv.anon!.hrefs, {
-      id: inv.id,
-      conversationId: conv.id,
-      operationId: inv.customerOperationId,
-      state: inv.state,
-      subject: inv.subject,
-      threadId: inv.threadId,
-      importance: inv.importance,
-      to: inv.to,
-    });
+    return render.renderUcwaInvitation(this.u, conv);
   }
 
   // ------------------------------------------------------------------ guest (anonymous UCWA)
