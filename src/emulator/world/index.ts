@@ -12,15 +12,18 @@ import {
   ucwaMessageResource,
   ucwaParticipantResource,
 } from '../resources.ts';
+import { AnonHrefs, userPart, type Wire, type WireEvent, type WireResource } from '../wire.ts';
 import {
-  AnonHrefs,
-  userPart,
-  type Wire,
-  type WireEvent,
-  type WireResource,
-  type WireSender,
-} from '../wire.ts';
-
+  commSender,
+  convSender,
+  type FailureReason,
+  invitationAnsweredAtOnce,
+  invitationToGuest,
+  invitationToSa,
+  toSa,
+  toSaComm,
+  toSaConv,
+} from './events.ts';
 import {
   type AgentHooks,
   type AnonApp,
@@ -276,14 +279,7 @@ export class World {
     const ah = anon.hrefs;
     anon.channel.push([
       u.sender('communication', ah.path('communication'), [
-        u.event(
-          'started',
-          'messagingInvitation',
-          ah.path(`communication/messagingInvitations/${invitation.id}`),
-          {
-            resource: this.renderUcwaInvitation(conv),
-          },
-        ),
+        invitationToGuest(this.s, conv, 'started'),
         u.event('added', 'conversation', ah.conversation(cid), {
           resource: this.renderUcwaConversation(conv),
         }),
@@ -301,15 +297,9 @@ export class World {
     // SA: the incoming invitation (step 7), then conversation added.
     const w = this.w;
     const h = app.hrefs;
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('started', 'messagingInvitation', h.invitation('messagingInvitations', invitation.id), {
-          resource: this.renderIncomingInvitation(w, conv),
-        }),
-      ]),
-    ]);
-    this.toSa(conv, [
-      this.commSender(app, [
+    invitationToSa(this.s, conv, invitation, 'started');
+    toSa(this.s, conv, [
+      commSender(this.s, app, [
         w.event('added', 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) }),
       ]),
     ]);
@@ -355,38 +345,31 @@ export class World {
     const h = app.hrefs;
     const cid = conv.id;
     const guest = guestOf(conv);
-    this.toSa(conv, [
-      this.commSender(app, [
+    toSa(this.s, conv, [
+      commSender(this.s, app, [
         w.event('updated', 'conversation', h.conversation(cid), {
           resource: this.renderConversation(w, conv),
         }),
       ]),
     ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('added', 'conversationBridge', h.conversation(cid, 'conversationBridge'), {
           in: { local: 'conversation', href: h.conversation(cid) },
           resource: this.renderBridge(w, conv),
         }),
       ]),
     ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
           resource: this.renderMessaging(w, conv),
         }),
       ]),
     ]);
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('completed', 'messagingInvitation', h.invitation('messagingInvitations', inv.id), {
-          status: 'Success',
-          resource: this.renderIncomingInvitation(w, conv),
-        }),
-      ]),
-    ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    invitationToSa(this.s, conv, inv, 'completed');
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event(
           'added',
           'participant',
@@ -418,10 +401,7 @@ export class World {
         }),
       ]),
       u.sender('communication', ah.path('communication'), [
-        u.event('completed', 'messagingInvitation', ah.path(`communication/messagingInvitations/${inv.id}`), {
-          status: 'Success',
-          resource: this.renderUcwaInvitation(conv),
-        }),
+        invitationToGuest(this.s, conv, 'completed'),
         u.event('updated', 'conversation', ah.conversation(cid), {
           resource: this.renderUcwaConversation(conv),
         }),
@@ -443,11 +423,7 @@ export class World {
     });
   }
 
-  private failIncoming(
-    conv: Conversation,
-    state: InvitationState,
-    reason: WireEvent['reason'] & object,
-  ): void {
+  private failIncoming(conv: Conversation, state: InvitationState, reason: FailureReason): void {
     const inv = conv.incoming!;
     inv.state = state;
     inv.cancelTimeout();
@@ -456,27 +432,15 @@ export class World {
     const ah = anon.hrefs;
     anon.channel.push([
       u.sender('communication', ah.path('communication'), [
-        u.event('completed', 'messagingInvitation', ah.path(`communication/messagingInvitations/${inv.id}`), {
-          status: 'Failure',
-          reason,
-          resource: this.renderUcwaInvitation(conv),
-        }),
+        invitationToGuest(this.s, conv, 'completed', reason),
         u.event('deleted', 'conversation', ah.conversation(conv.id)),
       ]),
     ]);
     const w = this.w;
     const h = conv.app.hrefs;
-    this.toSa(conv, [
-      this.commSender(conv.app, [
-        w.event('completed', 'messagingInvitation', h.invitation('messagingInvitations', inv.id), {
-          status: 'Failure',
-          reason,
-          resource: this.renderIncomingInvitation(w, conv),
-        }),
-      ]),
-    ]);
-    this.toSa(conv, [
-      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    invitationToSa(this.s, conv, inv, 'completed', reason);
+    toSa(this.s, conv, [
+      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
     this.s.markDeleted(conv);
   }
@@ -509,44 +473,26 @@ export class World {
 
     const w = this.w;
     const h = app.hrefs;
-    const invHref = h.invitation('onlineMeetingInvitations', inv.id);
-    const started = this.renderOutgoing(w, inv);
-    this.toSa(conv, [
-      this.commSender(app, [w.event('started', 'onlineMeetingInvitation', invHref, { resource: started })]),
-    ]);
-    const convEvent = (type: 'added' | 'updated') =>
-      this.commSender(app, [
-        w.event(type, 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) }),
-      ]);
-    this.toSa(conv, [convEvent('added')]);
-    conv.state = 'Conferencing';
-    this.toSa(conv, [convEvent('updated')]);
-    conv.state = 'Conferenced';
-    this.toSa(conv, [convEvent('updated')]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    invitationAnsweredAtOnce(this.s, conv, inv, () => {
+      const convEvent = (type: 'added' | 'updated') =>
+        w.event(type, 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) });
+      toSaComm(this.s, conv, [convEvent('added')]);
+      conv.state = 'Conferencing';
+      toSaComm(this.s, conv, [convEvent('updated')]);
+      conv.state = 'Conferenced';
+      toSaComm(this.s, conv, [convEvent('updated')]);
+      toSaConv(this.s, conv, [
         w.event('added', 'onlineMeeting', h.conversation(cid, 'onlineMeeting'), {
           in: { local: 'conversation', href: h.conversation(cid) },
           resource: this.renderOnlineMeeting(w, conv),
         }),
-      ]),
-    ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+      ]);
+      toSaConv(this.s, conv, [
         w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
           resource: this.renderMessaging(w, conv),
         }),
-      ]),
-    ]);
-    inv.state = 'Connected';
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('completed', 'onlineMeetingInvitation', invHref, {
-          status: 'Success',
-          resource: this.renderOutgoing(w, inv),
-        }),
-      ]),
-    ]);
+      ]);
+    });
     return inv;
   }
 
@@ -571,29 +517,13 @@ export class World {
     );
     conv.messaging = 'Connected';
     const w = this.w;
-    const h = app.hrefs;
-    const invHref = h.invitation('messagingInvitations', inv.id);
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('started', 'messagingInvitation', invHref, { resource: this.renderOutgoing(w, inv) }),
-      ]),
-    ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
-        w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
+    invitationAnsweredAtOnce(this.s, conv, inv, () =>
+      toSaConv(this.s, conv, [
+        w.event('updated', 'messaging', app.hrefs.conversation(conv.id, 'messaging'), {
           resource: this.renderMessaging(w, conv),
         }),
       ]),
-    ]);
-    inv.state = 'Connected';
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('completed', 'messagingInvitation', invHref, {
-          status: 'Success',
-          resource: this.renderOutgoing(w, inv),
-        }),
-      ]),
-    ]);
+    );
     return inv;
   }
 
@@ -621,14 +551,7 @@ export class World {
       input.subject,
       input.to,
     );
-    const w = this.w;
-    this.toSa(conv, [
-      this.commSender(app, [
-        w.event('started', 'participantInvitation', app.hrefs.invitation('participantInvitations', inv.id), {
-          resource: this.renderOutgoing(w, inv),
-        }),
-      ]),
-    ]);
+    invitationToSa(this.s, conv, inv, 'started');
     inv.cancelRing = this.s.deps.scheduler.after(this.s.deps.config.ringTimeoutMs, () => {
       if (inv.state !== 'Connecting') return;
       this.completeParticipantInvitation(inv, 'Failed', {
@@ -658,8 +581,8 @@ export class World {
     const w = this.w;
     const h = conv.app.hrefs;
     const cid = conv.id;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event(
           'added',
           'participant',
@@ -670,8 +593,8 @@ export class World {
         ),
       ]),
     ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('added', 'participantMessaging', h.participant(cid, inv.to, 'messaging'), {
           in: { local: 'participant', href: h.participant(cid, inv.to), title: '' },
           resource: participantMessagingResource(w, h, cid, participant),
@@ -679,8 +602,8 @@ export class World {
       ]),
     ]);
     this.completeParticipantInvitation(inv, 'Connected');
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event(
           'updated',
           'participant',
@@ -709,27 +632,13 @@ export class World {
   private completeParticipantInvitation(
     inv: OutgoingInvitation,
     state: InvitationState,
-    reason?: { code: string; subcode?: string; message?: string },
+    reason?: FailureReason,
   ): void {
     inv.state = state;
     inv.cancelRing();
     const conv = this.s.conversations.get(inv.conversationId);
     if (!conv || conv.deleted) return;
-    const w = this.w;
-    this.toSa(conv, [
-      this.commSender(inv.app, [
-        w.event(
-          'completed',
-          'participantInvitation',
-          inv.app.hrefs.invitation('participantInvitations', inv.id),
-          {
-            status: state === 'Connected' ? 'Success' : 'Failure',
-            reason,
-            resource: this.renderOutgoing(w, inv),
-          },
-        ),
-      ]),
-    ]);
+    invitationToSa(this.s, conv, inv, 'completed', reason);
   }
 
   // ------------------------------------------------------------------ SA: bridge
@@ -783,8 +692,8 @@ export class World {
   ): void {
     const w = this.w;
     const h = conv.app.hrefs;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event(type, 'bridgedParticipant', h.bridgedParticipant(conv.id, bp.participantUri), {
           in: {
             local: 'bridgedParticipants',
@@ -985,8 +894,8 @@ export class World {
     if (conv.messaging !== 'Connected') throw conflict(`messaging is ${conv.messaging}`);
     conv.messaging = 'Disconnected';
     const w = this.w;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('updated', 'messaging', conv.app.hrefs.conversation(conv.id, 'messaging'), {
           resource: this.renderMessaging(w, conv),
         }),
@@ -1010,8 +919,8 @@ export class World {
     meeting.participants.delete(key);
     const w = this.w;
     const h = conv.app.hrefs;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('deleted', 'participantMessaging', h.participant(conv.id, uri, 'messaging'), {
           in: { local: 'participant', href: h.participant(conv.id, uri) },
         }),
@@ -1027,25 +936,11 @@ export class World {
     if (inv && inv.state === 'Connecting') {
       inv.cancelTimeout();
       inv.state = 'Cancelled';
-      const w = this.w;
-      this.toSa(conv, [
-        this.commSender(conv.app, [
-          w.event(
-            'completed',
-            'messagingInvitation',
-            conv.app.hrefs.invitation('messagingInvitations', inv.id),
-            {
-              status: 'Failure',
-              reason: {
-                code: 'RemoteFailure',
-                subcode: 'Canceled',
-                message: 'The guest cancelled the invitation.',
-              },
-              resource: this.renderIncomingInvitation(w, conv),
-            },
-          ),
-        ]),
-      ]);
+      invitationToSa(this.s, conv, inv, 'completed', {
+        code: 'RemoteFailure',
+        subcode: 'Canceled',
+        message: 'The guest cancelled the invitation.',
+      });
     }
     for (const cancel of conv.typing.values()) cancel();
     conv.typing.clear();
@@ -1087,9 +982,9 @@ export class World {
         w.event('deleted', 'participant', { href: h.participant(conv.id, guest.uri), title: guest.name }),
       );
     }
-    this.toSa(conv, [this.convSender(conv, convEvents)]);
-    this.toSa(conv, [
-      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    toSa(this.s, conv, [convSender(this.s, conv, convEvents)]);
+    toSa(this.s, conv, [
+      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
     const meetingConv = this.s.liveMeetingOf(conv);
     if (meetingConv) {
@@ -1145,9 +1040,9 @@ export class World {
     }
     meeting.participants.clear();
     conv.state = 'Disconnected';
-    if (events.length) this.toSa(conv, [this.convSender(conv, events)]);
-    this.toSa(conv, [
-      this.commSender(conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
+    if (events.length) toSa(this.s, conv, [convSender(this.s, conv, events)]);
+    toSa(this.s, conv, [
+      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
     ]);
     for (const p of participants) this.s.agents?.left(p.uri, conv.id, 'meeting ended');
     this.s.meetingsByUri.delete(meeting.uri.toLowerCase());
@@ -1167,13 +1062,13 @@ export class World {
     const w = this.w;
     const h = conv.app.hrefs;
     const href = h.message(conv.id, message.n);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('started', 'message', href, { resource: messageResource(w, h, conv.id, message) }),
       ]),
     ]);
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('completed', 'message', href, {
           status: 'Success',
           resource: messageResource(w, h, conv.id, message),
@@ -1185,8 +1080,8 @@ export class World {
   private incomingMessageEvent(conv: Conversation, message: MessageInfo): void {
     const w = this.w;
     const h = conv.app.hrefs;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event('completed', 'message', h.message(conv.id, message.n), {
           status: 'Success',
           resource: messageResource(w, h, conv.id, message),
@@ -1277,8 +1172,8 @@ export class World {
   private typingEvent(conv: Conversation, who: ParticipantInfo, on: boolean): void {
     const w = this.w;
     const h = conv.app.hrefs;
-    this.toSa(conv, [
-      this.convSender(conv, [
+    toSa(this.s, conv, [
+      convSender(this.s, conv, [
         w.event(
           on ? 'added' : 'deleted',
           'participant',
@@ -1315,18 +1210,6 @@ export class World {
     const self = selfParticipant(conv.app);
     for (const p of conv.meeting?.participants.values() ?? [])
       this.s.agents?.typing(p.uri, conv.id, self, false);
-  }
-
-  private toSa(conv: Conversation, senders: WireSender[]): void {
-    this.s.deps.callbacks.send(conv, senders);
-  }
-
-  private commSender(app: AppState, events: WireEvent[]): WireSender {
-    return this.w.sender('communication', app.hrefs.appLevel('communication'), events);
-  }
-
-  private convSender(conv: Conversation, events: WireEvent[]): WireSender {
-    return this.w.sender('conversation', conv.app.hrefs.conversation(conv.id), events);
   }
 }
 
