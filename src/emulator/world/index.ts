@@ -1,9 +1,8 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { badParameter, conflict, notFound } from '../errors.ts';
+import { conflict, notFound } from '../errors.ts';
 import { EventChannel } from '../eventChannel.ts';
 import {
   type BridgedParticipantInfo,
-  bridgedParticipantResource,
   type MessageInfo,
   messageResource,
   type ParticipantInfo,
@@ -13,6 +12,7 @@ import {
   ucwaParticipantResource,
 } from '../resources.ts';
 import { AnonHrefs, userPart, type Wire, type WireEvent, type WireResource } from '../wire.ts';
+import * as bridge from './bridge.ts';
 import {
   commSender,
   convSender,
@@ -36,7 +36,6 @@ import {
   type IncomingInvitation,
   type InvitationState,
   type OutgoingInvitation,
-  requireBridge,
   requireMessaging,
   type StoredResponse,
   selfParticipant,
@@ -58,6 +57,9 @@ const randomDigits = (n: number) =>
   Array.from({ length: n }, (_, i) => randomInt(i === 0 ? 1 : 0, 10)).join('');
 const randomFocusId = () =>
   Array.from({ length: 8 }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'[randomInt(0, 34)]).join('');
+
+/** The arguments of a concern module's function, after the shared state. */
+type Args<F> = F extends (s: WorldState, ...args: infer A) => unknown ? A : never;
 
 /**
  * The emulated platform's state and every operation on it. Each operation changes state synchronously
@@ -641,68 +643,16 @@ export class World {
     invitationToSa(this.s, conv, inv, 'completed', reason);
   }
 
-  // ------------------------------------------------------------------ SA: bridge
+  // ------------------------------------------------------------------ SA: bridge (bridge.ts)
 
-  addBridgedParticipant(
-    app: AppState,
-    cid: string,
-    bp: BridgedParticipantInfo,
-  ): { created: boolean; href: string } {
-    const conv = this.saConversation(app, cid);
-    const bridge = requireBridge(conv);
-    const key = userPart(bp.participantUri);
-    const h = app.hrefs;
-    const href = h.bridgedParticipant(cid, bp.participantUri);
-    const existing = bridge.participants.get(key);
-    if (existing) {
-      const same =
-        existing.displayName === bp.displayName && existing.messageFilterState === bp.messageFilterState;
-      if (same) return { created: false, href };
-      throw conflict(`${bp.participantUri} is already bridged; update it with PUT`, 'AlreadyExists');
-    }
-    bridge.participants.set(key, { ...bp });
-    this.bridgeEvent(conv, 'added', bp);
-    return { created: true, href };
+  addBridgedParticipant(...a: Args<typeof bridge.addBridgedParticipant>) {
+    return bridge.addBridgedParticipant(this.s, ...a);
   }
-
-  updateBridgedParticipant(app: AppState, cid: string, key: string, bp: BridgedParticipantInfo): void {
-    const conv = this.saConversation(app, cid);
-    const existing = this.bridgedParticipant(conv, key);
-    if (userPart(bp.participantUri) !== userPart(existing.participantUri)) {
-      throw badParameter(
-        'participantUri',
-        `must stay ${existing.participantUri} for this bridged participant`,
-      );
-    }
-    Object.assign(existing, bp);
-    this.bridgeEvent(conv, 'updated', existing);
+  updateBridgedParticipant(...a: Args<typeof bridge.updateBridgedParticipant>) {
+    return bridge.updateBridgedParticipant(this.s, ...a);
   }
-
-  deleteBridgedParticipant(app: AppState, cid: string, key: string): void {
-    const conv = this.saConversation(app, cid);
-    const existing = this.bridgedParticipant(conv, key);
-    conv.bridge!.participants.delete(userPart(existing.participantUri));
-    this.bridgeEvent(conv, 'deleted', existing);
-  }
-
-  private bridgeEvent(
-    conv: Conversation,
-    type: 'added' | 'updated' | 'deleted',
-    bp: BridgedParticipantInfo,
-  ): void {
-    const w = this.w;
-    const h = conv.app.hrefs;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event(type, 'bridgedParticipant', h.bridgedParticipant(conv.id, bp.participantUri), {
-          in: {
-            local: 'bridgedParticipants',
-            href: h.conversation(conv.id, 'conversationBridge/bridgedParticipants'),
-          },
-          resource: type === 'deleted' ? undefined : bridgedParticipantResource(w, h, conv.id, bp),
-        }),
-      ]),
-    ]);
+  deleteBridgedParticipant(...a: Args<typeof bridge.deleteBridgedParticipant>) {
+    return bridge.deleteBridgedParticipant(this.s, ...a);
   }
 
   // ------------------------------------------------------------------ messages and typing
