@@ -43,6 +43,7 @@ import {
 } from './model.ts';
 import * as render from './render.ts';
 import { WorldState } from './state.ts';
+import * as typing from './typing.ts';
 
 export type {
   AgentHooks,
@@ -655,6 +656,18 @@ export class World {
     return bridge.deleteBridgedParticipant(this.s, ...a);
   }
 
+  // ------------------------------------------------------------------ typing (typing.ts)
+
+  saTyping(...a: Args<typeof typing.saTyping>) {
+    return typing.saTyping(this.s, ...a);
+  }
+  guestTypingPost(...a: Args<typeof typing.guestTypingPost>) {
+    return typing.guestTypingPost(this.s, ...a);
+  }
+  agentTyping(...a: Args<typeof typing.agentTyping>) {
+    return typing.agentTyping(this.s, ...a);
+  }
+
   // ------------------------------------------------------------------ messages and typing
 
   /** SA sendMessage on either leg. */
@@ -672,7 +685,7 @@ export class World {
       html: body.html,
     });
     this.outgoingMessageEvents(conv, message);
-    this.stopTyping(conv, 'sa');
+    typing.stopTyping(this.s, conv, 'sa');
     const text = body.text ?? stripHtml(body.html ?? '');
     if (conv.kind === 'p2p') {
       this.deliverToGuest(conv, helpdeskOf(conv), body);
@@ -715,7 +728,7 @@ export class World {
         }),
       ]),
     ]);
-    this.guestTyping(conv, false);
+    typing.guestTyping(this.s, conv, false);
     const meetingConv = this.s.liveMeetingOf(conv);
     if (meetingConv) {
       const guest = guestOf(conv);
@@ -745,7 +758,7 @@ export class World {
     if (!conv || conv.deleted || !meeting || meeting.ended || !agent) {
       throw conflict(`${agentUri} is not in an active meeting ${cid}`);
     }
-    if (conv.typing.has(userPart(agentUri))) this.agentTyping(agentUri, conv.id, false);
+    if (conv.typing.has(userPart(agentUri))) typing.agentTyping(this.s, agentUri, conv.id, false);
     if (conv.messaging === 'Connected') {
       const incoming = this.record(conv, {
         direction: 'Incoming',
@@ -763,60 +776,8 @@ export class World {
     for (const leg of this.bridgedLegs(conv.id)) {
       const bp = leg.bridge!.participants.get(userPart(agentUri));
       if (bp?.messageFilterState !== 'Disabled' || leg.messaging !== 'Connected') continue;
-      this.guestTypingOf(leg, { uri: agent.uri, name: bp.displayName }, false);
+      typing.guestTypingOf(this.s, leg, { uri: agent.uri, name: bp.displayName }, false);
       this.deliverToGuest(leg, { uri: agent.uri, name: bp.displayName }, body);
-    }
-  }
-
-  saTyping(app: AppState, cid: string): void {
-    const conv = this.saConversation(app, cid);
-    requireMessaging(conv);
-    if (conv.kind === 'p2p' && conv.anon) {
-      this.touchTyping(conv, 'sa', () => this.guestTypingOf(conv, helpdeskOf(conv), false));
-      this.guestTypingOf(conv, helpdeskOf(conv), true);
-    } else if (conv.meeting) {
-      const self = selfParticipant(app);
-      this.touchTyping(conv, 'sa', () => {
-        for (const p of conv.meeting?.participants.values() ?? [])
-          this.s.agents?.typing(p.uri, conv.id, self, false);
-      });
-      for (const p of conv.meeting.participants.values()) this.s.agents?.typing(p.uri, conv.id, self, true);
-    }
-  }
-
-  guestTypingPost(anon: AnonApp, cid: string): void {
-    const conv = this.anonConversation(anon, cid);
-    if (conv.messaging !== 'Connected') throw conflict(`messaging is ${conv.messaging}`);
-    this.guestTyping(conv, true);
-  }
-
-  /** Agent typing in a meeting: the SA (conference leg) and bridged guests (when not filtered) see it. */
-  agentTyping(agentUri: string, cid: string, on: boolean): void {
-    const conv = this.s.conversations.get(cid.toLowerCase());
-    const agent = conv?.meeting?.participants.get(userPart(agentUri));
-    if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended || !agent) {
-      throw conflict(`${agentUri} is not in an active meeting ${cid}`);
-    }
-    const key = userPart(agentUri);
-    const relay = (state: boolean) => {
-      this.typingEvent(conv, agent, state);
-      for (const p of conv.meeting?.participants.values() ?? []) {
-        if (userPart(p.uri) !== key) this.s.agents?.typing(p.uri, conv.id, agent, state);
-      }
-      for (const leg of this.bridgedLegs(conv.id)) {
-        const bp = leg.bridge!.participants.get(key);
-        if (bp && bp.messageFilterState === 'Disabled')
-          this.guestTypingOf(leg, { uri: agent.uri, name: bp.displayName }, state);
-      }
-    };
-    if (on) {
-      const already = conv.typing.has(key);
-      this.touchTyping(conv, key, () => relay(false));
-      if (!already) relay(true);
-    } else if (conv.typing.has(key)) {
-      conv.typing.get(key)?.();
-      conv.typing.delete(key);
-      relay(false);
     }
   }
 
@@ -865,7 +826,7 @@ export class World {
     const key = userPart(uri);
     const participant = meeting?.participants.get(key);
     if (!meeting || meeting.ended || !participant) throw notFound(`participant ${uri}`);
-    if (conv.typing.has(key)) this.agentTyping(uri, conv.id, false);
+    if (conv.typing.has(key)) typing.agentTyping(this.s, uri, conv.id, false);
     meeting.participants.delete(key);
     const w = this.w;
     const h = conv.app.hrefs;
@@ -1066,100 +1027,6 @@ export class World {
         }),
       ]),
     ]);
-  }
-
-  /** Typing shown to the guest (someone on the helpdesk side). */
-  private guestTypingOf(conv: Conversation, who: ParticipantInfo, on: boolean): void {
-    const anon = conv.anon;
-    if (!anon || conv.deleted) return;
-    const key = `guest-view:${userPart(who.uri)}`;
-    if (on) {
-      if (conv.typing.has(key)) return; // already shown
-      conv.typing.set(key, () => {});
-    } else if (!conv.typing.delete(key)) return;
-    const u = this.u;
-    const ah = anon.hrefs;
-    anon.channel.push([
-      u.sender('conversation', ah.conversation(conv.id), [
-        u.event(
-          on ? 'added' : 'deleted',
-          'participant',
-          { href: ah.participant(conv.id, who.uri), title: who.name },
-          {
-            in: {
-              local: 'typingParticipants',
-              href: ah.conversation(conv.id, 'messaging/typingParticipants'),
-            },
-          },
-        ),
-      ]),
-    ]);
-  }
-
-  /** The guest typing: the SA sees it on the conference leg, agents (not filtered) are told. */
-  private guestTyping(conv: Conversation, on: boolean): void {
-    const guest = guestOf(conv);
-    const relay = (state: boolean) => {
-      const meetingConv = this.s.liveMeetingOf(conv);
-      if (!meetingConv) return;
-      if (meetingConv.messaging === 'Connected') this.typingEvent(meetingConv, guest, state);
-      for (const p of meetingConv.meeting!.participants.values()) {
-        if (!filtered(conv, p.uri)) this.s.agents?.typing(p.uri, meetingConv.id, guest, state);
-      }
-    };
-    const key = 'guest';
-    if (on) {
-      const already = conv.typing.has(key);
-      this.touchTyping(conv, key, () => relay(false));
-      if (!already) relay(true);
-    } else if (conv.typing.has(key)) {
-      conv.typing.get(key)?.();
-      conv.typing.delete(key);
-      relay(false);
-    }
-  }
-
-  private typingEvent(conv: Conversation, who: ParticipantInfo, on: boolean): void {
-    const w = this.w;
-    const h = conv.app.hrefs;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event(
-          on ? 'added' : 'deleted',
-          'participant',
-          { href: h.participant(conv.id, who.uri), title: who.name },
-          {
-            in: {
-              local: 'typingParticipants',
-              href: h.conversation(conv.id, 'messaging/typingParticipants'),
-            },
-          },
-        ),
-      ]),
-    ]);
-  }
-
-  /** (Re)arm the idle timer of a typing indication; `onIdle` runs when it lapses. */
-  private touchTyping(conv: Conversation, key: string, onIdle: () => void): void {
-    conv.typing.get(key)?.();
-    const cancel = this.s.deps.scheduler.after(this.s.deps.config.typingIdleMs, () => {
-      if (conv.typing.get(key) !== cancel) return;
-      conv.typing.delete(key);
-      onIdle();
-    });
-    conv.typing.set(key, cancel);
-  }
-
-  private stopTyping(conv: Conversation, key: string): void {
-    const cancel = conv.typing.get(key);
-    if (!cancel) return;
-    cancel();
-    conv.typing.delete(key);
-    if (key !== 'sa') return;
-    if (conv.kind === 'p2p') this.guestTypingOf(conv, helpdeskOf(conv), false);
-    const self = selfParticipant(conv.app);
-    for (const p of conv.meeting?.participants.values() ?? [])
-      this.s.agents?.typing(p.uri, conv.id, self, false);
   }
 }
 
