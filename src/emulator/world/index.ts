@@ -3,12 +3,9 @@ import { conflict, notFound } from '../errors.ts';
 import { EventChannel } from '../eventChannel.ts';
 import {
   type BridgedParticipantInfo,
-  type MessageInfo,
-  messageResource,
   type ParticipantInfo,
   participantMessagingResource,
   participantResource,
-  ucwaMessageResource,
   ucwaParticipantResource,
 } from '../resources.ts';
 import { AnonHrefs, userPart, type Wire, type WireEvent, type WireResource } from '../wire.ts';
@@ -24,19 +21,18 @@ import {
   toSaComm,
   toSaConv,
 } from './events.ts';
+import * as messaging from './messaging.ts';
 import {
   type AgentHooks,
   type AnonApp,
   type AppState,
   type Conversation,
   eventsHref,
-  filtered,
   guestOf,
   helpdeskOf,
   type IncomingInvitation,
   type InvitationState,
   type OutgoingInvitation,
-  requireMessaging,
   type StoredResponse,
   selfParticipant,
   type WorldDeps,
@@ -668,117 +664,16 @@ export class World {
     return typing.agentTyping(this.s, ...a);
   }
 
-  // ------------------------------------------------------------------ messages and typing
+  // ------------------------------------------------------------------ messaging (messaging.ts)
 
-  /** SA sendMessage on either leg. */
-  saSendMessage(
-    app: AppState,
-    cid: string,
-    body: { text?: string; html?: string; operationId?: string },
-  ): MessageInfo {
-    const conv = this.saConversation(app, cid);
-    requireMessaging(conv);
-    const message = this.record(conv, {
-      direction: 'Outgoing',
-      operationId: body.operationId,
-      text: body.text,
-      html: body.html,
-    });
-    this.outgoingMessageEvents(conv, message);
-    typing.stopTyping(this.s, conv, 'sa');
-    const text = body.text ?? stripHtml(body.html ?? '');
-    if (conv.kind === 'p2p') {
-      this.deliverToGuest(conv, helpdeskOf(conv), body);
-    } else if (conv.meeting) {
-      const from = selfParticipant(app);
-      for (const p of conv.meeting.participants.values()) {
-        this.s.agents?.received(p.uri, conv.id, { from, text, origin: 'sa' });
-      }
-    }
-    return message;
+  saSendMessage(...a: Args<typeof messaging.saSendMessage>) {
+    return messaging.saSendMessage(this.s, ...a);
   }
-
-  guestSendMessage(
-    anon: AnonApp,
-    cid: string,
-    body: { text?: string; html?: string; operationId?: string },
-  ): MessageInfo {
-    const conv = this.anonConversation(anon, cid);
-    if (conv.messaging !== 'Connected') {
-      throw conflict(`messaging is ${conv.messaging}; wait for messaging Connected before sending`);
-    }
-    const n = conv.nextMessage++;
-    const mine: MessageInfo = {
-      n,
-      direction: 'Outgoing',
-      operationId: body.operationId,
-      text: body.text,
-      html: body.html,
-      time: Date.now(),
-    };
-    const u = this.u;
-    const ah = anon.hrefs;
-    const href = ah.conversation(cid, `messaging/messages/${n}`);
-    anon.channel.push([
-      u.sender('conversation', ah.conversation(cid), [
-        u.event('started', 'message', href, { resource: ucwaMessageResource(u, ah, cid, mine) }),
-        u.event('completed', 'message', href, {
-          status: 'Success',
-          resource: ucwaMessageResource(u, ah, cid, mine),
-        }),
-      ]),
-    ]);
-    typing.guestTyping(this.s, conv, false);
-    const meetingConv = this.s.liveMeetingOf(conv);
-    if (meetingConv) {
-      const guest = guestOf(conv);
-      if (meetingConv.messaging === 'Connected') {
-        const incoming = this.record(meetingConv, {
-          direction: 'Incoming',
-          text: body.text,
-          html: body.html,
-          from: guest,
-        });
-        this.incomingMessageEvent(meetingConv, incoming);
-      }
-      const text = body.text ?? stripHtml(body.html ?? '');
-      for (const p of meetingConv.meeting!.participants.values()) {
-        if (filtered(conv, p.uri)) continue;
-        this.s.agents?.received(p.uri, meetingConv.id, { from: guest, text, origin: 'customer' });
-      }
-    }
-    return mine;
+  guestSendMessage(...a: Args<typeof messaging.guestSendMessage>) {
+    return messaging.guestSendMessage(this.s, ...a);
   }
-
-  /** A meeting participant (simulated agent) says something in the meeting. */
-  agentSendMessage(agentUri: string, cid: string, body: { text?: string; html?: string }): void {
-    const conv = this.s.conversations.get(cid.toLowerCase());
-    const meeting = conv?.meeting;
-    const agent = meeting?.participants.get(userPart(agentUri));
-    if (!conv || conv.deleted || !meeting || meeting.ended || !agent) {
-      throw conflict(`${agentUri} is not in an active meeting ${cid}`);
-    }
-    if (conv.typing.has(userPart(agentUri))) typing.agentTyping(this.s, agentUri, conv.id, false);
-    if (conv.messaging === 'Connected') {
-      const incoming = this.record(conv, {
-        direction: 'Incoming',
-        text: body.text,
-        html: body.html,
-        from: agent,
-      });
-      this.incomingMessageEvent(conv, incoming);
-    }
-    const text = body.text ?? stripHtml(body.html ?? '');
-    for (const p of meeting.participants.values()) {
-      if (userPart(p.uri) !== userPart(agentUri))
-        this.s.agents?.received(p.uri, conv.id, { from: agent, text, origin: 'agent' });
-    }
-    for (const leg of this.bridgedLegs(conv.id)) {
-      const bp = leg.bridge!.participants.get(userPart(agentUri));
-      if (bp?.messageFilterState !== 'Disabled' || leg.messaging !== 'Connected') continue;
-      typing.guestTypingOf(this.s, leg, { uri: agent.uri, name: bp.displayName }, false);
-      this.deliverToGuest(leg, { uri: agent.uri, name: bp.displayName }, body);
-    }
+  agentSendMessage(...a: Args<typeof messaging.agentSendMessage>) {
+    return messaging.agentSendMessage(this.s, ...a);
   }
 
   // ------------------------------------------------------------------ leaving and teardown
@@ -959,81 +854,4 @@ export class World {
     this.s.meetingsByUri.delete(meeting.uri.toLowerCase());
     this.s.markDeleted(conv);
   }
-
-  // ------------------------------------------------------------------ helpers
-
-  private record(conv: Conversation, m: Omit<MessageInfo, 'n' | 'time'>): MessageInfo {
-    const message: MessageInfo = { ...m, n: conv.nextMessage++, time: Date.now() };
-    conv.messages.push(message);
-    if (conv.messages.length > 500) conv.messages.shift();
-    return message;
-  }
-
-  private outgoingMessageEvents(conv: Conversation, message: MessageInfo): void {
-    const w = this.w;
-    const h = conv.app.hrefs;
-    const href = h.message(conv.id, message.n);
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('started', 'message', href, { resource: messageResource(w, h, conv.id, message) }),
-      ]),
-    ]);
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('completed', 'message', href, {
-          status: 'Success',
-          resource: messageResource(w, h, conv.id, message),
-        }),
-      ]),
-    ]);
-  }
-
-  private incomingMessageEvent(conv: Conversation, message: MessageInfo): void {
-    const w = this.w;
-    const h = conv.app.hrefs;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('completed', 'message', h.message(conv.id, message.n), {
-          status: 'Success',
-          resource: messageResource(w, h, conv.id, message),
-        }),
-      ]),
-    ]);
-  }
-
-  private deliverToGuest(
-    conv: Conversation,
-    from: ParticipantInfo,
-    body: { text?: string; html?: string },
-  ): void {
-    const anon = conv.anon;
-    if (!anon || conv.deleted) return;
-    const n = conv.nextMessage++;
-    const message: MessageInfo = {
-      n,
-      direction: 'Incoming',
-      text: body.text,
-      html: body.html,
-      time: Date.now(),
-      from,
-    };
-    const u = this.u;
-    const ah = anon.hrefs;
-    anon.channel.push([
-      u.sender('conversation', ah.conversation(conv.id), [
-        u.event('completed', 'message', ah.conversation(conv.id, `messaging/messages/${n}`), {
-          status: 'Success',
-          resource: ucwaMessageResource(u, ah, conv.id, message),
-        }),
-      ]),
-    ]);
-  }
-}
-
-function stripHtml(html: string): string {
-  return html
-    .replace(/<[^>]*>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
