@@ -4,7 +4,6 @@ import { EventChannel } from '../eventChannel.ts';
 import {
   type BridgedParticipantInfo,
   type ParticipantInfo,
-  participantMessagingResource,
   participantResource,
   ucwaParticipantResource,
 } from '../resources.ts';
@@ -14,13 +13,11 @@ import {
   commSender,
   convSender,
   type FailureReason,
-  invitationAnsweredAtOnce,
   invitationToGuest,
   invitationToSa,
   toSa,
-  toSaComm,
-  toSaConv,
 } from './events.ts';
+import * as meetings from './meetings.ts';
 import * as messaging from './messaging.ts';
 import {
   type AgentHooks,
@@ -52,8 +49,6 @@ export type {
 
 const randomDigits = (n: number) =>
   Array.from({ length: n }, (_, i) => randomInt(i === 0 ? 1 : 0, 10)).join('');
-const randomFocusId = () =>
-  Array.from({ length: 8 }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789'[randomInt(0, 34)]).join('');
 
 /** The arguments of a concern module's function, after the shared state. */
 type Args<F> = F extends (s: WorldState, ...args: infer A) => unknown ? A : never;
@@ -444,200 +439,22 @@ export class World {
     this.s.markDeleted(conv);
   }
 
-  // ------------------------------------------------------------------ SA: meetings
+  // ------------------------------------------------------------------ SA: meetings (meetings.ts)
 
-  startAdhocMeeting(
-    app: AppState,
-    input: { subject?: string; operationId?: string; callbackUrl?: string; callbackContext?: string },
-  ): OutgoingInvitation {
-    const cid = randomUUID();
-    this.s.meetingCounter += 1;
-    const uri = `sip:EMU01meet${this.s.meetingCounter}@noammeetings.lync.com;gruu;opaque=app:conf:focus:id:${randomFocusId()}`;
-    const conv = this.s.newConversation(cid, 'conference', app, {
-      state: 'Connecting',
-      subject: input.subject,
-      threadId: randomUUID().replace(/-/g, ''),
-      importance: 'Normal',
-    });
-    this.s.applyRouting(conv, input);
-    const inv = this.s.newOutgoing(app, 'onlineMeetingInvitations', cid, input.operationId, input.subject);
-    conv.meeting = {
-      uri,
-      invitationId: inv.id,
-      operationId: input.operationId,
-      participants: new Map(),
-      ended: false,
-    };
-    this.s.meetingsByUri.set(uri.toLowerCase(), cid);
-
-    const w = this.w;
-    const h = app.hrefs;
-    invitationAnsweredAtOnce(this.s, conv, inv, () => {
-      const convEvent = (type: 'added' | 'updated') =>
-        w.event(type, 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) });
-      toSaComm(this.s, conv, [convEvent('added')]);
-      conv.state = 'Conferencing';
-      toSaComm(this.s, conv, [convEvent('updated')]);
-      conv.state = 'Conferenced';
-      toSaComm(this.s, conv, [convEvent('updated')]);
-      toSaConv(this.s, conv, [
-        w.event('added', 'onlineMeeting', h.conversation(cid, 'onlineMeeting'), {
-          in: { local: 'conversation', href: h.conversation(cid) },
-          resource: this.renderOnlineMeeting(w, conv),
-        }),
-      ]);
-      toSaConv(this.s, conv, [
-        w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
-          resource: this.renderMessaging(w, conv),
-        }),
-      ]);
-    });
-    return inv;
+  startAdhocMeeting(...a: Args<typeof meetings.startAdhocMeeting>) {
+    return meetings.startAdhocMeeting(this.s, ...a);
   }
-
-  /** addMessaging on a conversation (the conference leg in the chat flow). */
-  addMessaging(
-    app: AppState,
-    cid: string,
-    input: { operationId?: string; subject?: string; callbackUrl?: string; callbackContext?: string },
-  ): OutgoingInvitation {
-    const conv = this.saConversation(app, cid);
-    if (conv.meeting?.ended) throw notFound(`conversation ${cid}`);
-    if (conv.messaging !== 'Disconnected')
-      throw conflict(`messaging is already ${conv.messaging}`, 'AlreadyExists');
-    if (conv.kind === 'p2p') throw conflict('the guest conversation gets messaging through acceptAndBridge');
-    this.s.applyRouting(conv, input);
-    const inv = this.s.newOutgoing(
-      app,
-      'messagingInvitations',
-      conv.id,
-      input.operationId,
-      input.subject ?? conv.subject,
-    );
-    conv.messaging = 'Connected';
-    const w = this.w;
-    invitationAnsweredAtOnce(this.s, conv, inv, () =>
-      toSaConv(this.s, conv, [
-        w.event('updated', 'messaging', app.hrefs.conversation(conv.id, 'messaging'), {
-          resource: this.renderMessaging(w, conv),
-        }),
-      ]),
-    );
-    return inv;
+  addMessaging(...a: Args<typeof meetings.addMessaging>) {
+    return meetings.addMessaging(this.s, ...a);
   }
-
-  addParticipant(
-    app: AppState,
-    cid: string,
-    input: { to: string; operationId?: string; subject?: string },
-  ): OutgoingInvitation {
-    const conv = this.saConversation(app, cid);
-    const meeting = conv.meeting;
-    if (!meeting || meeting.ended)
-      throw conflict('participants can only be added to a conferenced ad hoc meeting');
-    const key = userPart(input.to);
-    if (meeting.participants.has(key))
-      throw conflict(`${input.to} is already in the meeting`, 'AlreadyExists');
-    const ringing = this.pendingInvitations().find(
-      (inv) => inv.conversationId === conv.id && inv.to && userPart(inv.to) === key,
-    );
-    if (ringing) throw conflict(`${input.to} is already being invited`, 'AnotherOperationPending');
-    const inv = this.s.newOutgoing(
-      app,
-      'participantInvitations',
-      conv.id,
-      input.operationId,
-      input.subject,
-      input.to,
-    );
-    invitationToSa(this.s, conv, inv, 'started');
-    inv.cancelRing = this.s.deps.scheduler.after(this.s.deps.config.ringTimeoutMs, () => {
-      if (inv.state !== 'Connecting') return;
-      this.completeParticipantInvitation(inv, 'Failed', {
-        code: 'Timeout',
-        subcode: 'Timeout',
-        message: `${input.to} did not answer within ${this.s.deps.config.ringTimeoutMs} ms.`,
-      });
-    });
-    this.s.agents?.invited({
-      id: inv.id,
-      to: input.to,
-      conversationId: conv.id,
-      subject: input.subject ?? conv.subject,
-    });
-    return inv;
+  addParticipant(...a: Args<typeof meetings.addParticipant>) {
+    return meetings.addParticipant(this.s, ...a);
   }
-
-  /** The invited user answered: join the meeting. Returns false when the invitation is no longer ringing. */
-  acceptParticipantInvitation(invitationId: string, name: string): boolean {
-    const inv = this.s.outgoing.get(invitationId.toLowerCase());
-    if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting' || !inv.to) return false;
-    const conv = this.s.conversations.get(inv.conversationId);
-    if (!conv || conv.deleted || !conv.meeting || conv.meeting.ended) return false;
-    inv.cancelRing();
-    const participant: ParticipantInfo = { uri: inv.to, name };
-    conv.meeting.participants.set(userPart(inv.to), participant);
-    const w = this.w;
-    const h = conv.app.hrefs;
-    const cid = conv.id;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event(
-          'added',
-          'participant',
-          { href: h.participant(cid, inv.to), title: '' },
-          {
-            resource: participantResource(w, h, cid, participant),
-          },
-        ),
-      ]),
-    ]);
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('added', 'participantMessaging', h.participant(cid, inv.to, 'messaging'), {
-          in: { local: 'participant', href: h.participant(cid, inv.to), title: '' },
-          resource: participantMessagingResource(w, h, cid, participant),
-        }),
-      ]),
-    ]);
-    this.completeParticipantInvitation(inv, 'Connected');
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event(
-          'updated',
-          'participant',
-          { href: h.participant(cid, inv.to), title: '' },
-          {
-            resource: participantResource(w, h, cid, participant, { eject: true }),
-          },
-        ),
-      ]),
-    ]);
-    this.s.agents?.joined(inv.to, cid);
-    return true;
+  acceptParticipantInvitation(...a: Args<typeof meetings.acceptParticipantInvitation>) {
+    return meetings.acceptParticipantInvitation(this.s, ...a);
   }
-
-  declineParticipantInvitation(invitationId: string): boolean {
-    const inv = this.s.outgoing.get(invitationId.toLowerCase());
-    if (inv?.kind !== 'participantInvitations' || inv.state !== 'Connecting') return false;
-    this.completeParticipantInvitation(inv, 'Declined', {
-      code: 'RemoteFailure',
-      subcode: 'Declined',
-      message: `${inv.to} declined the invitation.`,
-    });
-    return true;
-  }
-
-  private completeParticipantInvitation(
-    inv: OutgoingInvitation,
-    state: InvitationState,
-    reason?: FailureReason,
-  ): void {
-    inv.state = state;
-    inv.cancelRing();
-    const conv = this.s.conversations.get(inv.conversationId);
-    if (!conv || conv.deleted) return;
-    invitationToSa(this.s, conv, inv, 'completed', reason);
+  declineParticipantInvitation(...a: Args<typeof meetings.declineParticipantInvitation>) {
+    return meetings.declineParticipantInvitation(this.s, ...a);
   }
 
   // ------------------------------------------------------------------ SA: bridge (bridge.ts)
@@ -814,7 +631,7 @@ export class World {
         inv.kind === 'participantInvitations' &&
         inv.state === 'Connecting'
       ) {
-        this.completeParticipantInvitation(inv, 'Cancelled', {
+        meetings.completeParticipantInvitation(this.s, inv, 'Cancelled', {
           code: 'LocalFailure',
           subcode: 'Canceled',
           message: 'The meeting ended before the invitation was answered.',
