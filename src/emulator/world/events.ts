@@ -1,6 +1,6 @@
 import type { Wire, WireEvent, WireResource, WireSender } from '../wire.ts';
 import type { AnonApp, AppState, Conversation, IncomingInvitation, OutgoingInvitation } from './model.ts';
-import { renderIncomingInvitation, renderOutgoing, renderUcwaInvitation } from './render.ts';
+import { renderIncomingInvitation, renderMessaging, renderOutgoing, renderUcwaInvitation } from './render.ts';
 import type { WorldState } from './state.ts';
 
 // How the world tells what happened: callbacks to the SA (one `toSa` is one callback POST, in order) and events
@@ -28,6 +28,18 @@ export function toSaComm(s: WorldState, conv: Conversation, events: WireEvent[])
 /** One callback with events of the conversation itself (messaging, participants, messages, …). */
 export function toSaConv(s: WorldState, conv: Conversation, events: WireEvent[]): void {
   toSa(s, conv, [convSender(s, conv, events)]);
+}
+
+/** The conversation's `messaging` changed state (the SA side). */
+export function messagingUpdated(s: WorldState, conv: Conversation): WireEvent {
+  return s.w.event('updated', 'messaging', conv.app.hrefs.conversation(conv.id, 'messaging'), {
+    resource: renderMessaging(s.w, conv),
+  });
+}
+
+/** The conversation is gone (the SA side): the last callback about it. */
+export function conversationDeleted(s: WorldState, conv: Conversation): WireEvent {
+  return s.w.event('deleted', 'conversation', conv.app.hrefs.conversation(conv.id));
 }
 
 export function guestCommSender(s: WorldState, anon: AnonApp, events: WireEvent[]): WireSender {

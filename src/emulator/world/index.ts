@@ -7,7 +7,7 @@ import {
   participantResource,
   ucwaParticipantResource,
 } from '../resources.ts';
-import { AnonHrefs, userPart, type Wire, type WireEvent, type WireResource } from '../wire.ts';
+import { AnonHrefs, userPart, type Wire, type WireResource } from '../wire.ts';
 import * as bridge from './bridge.ts';
 import {
   commSender,
@@ -36,6 +36,7 @@ import {
 } from './model.ts';
 import * as render from './render.ts';
 import { WorldState } from './state.ts';
+import * as teardown from './teardown.ts';
 import * as typing from './typing.ts';
 
 export type {
@@ -223,7 +224,7 @@ export class World {
   deleteAnonApp(anon: AnonApp): void {
     for (const cid of anon.conversationIds) {
       const conv = this.s.conversations.get(cid);
-      if (conv && !conv.deleted) this.endP2P(conv, { by: 'guest', guestEvents: false });
+      if (conv && !conv.deleted) teardown.endP2P(this.s, conv, { by: 'guest', guestEvents: false });
     }
     anon.channel.close();
     this.s.anonApps.delete(anon.id);
@@ -493,182 +494,21 @@ export class World {
     return messaging.agentSendMessage(this.s, ...a);
   }
 
-  // ------------------------------------------------------------------ leaving and teardown
+  // ------------------------------------------------------------------ leaving and teardown (teardown.ts)
 
-  /** Guest stopMessaging / DELETE conversation (step 20). */
-  guestLeave(anon: AnonApp, cid: string): void {
-    const conv = this.anonConversation(anon, cid);
-    this.endP2P(conv, { by: 'guest', guestEvents: true });
+  guestLeave(...a: Args<typeof teardown.guestLeave>) {
+    return teardown.guestLeave(this.s, ...a);
   }
-
-  /** SA DELETE of a conversation: the P2P leg ends for the guest; the conference ends the meeting. */
-  saDeleteConversation(app: AppState, cid: string): void {
-    const conv = this.saConversation(app, cid);
-    if (conv.kind === 'p2p') this.endP2P(conv, { by: 'sa', guestEvents: true });
-    else this.endMeeting(conv);
+  saDeleteConversation(...a: Args<typeof teardown.saDeleteConversation>) {
+    return teardown.saDeleteConversation(this.s, ...a);
   }
-
-  saStopMessaging(app: AppState, cid: string): void {
-    const conv = this.saConversation(app, cid);
-    if (conv.kind === 'p2p') {
-      this.endP2P(conv, { by: 'sa', guestEvents: true });
-      return;
-    }
-    if (conv.messaging !== 'Connected') throw conflict(`messaging is ${conv.messaging}`);
-    conv.messaging = 'Disconnected';
-    const w = this.w;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('updated', 'messaging', conv.app.hrefs.conversation(conv.id, 'messaging'), {
-          resource: this.renderMessaging(w, conv),
-        }),
-      ]),
-    ]);
+  saStopMessaging(...a: Args<typeof teardown.saStopMessaging>) {
+    return teardown.saStopMessaging(this.s, ...a);
   }
-
-  terminateMeeting(app: AppState, cid: string): void {
-    const conv = this.saConversation(app, cid);
-    if (!conv.meeting) throw notFound(`online meeting of conversation ${cid}`);
-    this.endMeeting(conv);
+  terminateMeeting(...a: Args<typeof teardown.terminateMeeting>) {
+    return teardown.terminateMeeting(this.s, ...a);
   }
-
-  /** SA ejects, or the agent leaves by itself. */
-  removeParticipant(conv: Conversation, uri: string, reason: 'ejected' | 'left'): void {
-    const meeting = conv.meeting;
-    const key = userPart(uri);
-    const participant = meeting?.participants.get(key);
-    if (!meeting || meeting.ended || !participant) throw notFound(`participant ${uri}`);
-    if (conv.typing.has(key)) typing.agentTyping(this.s, uri, conv.id, false);
-    meeting.participants.delete(key);
-    const w = this.w;
-    const h = conv.app.hrefs;
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('deleted', 'participantMessaging', h.participant(conv.id, uri, 'messaging'), {
-          in: { local: 'participant', href: h.participant(conv.id, uri) },
-        }),
-        w.event('deleted', 'participant', { href: h.participant(conv.id, uri), title: '' }),
-      ]),
-    ]);
-    this.s.agents?.left(participant.uri, conv.id, reason);
-  }
-
-  private endP2P(conv: Conversation, how: { by: 'guest' | 'sa'; guestEvents: boolean }): void {
-    if (conv.deleted) return;
-    const inv = conv.incoming;
-    if (inv && inv.state === 'Connecting') {
-      inv.cancelTimeout();
-      inv.state = 'Cancelled';
-      invitationToSa(this.s, conv, inv, 'completed', {
-        code: 'RemoteFailure',
-        subcode: 'Canceled',
-        message: 'The guest cancelled the invitation.',
-      });
-    }
-    for (const cancel of conv.typing.values()) cancel();
-    conv.typing.clear();
-    const wasConnected = conv.messaging === 'Connected';
-    conv.messaging = 'Disconnected';
-    conv.state = 'Disconnected';
-    const anon = conv.anon;
-    if (anon && how.guestEvents) {
-      const u = this.u;
-      const ah = anon.hrefs;
-      const events: WireEvent[] = [
-        u.event('updated', 'messaging', ah.conversation(conv.id, 'messaging'), {
-          resource: this.renderUcwaMessaging(conv),
-        }),
-      ];
-      if (how.by === 'sa' && wasConnected) {
-        events.push(u.event('deleted', 'participant', ah.participant(conv.id, helpdeskOf(conv).uri)));
-      }
-      anon.channel.push([
-        u.sender('conversation', ah.conversation(conv.id), events),
-        u.sender('communication', ah.path('communication'), [
-          u.event('deleted', 'conversation', ah.conversation(conv.id)),
-        ]),
-      ]);
-    }
-    const w = this.w;
-    const h = conv.app.hrefs;
-    const guest = guestOf(conv);
-    const convEvents: WireEvent[] = [
-      w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
-        resource: this.renderMessaging(w, conv),
-      }),
-    ];
-    if (wasConnected) {
-      convEvents.push(
-        w.event('deleted', 'participantMessaging', h.participant(conv.id, guest.uri, 'messaging'), {
-          in: { local: 'participant', href: h.participant(conv.id, guest.uri) },
-        }),
-        w.event('deleted', 'participant', { href: h.participant(conv.id, guest.uri), title: guest.name }),
-      );
-    }
-    toSa(this.s, conv, [convSender(this.s, conv, convEvents)]);
-    toSa(this.s, conv, [
-      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
-    ]);
-    const meetingConv = this.s.liveMeetingOf(conv);
-    if (meetingConv) {
-      for (const p of meetingConv.meeting!.participants.values()) {
-        this.s.agents?.received(p.uri, meetingConv.id, {
-          from: guest,
-          text: `${guest.name} left the conversation.`,
-          origin: 'sa',
-        });
-      }
-    }
-    this.s.markDeleted(conv);
-  }
-
-  private endMeeting(conv: Conversation): void {
-    const meeting = conv.meeting!;
-    if (meeting.ended) return;
-    for (const inv of this.s.outgoing.values()) {
-      if (
-        inv.conversationId === conv.id &&
-        inv.kind === 'participantInvitations' &&
-        inv.state === 'Connecting'
-      ) {
-        meetings.completeParticipantInvitation(this.s, inv, 'Cancelled', {
-          code: 'LocalFailure',
-          subcode: 'Canceled',
-          message: 'The meeting ended before the invitation was answered.',
-        });
-      }
-    }
-    for (const cancel of conv.typing.values()) cancel();
-    conv.typing.clear();
-    meeting.ended = true;
-    const w = this.w;
-    const h = conv.app.hrefs;
-    const events: WireEvent[] = [];
-    if (conv.messaging === 'Connected') {
-      conv.messaging = 'Disconnected';
-      events.push(
-        w.event('updated', 'messaging', h.conversation(conv.id, 'messaging'), {
-          resource: this.renderMessaging(w, conv),
-        }),
-      );
-    }
-    const participants = [...meeting.participants.values()];
-    for (const p of participants) {
-      events.push(
-        w.event('deleted', 'participantMessaging', h.participant(conv.id, p.uri, 'messaging'), {
-          in: { local: 'participant', href: h.participant(conv.id, p.uri) },
-        }),
-        w.event('deleted', 'participant', { href: h.participant(conv.id, p.uri), title: '' }),
-      );
-    }
-    meeting.participants.clear();
-    conv.state = 'Disconnected';
-    if (events.length) toSa(this.s, conv, [convSender(this.s, conv, events)]);
-    toSa(this.s, conv, [
-      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
-    ]);
-    for (const p of participants) this.s.agents?.left(p.uri, conv.id, 'meeting ended');
-    this.s.meetingsByUri.delete(meeting.uri.toLowerCase());
-    this.s.markDeleted(conv);
+  removeParticipant(...a: Args<typeof teardown.removeParticipant>) {
+    return teardown.removeParticipant(this.s, ...a);
   }
 }

@@ -6,11 +6,12 @@ import {
   type FailureReason,
   invitationAnsweredAtOnce,
   invitationToSa,
+  messagingUpdated,
   toSaComm,
   toSaConv,
 } from './events.ts';
 import type { AppState, InvitationState, OutgoingInvitation } from './model.ts';
-import { renderConversation, renderMessaging, renderOnlineMeeting } from './render.ts';
+import { renderConversation, renderOnlineMeeting } from './render.ts';
 import type { WorldState } from './state.ts';
 
 // The SA's ad hoc meetings (the conference leg): starting one, adding messaging, inviting participants, and
@@ -60,11 +61,7 @@ export function startAdhocMeeting(
         resource: renderOnlineMeeting(w, conv),
       }),
     ]);
-    toSaConv(s, conv, [
-      w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
-        resource: renderMessaging(w, conv),
-      }),
-    ]);
+    toSaConv(s, conv, [messagingUpdated(s, conv)]);
   });
   return inv;
 }
@@ -90,14 +87,7 @@ export function addMessaging(
     input.subject ?? conv.subject,
   );
   conv.messaging = 'Connected';
-  const w = s.w;
-  invitationAnsweredAtOnce(s, conv, inv, () =>
-    toSaConv(s, conv, [
-      w.event('updated', 'messaging', app.hrefs.conversation(conv.id, 'messaging'), {
-        resource: renderMessaging(w, conv),
-      }),
-    ]),
-  );
+  invitationAnsweredAtOnce(s, conv, inv, () => toSaConv(s, conv, [messagingUpdated(s, conv)]));
   return inv;
 }
 

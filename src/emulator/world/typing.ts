@@ -149,3 +149,9 @@ function typingParticipant(
     { in: { local: 'typingParticipants', href: hrefs.conversation(cid, 'messaging/typingParticipants') } },
   );
 }
+
+/** Every typing indication of `conv` ends silently (the conversation ends). */
+export function clearTyping(conv: Conversation): void {
+  for (const cancel of conv.typing.values()) cancel();
+  conv.typing.clear();
+}
