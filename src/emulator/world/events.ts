@@ -1,6 +1,12 @@
 import type { Wire, WireEvent, WireResource, WireSender } from '../wire.ts';
 import type { AnonApp, AppState, Conversation, IncomingInvitation, OutgoingInvitation } from './model.ts';
-import { renderIncomingInvitation, renderMessaging, renderOutgoing, renderUcwaInvitation } from './render.ts';
+import {
+  renderIncomingInvitation,
+  renderMessaging,
+  renderOutgoing,
+  renderUcwaInvitation,
+  renderUcwaMessaging,
+} from './render.ts';
 import type { WorldState } from './state.ts';
 
 // How the world tells what happened: callbacks to the SA (one `toSa` is one callback POST, in order) and events
@@ -48,6 +54,18 @@ export function guestCommSender(s: WorldState, anon: AnonApp, events: WireEvent[
 
 export function guestConvSender(s: WorldState, anon: AnonApp, cid: string, events: WireEvent[]): WireSender {
   return s.u.sender('conversation', anon.hrefs.conversation(cid), events);
+}
+
+/** The P2P leg's `messaging` changed state (the guest side). */
+export function guestMessagingUpdated(s: WorldState, conv: Conversation): WireEvent {
+  return s.u.event('updated', 'messaging', conv.anon!.hrefs.conversation(conv.id, 'messaging'), {
+    resource: renderUcwaMessaging(s.u, conv),
+  });
+}
+
+/** The P2P leg is gone (the guest side). */
+export function guestConversationDeleted(s: WorldState, conv: Conversation): WireEvent {
+  return s.u.event('deleted', 'conversation', conv.anon!.hrefs.conversation(conv.id));
 }
 
 /** `completed` carries the outcome: Success once the invitation is Connected, otherwise Failure and why. */

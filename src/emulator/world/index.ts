@@ -1,22 +1,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { conflict, notFound } from '../errors.ts';
 import { EventChannel } from '../eventChannel.ts';
-import {
-  type BridgedParticipantInfo,
-  type ParticipantInfo,
-  participantResource,
-  ucwaParticipantResource,
-} from '../resources.ts';
-import { AnonHrefs, userPart, type Wire, type WireResource } from '../wire.ts';
+import { type BridgedParticipantInfo, type ParticipantInfo, ucwaParticipantResource } from '../resources.ts';
+import { AnonHrefs, type Wire, type WireResource } from '../wire.ts';
 import * as bridge from './bridge.ts';
-import {
-  commSender,
-  convSender,
-  type FailureReason,
-  invitationToGuest,
-  invitationToSa,
-  toSa,
-} from './events.ts';
+import { commSender, invitationToGuest, invitationToSa, toSa } from './events.ts';
+import * as invitations from './invitations.ts';
 import * as meetings from './meetings.ts';
 import * as messaging from './messaging.ts';
 import {
@@ -26,9 +14,7 @@ import {
   type Conversation,
   eventsHref,
   guestOf,
-  helpdeskOf,
   type IncomingInvitation,
-  type InvitationState,
   type OutgoingInvitation,
   type StoredResponse,
   selfParticipant,
@@ -301,7 +287,7 @@ export class World {
 
     invitation.cancelTimeout = this.s.deps.scheduler.after(this.s.deps.config.invitationTimeoutMs, () => {
       if (conv.deleted || invitation.state !== 'Connecting') return;
-      this.failIncoming(conv, 'Failed', {
+      invitations.failIncoming(this.s, conv, 'Failed', {
         code: 'Timeout',
         subcode: 'Timeout',
         message: 'The helpdesk did not answer the invitation in time.',
@@ -310,134 +296,13 @@ export class World {
     return conv;
   }
 
-  // ------------------------------------------------------------------ SA: invitation handling
+  // ------------------------------------------------------------------ SA: invitation handling (invitations.ts)
 
-  acceptAndBridge(
-    app: AppState,
-    invitationId: string,
-    input: { onlineMeetingUri: string; displayName?: string; callbackUrl?: string; callbackContext?: string },
-  ): Conversation {
-    const conv = this.incomingConversation(app, invitationId);
-    const inv = conv.incoming!;
-    if (conv.deleted) throw notFound(`messaging invitation ${invitationId}`);
-    if (inv.state !== 'Connecting')
-      throw conflict(`the invitation is already ${inv.state}`, 'AnotherOperationPending');
-    const meetingConv = this.s.meetingByUri(app, input.onlineMeetingUri);
-    inv.state = 'Connected';
-    inv.cancelTimeout();
-    conv.state = 'Connected';
-    conv.messaging = 'Connected';
-    conv.helpdeskName = input.displayName ?? userPart(app.cfg.endpointUri).split('@')[0];
-    conv.bridge = {
-      meetingConversationId: meetingConv.id,
-      meetingUri: meetingConv.meeting!.uri,
-      etag: String(randomInt(100_000_000, 4_000_000_000)),
-      participants: new Map(),
-    };
-    this.s.applyRouting(conv, input);
-
-    const w = this.w;
-    const h = app.hrefs;
-    const cid = conv.id;
-    const guest = guestOf(conv);
-    toSa(this.s, conv, [
-      commSender(this.s, app, [
-        w.event('updated', 'conversation', h.conversation(cid), {
-          resource: this.renderConversation(w, conv),
-        }),
-      ]),
-    ]);
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('added', 'conversationBridge', h.conversation(cid, 'conversationBridge'), {
-          in: { local: 'conversation', href: h.conversation(cid) },
-          resource: this.renderBridge(w, conv),
-        }),
-      ]),
-    ]);
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event('updated', 'messaging', h.conversation(cid, 'messaging'), {
-          resource: this.renderMessaging(w, conv),
-        }),
-      ]),
-    ]);
-    invitationToSa(this.s, conv, inv, 'completed');
-    toSa(this.s, conv, [
-      convSender(this.s, conv, [
-        w.event(
-          'added',
-          'participant',
-          { href: h.participant(cid, guest.uri), title: guest.name },
-          {
-            resource: participantResource(w, h, cid, guest),
-          },
-        ),
-      ]),
-    ]);
-
-    // Guest: the helpdesk joined, messaging connected, invitation completed, conversation connected.
-    const anon = conv.anon!;
-    const u = this.u;
-    const ah = anon.hrefs;
-    const helpdesk = helpdeskOf(conv);
-    anon.channel.push([
-      u.sender('conversation', ah.conversation(cid), [
-        u.event(
-          'added',
-          'participant',
-          { href: ah.participant(cid, helpdesk.uri), title: helpdesk.name },
-          {
-            resource: ucwaParticipantResource(u, ah, cid, helpdesk),
-          },
-        ),
-        u.event('updated', 'messaging', ah.conversation(cid, 'messaging'), {
-          resource: this.renderUcwaMessaging(conv),
-        }),
-      ]),
-      u.sender('communication', ah.path('communication'), [
-        invitationToGuest(this.s, conv, 'completed'),
-        u.event('updated', 'conversation', ah.conversation(cid), {
-          resource: this.renderUcwaConversation(conv),
-        }),
-      ]),
-    ]);
-    return conv;
+  acceptAndBridge(...a: Args<typeof invitations.acceptAndBridge>) {
+    return invitations.acceptAndBridge(this.s, ...a);
   }
-
-  declineIncoming(app: AppState, invitationId: string, reason?: string): void {
-    const conv = this.incomingConversation(app, invitationId);
-    if (conv.deleted) throw notFound(`messaging invitation ${invitationId}`);
-    if (conv.incoming!.state !== 'Connecting') {
-      throw conflict(`the invitation is already ${conv.incoming!.state}`, 'AnotherOperationPending');
-    }
-    this.failIncoming(conv, 'Declined', {
-      code: 'RemoteFailure',
-      subcode: 'Declined',
-      message: `The helpdesk declined the invitation${reason ? ` (${reason})` : ''}.`,
-    });
-  }
-
-  private failIncoming(conv: Conversation, state: InvitationState, reason: FailureReason): void {
-    const inv = conv.incoming!;
-    inv.state = state;
-    inv.cancelTimeout();
-    const anon = conv.anon!;
-    const u = this.u;
-    const ah = anon.hrefs;
-    anon.channel.push([
-      u.sender('communication', ah.path('communication'), [
-        invitationToGuest(this.s, conv, 'completed', reason),
-        u.event('deleted', 'conversation', ah.conversation(conv.id)),
-      ]),
-    ]);
-    const w = this.w;
-    const h = conv.app.hrefs;
-    invitationToSa(this.s, conv, inv, 'completed', reason);
-    toSa(this.s, conv, [
-      commSender(this.s, conv.app, [w.event('deleted', 'conversation', h.conversation(conv.id))]),
-    ]);
-    this.s.markDeleted(conv);
+  declineIncoming(...a: Args<typeof invitations.declineIncoming>) {
+    return invitations.declineIncoming(this.s, ...a);
   }
 
   // ------------------------------------------------------------------ SA: meetings (meetings.ts)

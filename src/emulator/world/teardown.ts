@@ -3,7 +3,9 @@ import { userPart, type WireEvent } from '../wire.ts';
 import {
   conversationDeleted,
   guestCommSender,
+  guestConversationDeleted,
   guestConvSender,
+  guestMessagingUpdated,
   invitationToSa,
   messagingUpdated,
   toSaComm,
@@ -11,7 +13,6 @@ import {
 } from './events.ts';
 import { completeParticipantInvitation } from './meetings.ts';
 import { type AnonApp, type AppState, type Conversation, guestOf, helpdeskOf } from './model.ts';
-import { renderUcwaMessaging } from './render.ts';
 import type { WorldState } from './state.ts';
 import { agentTyping, clearTyping } from './typing.ts';
 
@@ -94,17 +95,13 @@ export function endP2P(
   if (anon && how.guestEvents) {
     const u = s.u;
     const ah = anon.hrefs;
-    const events: WireEvent[] = [
-      u.event('updated', 'messaging', ah.conversation(conv.id, 'messaging'), {
-        resource: renderUcwaMessaging(u, conv),
-      }),
-    ];
+    const events = [guestMessagingUpdated(s, conv)];
     if (how.by === 'sa' && wasConnected) {
       events.push(u.event('deleted', 'participant', ah.participant(conv.id, helpdeskOf(conv).uri)));
     }
     anon.channel.push([
       guestConvSender(s, anon, conv.id, events),
-      guestCommSender(s, anon, [u.event('deleted', 'conversation', ah.conversation(conv.id))]),
+      guestCommSender(s, anon, [guestConversationDeleted(s, conv)]),
     ]);
   }
   const guest = guestOf(conv);
