@@ -14,18 +14,6 @@ import type { WorldState } from './state.ts';
 
 export type FailureReason = NonNullable<WireEvent['reason']>;
 
-export function toSa(s: WorldState, conv: Conversation, senders: WireSender[]): void {
-  s.deps.callbacks.send(conv, senders);
-}
-
-export function commSender(s: WorldState, app: AppState, events: WireEvent[]): WireSender {
-  return s.w.sender('communication', app.hrefs.appLevel('communication'), events);
-}
-
-export function convSender(s: WorldState, conv: Conversation, events: WireEvent[]): WireSender {
-  return s.w.sender('conversation', conv.app.hrefs.conversation(conv.id), events);
-}
-
 /** One callback with events of the application's `communication` (invitations, conversations). */
 export function toSaComm(s: WorldState, conv: Conversation, events: WireEvent[]): void {
   toSa(s, conv, [commSender(s, conv.app, events)]);
@@ -66,6 +54,18 @@ export function guestMessagingUpdated(s: WorldState, conv: Conversation): WireEv
 /** The P2P leg is gone (the guest side). */
 export function guestConversationDeleted(s: WorldState, conv: Conversation): WireEvent {
   return s.u.event('deleted', 'conversation', conv.anon!.hrefs.conversation(conv.id));
+}
+
+function toSa(s: WorldState, conv: Conversation, senders: WireSender[]): void {
+  s.deps.callbacks.send(conv, senders);
+}
+
+function commSender(s: WorldState, app: AppState, events: WireEvent[]): WireSender {
+  return s.w.sender('communication', app.hrefs.appLevel('communication'), events);
+}
+
+function convSender(s: WorldState, conv: Conversation, events: WireEvent[]): WireSender {
+  return s.w.sender('conversation', conv.app.hrefs.conversation(conv.id), events);
 }
 
 /** `completed` carries the outcome: Success once the invitation is Connected, otherwise Failure and why. */

@@ -1,9 +1,7 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { EventChannel } from '../eventChannel.ts';
-import { type BridgedParticipantInfo, type ParticipantInfo, ucwaParticipantResource } from '../resources.ts';
-import { AnonHrefs, type Wire, type WireResource } from '../wire.ts';
+import type { BridgedParticipantInfo, ConversationView, ParticipantInfo } from '../resources.ts';
+import type { Wire, WireResource } from '../wire.ts';
 import * as bridge from './bridge.ts';
-import { commSender, invitationToGuest, invitationToSa, toSa } from './events.ts';
+import * as guests from './guests.ts';
 import * as invitations from './invitations.ts';
 import * as meetings from './meetings.ts';
 import * as messaging from './messaging.ts';
@@ -14,7 +12,6 @@ import {
   type Conversation,
   eventsHref,
   guestOf,
-  type IncomingInvitation,
   type OutgoingInvitation,
   type StoredResponse,
   selfParticipant,
@@ -34,15 +31,18 @@ export type {
   StoredResponse,
 } from './model.ts';
 
-const randomDigits = (n: number) =>
-  Array.from({ length: n }, (_, i) => randomInt(i === 0 ? 1 : 0, 10)).join('');
-
 /** The arguments of a concern module's function, after the shared state. */
 type Args<F> = F extends (s: WorldState, ...args: infer A) => unknown ? A : never;
 
 /**
  * The emulated platform's state and every operation on it. Each operation changes state synchronously
  * (so the next request sees it) and queues its callbacks / guest events.
+ *
+ * This class is only the front the HTTP layers (platform.ts, ucwa.ts, control.ts) and agents.ts call. The
+ * records are in model.ts, the store in state.ts (one `WorldState` shared by everything), the wire resources in
+ * render.ts, callbacks and guest events in events.ts, and each concern is a module of functions over the
+ * state: guests, invitations, meetings, bridge, messaging, typing, teardown. A new behaviour goes into its
+ * concern's module (or a new one) and gets a one-line method here.
  */
 export class World {
   private readonly s: WorldState;
@@ -71,7 +71,7 @@ export class World {
     this.s.agents = hooks;
   }
 
-  // ------------------------------------------------------------------ store and idempotency
+  // ------------------------------------------------------------------ store and idempotency (state.ts)
 
   stats(): { openMeetings: number; openConversations: number } {
     return this.s.stats();
@@ -125,8 +125,11 @@ export class World {
     this.s.close();
   }
 
-  // ------------------------------------------------------------------ rendering
+  // ------------------------------------------------------------------ rendering (render.ts)
 
+  view(conv: Conversation): ConversationView {
+    return render.view(conv);
+  }
   renderConversation(w: Wire, conv: Conversation): WireResource {
     return render.renderConversation(w, conv);
   }
@@ -144,6 +147,9 @@ export class World {
   }
   bridgedParticipant(conv: Conversation, key: string): BridgedParticipantInfo {
     return render.bridgedParticipant(conv, key);
+  }
+  participantsOf(conv: Conversation): ParticipantInfo[] {
+    return render.participantsOf(conv);
   }
   participant(conv: Conversation, key: string): ParticipantInfo {
     return render.participant(conv, key);
@@ -173,127 +179,16 @@ export class World {
     return render.renderUcwaInvitation(this.u, conv);
   }
 
-  // ------------------------------------------------------------------ guest (anonymous UCWA)
+  // ------------------------------------------------------------------ guests, anonymous UCWA (guests.ts)
 
-  createAnonApp(
-    app: AppState,
-    token: { asi: string; ao: string; exp: number },
-    input: { displayName: string; culture: string; userAgent: string },
-  ): AnonApp {
-    const id = randomDigits(12);
-    const hrefs = new AnonHrefs(id);
-    const eventsKey = Buffer.from(`${app.cfg.applicationId}~${token.asi}~${id}`).toString('base64url');
-    const anon: AnonApp = {
-      id,
-      app,
-      asi: token.asi,
-      origins: token.ao.split(';').filter(Boolean),
-      tokenExp: token.exp,
-      displayName: input.displayName,
-      culture: input.culture,
-      userAgent: input.userAgent,
-      uri: `sip:${randomDigits(10)}@anonymous.invalid`,
-      hrefs,
-      eventsKey,
-      channel: new EventChannel(
-        (ack) => `${hrefs.path('events')}?ack=${ack}&key=${eventsKey}`,
-        (ms, task) => this.s.deps.scheduler.after(ms, task),
-      ),
-      conversationIds: new Set(),
-      etag: String(randomInt(100_000_000, 2_000_000_000)),
-      expires: token.exp * 1000,
-    };
-    this.s.anonApps.set(id, anon);
-    return anon;
+  createAnonApp(...a: Args<typeof guests.createAnonApp>) {
+    return guests.createAnonApp(this.s, ...a);
   }
-
-  deleteAnonApp(anon: AnonApp): void {
-    for (const cid of anon.conversationIds) {
-      const conv = this.s.conversations.get(cid);
-      if (conv && !conv.deleted) teardown.endP2P(this.s, conv, { by: 'guest', guestEvents: false });
-    }
-    anon.channel.close();
-    this.s.anonApps.delete(anon.id);
+  deleteAnonApp(...a: Args<typeof guests.deleteAnonApp>) {
+    return guests.deleteAnonApp(this.s, ...a);
   }
-
-  /** Step 6: the guest invites the helpdesk endpoint. */
-  inviteHelpdesk(
-    anon: AnonApp,
-    input: {
-      to: string;
-      operationId?: string;
-      subject?: string;
-      importance?: string;
-      threadId?: string;
-      customContent?: string;
-    },
-  ): Conversation {
-    const app = anon.app;
-    const cid = randomUUID();
-    const invitation: IncomingInvitation = {
-      id: randomUUID(),
-      operationId: randomUUID(),
-      customerOperationId: input.operationId,
-      state: 'Connecting',
-      to: app.cfg.endpointUri,
-      subject: input.subject,
-      threadId: input.threadId ?? Buffer.from(randomUUID()).toString('base64').slice(0, 28),
-      importance: input.importance ?? 'Normal',
-      customContent: input.customContent,
-      cancelTimeout: () => {},
-    };
-    const conv = this.s.newConversation(cid, 'p2p', app, {
-      state: 'Connecting',
-      subject: input.subject,
-      threadId: invitation.threadId,
-      importance: invitation.importance,
-    });
-    conv.anon = anon;
-    conv.incoming = invitation;
-    conv.awaitingContext = true;
-    anon.conversationIds.add(cid);
-    this.s.incomingById.set(invitation.id.toLowerCase(), cid);
-
-    // Guest: invitation started, conversation added, local participant, messaging connecting.
-    conv.messaging = 'Connecting';
-    const u = this.u;
-    const ah = anon.hrefs;
-    anon.channel.push([
-      u.sender('communication', ah.path('communication'), [
-        invitationToGuest(this.s, conv, 'started'),
-        u.event('added', 'conversation', ah.conversation(cid), {
-          resource: this.renderUcwaConversation(conv),
-        }),
-      ]),
-      u.sender('conversation', ah.conversation(cid), [
-        u.event('added', 'localParticipant', ah.conversation(cid, 'participants/me'), {
-          resource: ucwaParticipantResource(u, ah, cid, { uri: anon.uri, name: anon.displayName }, true),
-        }),
-        u.event('updated', 'messaging', ah.conversation(cid, 'messaging'), {
-          resource: this.renderUcwaMessaging(conv),
-        }),
-      ]),
-    ]);
-
-    // SA: the incoming invitation (step 7), then conversation added.
-    const w = this.w;
-    const h = app.hrefs;
-    invitationToSa(this.s, conv, invitation, 'started');
-    toSa(this.s, conv, [
-      commSender(this.s, app, [
-        w.event('added', 'conversation', h.conversation(cid), { resource: this.renderConversation(w, conv) }),
-      ]),
-    ]);
-
-    invitation.cancelTimeout = this.s.deps.scheduler.after(this.s.deps.config.invitationTimeoutMs, () => {
-      if (conv.deleted || invitation.state !== 'Connecting') return;
-      invitations.failIncoming(this.s, conv, 'Failed', {
-        code: 'Timeout',
-        subcode: 'Timeout',
-        message: 'The helpdesk did not answer the invitation in time.',
-      });
-    });
-    return conv;
+  inviteHelpdesk(...a: Args<typeof guests.inviteHelpdesk>) {
+    return guests.inviteHelpdesk(this.s, ...a);
   }
 
   // ------------------------------------------------------------------ SA: invitation handling (invitations.ts)
