@@ -1,4 +1,3 @@
-// The records of the emulated platform, and the questions about one record that need no other.
 import type { Logger } from 'pino';
 import type { CallbackDispatcher, CallbackTarget } from '../callbacks.ts';
 import type { EmulatorApplication, EmulatorConfig } from '../config.ts';
@@ -7,6 +6,8 @@ import type { EventChannel } from '../eventChannel.ts';
 import type { BridgedParticipantInfo, MessageInfo, ParticipantInfo } from '../resources.ts';
 import type { Scheduler } from '../scheduler.ts';
 import { type AnonHrefs, type PlatformHrefs, userPart } from '../wire.ts';
+
+// The records of the emulated platform, and the questions about one record that need no other.
 
 export interface AppState {
   cfg: EmulatorApplication;
