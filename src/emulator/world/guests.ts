@@ -55,6 +55,7 @@ export function createAnonApp(
   return anon;
 }
 
+/** The guest deletes its application: its conversations end as if it left, with no events to its channel. */
 export function deleteAnonApp(s: WorldState, anon: AnonApp): void {
   for (const cid of anon.conversationIds) {
     const conv = s.conversations.get(cid);
