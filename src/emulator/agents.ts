@@ -9,7 +9,7 @@ import { badParameter, conflict, EmulatorError } from './errors.ts';
 import type { ParticipantInfo } from './resources.ts';
 import type { Scheduler } from './scheduler.ts';
 import { userPart } from './wire.ts';
-import type { AgentHooks, World } from './world.ts';
+import type { AgentHooks, World } from './world/index.ts';
 
 export interface AgentMessage {
   time: string;

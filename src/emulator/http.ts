@@ -8,7 +8,7 @@ import { EmulatorError, readBodyText } from './errors.ts';
 import type { Faults } from './faults.ts';
 import type { ActivityLog } from './log.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { StoredResponse, World } from './world.ts';
+import type { StoredResponse, World } from './world/index.ts';
 
 /** Everything the route modules share. */
 export interface Core {

@@ -15,7 +15,7 @@ import { ActivityLog } from './log.ts';
 import { platformRoutes } from './platform.ts';
 import { Scheduler } from './scheduler.ts';
 import { ucwaRoutes } from './ucwa.ts';
-import { World } from './world.ts';
+import { World } from './world/index.ts';
 
 export type {
   AgentBehaviour,

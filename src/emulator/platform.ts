@@ -29,7 +29,7 @@ import {
   participantResource,
 } from './resources.ts';
 import { Wire } from './wire.ts';
-import type { AppState, StoredResponse } from './world.ts';
+import type { AppState, StoredResponse } from './world/index.ts';
 
 const P = `/platformservice(?:/tgt-[0-9a-z]+)?/v1/applications/(?<appId>[^/]+)`;
 const C = `${P}/communication/conversations/(?<cid>[^/]+)`;

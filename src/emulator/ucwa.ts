@@ -12,7 +12,7 @@ import {
 } from './errors.ts';
 import { type Core, empty, json, queryOperationId, type Req, Router, readMessageBody } from './http.ts';
 import { ucwaParticipantResource } from './resources.ts';
-import type { AnonApp } from './world.ts';
+import type { AnonApp } from './world/index.ts';
 
 const B = '/ucwa/psanon/v1/applications';
 const A = `${B}/(?<id>[^/]+)`;
