@@ -2,14 +2,22 @@
  * The chart files of every registered machine, generated in memory: what `carechat viz` writes and
  * what its `--check` (and the staleness test) compares with the committed copies.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHARTED_MACHINES, type ChartedMachine } from './registry.ts';
 import { renderSvg, toDot, toMermaid } from './render.ts';
 
-/** docs/machines/ of this repository. */
-export const DEFAULT_CHARTS_DIR = fileURLToPath(new URL('../../docs/machines/', import.meta.url));
+/** docs/machines/ of this repository, found from src/viz/ in a clone or from dist/src/viz/ when compiled. */
+export const DEFAULT_CHARTS_DIR = fileURLToPath(new URL('docs/machines/', packageRoot()));
+
+function packageRoot(): URL {
+  for (let dir = new URL('../../', import.meta.url); dir.pathname !== '/'; dir = new URL('../', dir)) {
+    if (existsSync(new URL('package.json', dir))) return dir;
+  }
+  return new URL('../../', import.meta.url);
+}
 
 export const CHART_EXTENSIONS = ['.dot', '.mmd', '.svg'] as const;
 
