@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler.ts';
 import { ucwaRoutes } from './ucwa.ts';
 import { World } from './world/index.ts';
 
+export { DEMO_TENANT } from '../config/tenant.ts';
 export type {
   AgentBehaviour,
   EmulatorAgentSpec,

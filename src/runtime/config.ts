@@ -56,7 +56,7 @@ export interface SaConfig {
   logLevel: string;
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /** Defaults that point the SA at an in-process emulator (npm start); none when running alone. */
 export interface EmulatorDefaults {

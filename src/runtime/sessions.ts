@@ -21,33 +21,16 @@ import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
 import { sanitizeHtml } from '../text/sanitize.ts';
 import { hrefKey } from '../wire/href.ts';
+import type { ChatCustomer, ChatEvents } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
 import type { ProvidedChatSession } from './effects.ts';
+import type { LeftMessage, TranscriptEntry } from './records.ts';
 import type { Router } from './router.ts';
 
 type SessionActor = Actor<ProvidedChatSession>;
 type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
 
-export interface TranscriptEntry {
-  at: string;
-  kind: 'message' | 'typing' | 'participant' | 'system';
-  direction?: 'Incoming' | 'Outgoing';
-  leg?: 'p2p' | 'conference';
-  from?: string;
-  text?: string;
-  html?: string;
-  isTyping?: boolean;
-  change?: 'added' | 'updated' | 'deleted';
-}
-
-/** What a customer who could not be served left behind: contact and every message they wrote. */
-export interface LeftMessage {
-  sessionId: string;
-  at: string;
-  outcome: string;
-  customer: { name?: string; uri?: string; subject?: string };
-  messages: Array<{ at: string; text?: string; html?: string }>;
-}
+export type { LeftMessage, TranscriptEntry } from './records.ts';
 
 const UNSERVED: ReadonlySet<string> = new Set(['queueTimeout', 'noAgent', 'failed', 'abandoned']);
 
@@ -95,6 +78,8 @@ interface SessionRecord {
   /** Deadlines that already fired (`<actor>/<timer>@<at>`). */
   fired: Set<string>;
   indexed: Set<string>;
+  /** Agents already reported by chat.assigned, by URI. */
+  announced: Map<string, { uri: string; name: string }>;
   log: pino.Logger;
 }
 
@@ -110,6 +95,8 @@ export interface SessionManagerOptions {
   isOpen?: () => boolean;
   /** Called after every state change (dashboards, SSE). */
   onChange?: (view: SessionView) => void;
+  /** Where chat.started / chat.assigned / chat.ended / left_message.created go (library events, webhooks). */
+  events?: ChatEvents;
 }
 
 export function newSessionId(): string {
@@ -284,6 +271,7 @@ export class SessionManager {
       seenMessages: new Set(),
       fired: new Set(),
       indexed: new Set(),
+      announced: new Map(),
       log,
     };
     this.sessions.set(id, record);
@@ -295,6 +283,10 @@ export class SessionManager {
     );
     actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
     this.connectRouting(record);
+    this.opts.events?.emit('chat.started', {
+      sessionId: id,
+      customer: customerOf(invitation.from, invitation),
+    });
     actor.subscribe({
       next: (snapshot) => this.observe(record, snapshot),
       error: (error) => log.error({ error: String(error) }, 'session actor failed'),
@@ -336,14 +328,38 @@ export class SessionManager {
       snapshot.status === 'active' ? snapshot.context.deadlines : {},
     );
     this.watchChildren(record, snapshot);
+    this.announceAgents(record, context);
     if (snapshot.status === 'done') {
       // Deferred: routing may hand the freed agent to another session, whose actor must not be entered
       // from inside this one's transition.
       queueMicrotask(() => this.opts.router.sessionEnded(record.id));
       this.keepLeftMessage(record, snapshot);
       record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
+      this.opts.events?.emit('chat.ended', {
+        sessionId: record.id,
+        outcome: context.outcome ?? null,
+        startedAt: new Date(record.createdAt).toISOString(),
+        endedAt: new Date(now).toISOString(),
+        customer: { ...context.customer },
+        agents: [...record.announced.values()],
+        transcript: record.transcript.slice(),
+      });
     }
     this.opts.onChange?.(this.view(record));
+  }
+
+  /** chat.assigned once for each agent who joined (first, second, transferred-to), in the order they joined. */
+  private announceAgents(record: SessionRecord, context: SessionSnapshot['context']): void {
+    for (const agent of context.joinedAgents) {
+      if (record.announced.has(agent.uri)) continue;
+      const member = { uri: agent.uri, name: agent.name };
+      record.announced.set(agent.uri, member);
+      this.opts.events?.emit('chat.assigned', {
+        sessionId: record.id,
+        agent: member,
+        customer: { ...context.customer },
+      });
+    }
   }
 
   /** Left messages of customers no agent served (queue timeout, no agent, failure, left while waiting). */
@@ -383,7 +399,7 @@ export class SessionManager {
     };
     if (left) left.messages.push(message);
     else if (context.outcome && UNSERVED.has(context.outcome) && context.joinedAgents.length === 0) {
-      this.left.push({
+      this.keep({
         sessionId: record.id,
         at: entry.at,
         outcome: context.outcome,
@@ -408,7 +424,7 @@ export class SessionManager {
         ...(e.html !== undefined ? { html: e.html } : {}),
       }));
     if (messages.length === 0 && context.outcome === 'abandoned') return;
-    this.left.push({
+    this.keep({
       sessionId: record.id,
       at: new Date(this.opts.clock.now()).toISOString(),
       outcome: context.outcome,
@@ -416,6 +432,11 @@ export class SessionManager {
       messages,
     });
     record.log.info({ outcome: context.outcome, messages: messages.length }, 'left message kept');
+  }
+
+  private keep(left: LeftMessage): void {
+    this.left.push(left);
+    this.opts.events?.emit('left_message.created', { ...left, messages: left.messages.slice() });
   }
 
   /** The session's routing requests go to the router; its answers come back as events, deferred. */
@@ -607,4 +628,12 @@ export class SessionManager {
         : null,
     };
   }
+}
+
+function customerOf(from: { name?: string; uri?: string }, invitation: { subject?: string }): ChatCustomer {
+  return {
+    ...(from.name ? { name: from.name } : {}),
+    ...(from.uri ? { uri: from.uri } : {}),
+    ...(invitation.subject ? { subject: invitation.subject } : {}),
+  };
 }

@@ -5,7 +5,8 @@
 import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { PRESENCES, RoutingError } from '../routing/index.ts';
+import { PRESENCES } from '../routing/index.ts';
+import { createOperations, OperationError } from '../runtime/operations.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
 import { describeZodError } from '../wire/envelope.ts';
@@ -67,15 +68,11 @@ export function businessHoursGate(app: Hono, isOpen: () => boolean): void {
 }
 
 export function operatorRoutes(app: Hono, opts: OperatorRouteOptions): void {
+  const operations = createOperations(opts.sessions, opts.router);
   app.get('/agents', (c) => c.json({ agents: opts.router.agents() }));
   app.put('/agents/:uri/presence', async (c) => {
     const { presence } = await jsonBody(c.req.raw, PresenceBody);
-    try {
-      return c.json(opts.router.setPresence(c.req.param('uri'), presence));
-    } catch (error) {
-      if (error instanceof RoutingError) throw fail(404, 'not_found', error.message);
-      throw error;
-    }
+    return c.json(act(() => operations.setPresence(c.req.param('uri'), presence)));
   });
   app.get('/queue', (c) => c.json({ queue: opts.router.queued() }));
   app.get('/left-messages', (c) => c.json({ leftMessages: opts.sessions.leftMessages() }));
@@ -86,46 +83,33 @@ export function operatorRoutes(app: Hono, opts: OperatorRouteOptions): void {
   });
   // Staffing actions on a running chat: transfer to a named agent, add a second agent, a supervisor who
   // monitors (the customer does not see them), and barge-in (the supervisor becomes visible).
-  for (const [path, type] of [
-    ['transfer', 'chat.transfer'],
-    ['agents', 'chat.addAgent'],
-    ['monitor', 'chat.monitor'],
-  ] as const) {
+  for (const path of ['transfer', 'agents', 'monitor'] as const) {
     app.post(`/sessions/:id/${path}`, async (c) => {
       const { uri } = await jsonBody(c.req.raw, SipBody);
       const id = c.req.param('id');
-      const view = opts.sessions.get(id);
-      if (!view) throw fail(404, 'not_found', `no session ${id}`);
-      if (view.state !== 'agentsJoined')
-        throw fail(409, 'conflict', `session ${id} is ${view.state}; staffing changes need a running chat`);
-      const reserved = opts.router.reserveNamed(id, uri);
-      if (!reserved.ok) throw fail(409, 'conflict', reserved.reason);
-      const result = opts.sessions.operate(id, { type, agent: reserved.agent });
-      if (result !== 'sent') {
-        if (reserved.inRoster) opts.router.offerEnded(id, reserved.agent, 'failed');
-        throw fail(
-          409,
-          'conflict',
-          `session ${id} cannot take that now (${result}): another staffing change may be under way`,
-        );
-      }
-      return c.json({ id, [path]: reserved.agent.uri, offering: true }, 202);
+      const { agentUri } = act(() => operations.staff(id, path, uri));
+      return c.json({ id, [path]: agentUri, offering: true }, 202);
     });
   }
   app.post('/sessions/:id/barge', async (c) => {
     const id = c.req.param('id');
-    const result = opts.sessions.operate(id, { type: 'chat.barge' });
-    if (result === 'unknown') throw fail(404, 'not_found', `no session ${id}`);
-    if (result !== 'sent')
-      throw fail(409, 'conflict', `session ${id} has no monitoring supervisor to barge in (${result})`);
+    act(() => operations.barge(id));
     return c.json({ id, barging: true }, 202);
   });
   app.post('/sessions/:id/close', async (c) => {
     const { reason } = await jsonBody(c.req.raw, CloseBody);
-    const view = opts.sessions.get(c.req.param('id'));
-    if (!view) throw fail(404, 'not_found', `no session ${c.req.param('id')}`);
-    if (!opts.sessions.close(view.id, reason))
-      throw fail(409, 'conflict', `session ${view.id} has already ended`);
-    return c.json({ id: view.id, closing: true }, 202);
+    const id = c.req.param('id');
+    act(() => operations.close(id, reason));
+    return c.json({ id, closing: true }, 202);
   });
+}
+
+/** Runs an operator action; its refusal becomes the HTTP answer with the same status, code and message. */
+function act<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof OperationError) throw fail(error.status, error.code, error.message);
+    throw error;
+  }
 }

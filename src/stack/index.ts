@@ -9,22 +9,20 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type pino from 'pino';
-import { createPlatformClient, type PlatformClient } from '../api/index.ts';
-import { verifierFromOpenIdMetadata } from '../callbacks/verify.ts';
+import type { PlatformClient } from '../api/index.ts';
 import { DEMO_TENANT } from '../config/tenant.ts';
 import { type Emulator, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
-import { isOpen } from '../routing/index.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
 import { loadSaConfig, type SaConfig } from '../runtime/config.ts';
-import { provideChatSession } from '../runtime/effects.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { Router } from '../runtime/router.ts';
-import { SessionManager } from '../runtime/sessions.ts';
-import { createSaApp } from '../sa/app.ts';
+import type { Router } from '../runtime/router.ts';
+import type { SessionManager } from '../runtime/sessions.ts';
+import { createOrchestrator, type Orchestrator } from './orchestrator.ts';
 
 export interface RunningSa {
   url: string;
   app: Hono;
+  orchestrator: Orchestrator;
   sessions: SessionManager;
   router: Router;
   client: PlatformClient;
@@ -63,68 +61,16 @@ export async function startSa({
   clock = systemClock,
   extraRoutes = [],
 }: StartSaOptions): Promise<RunningSa> {
-  const client = createPlatformClient({
-    discoverUrl: config.api.discoverUrl,
-    endpointUri: config.api.endpointUri,
-    auth: {
-      tokenUrl: config.api.tokenUrl,
-      clientId: config.api.clientId,
-      clientSecret: config.api.clientSecret,
-      resource: config.api.resource,
-    },
-    timeoutMs: config.api.timeoutMs,
-    allowedHosts: config.api.allowedHosts,
-    logger: logger.child({ component: 'api' }),
-    now: () => clock.now(),
-  });
-  const verifier = await verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
-    audience: config.callbackAuth.audience,
-    issuers: config.callbackAuth.issuers,
-    appId: config.callbackAuth.appId,
-    now: () => new Date(clock.now()),
-  });
-  let sessions: SessionManager | undefined;
-  const router = new Router({
-    roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
-    strategy: config.routing.strategy,
-    capacity: config.routing.capacity,
-    maxMissedInRow: config.routing.maxMissedInRow,
-    avgHandleMs: config.routing.avgHandleMs,
-    skillsFallback: config.routing.skillsFallback,
-    clock,
-    logger: logger.child({ component: 'routing' }),
-    send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
-  });
-  const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
-  sessions = new SessionManager({
-    logic: provideChatSession({ client, clock, logger }),
-    clock,
-    logger,
-    settings: config.chat,
-    router,
-    // The customer page sends the chosen topic as the invitation's subject.
-    topicOf: (invitation) => {
-      const topic = invitation.subject?.trim().toLowerCase();
-      return topic && skills.has(topic) ? topic : undefined;
-    },
-    isOpen: () => isOpen(config.routing.businessHours, clock.now()),
-  });
   const ownOrigins: string[] = [];
-  const app = createSaApp({
-    sessions,
-    router,
-    client,
-    verifier,
+  const orchestrator = createOrchestrator(config, {
     logger,
-    isOpen: () => isOpen(config.routing.businessHours, clock.now()),
-    callbackPath: config.callbackPath,
-    endpointUri: config.api.endpointUri,
-    allowedOrigins: () => [...config.allowedOrigins, ...ownOrigins],
+    clock,
     extraRoutes,
-    tokenRateLimit: config.chatTokenRateLimit,
-    trustProxy: config.trustProxy,
-    now: () => clock.now(),
+    allowedOrigins: () => ownOrigins,
   });
+  await orchestrator.start();
+  const { app } = orchestrator;
+  const { router, sessionManager: sessions, client } = orchestrator.internals;
   const { server, url } = await listen(app, config.port, config.host);
   const publicUrl = config.publicUrl ?? url;
   ownOrigins.push(new URL(publicUrl).origin, url.replace('127.0.0.1', 'localhost'));
@@ -132,12 +78,13 @@ export async function startSa({
   return {
     url: publicUrl,
     app,
+    orchestrator,
     sessions,
     router,
     client,
     config,
     async close() {
-      sessions.stop();
+      await orchestrator.stop();
       await closeServer(server);
     },
   };

@@ -1,7 +1,22 @@
 import type { Hono } from 'hono';
 import { customerPageRoutes } from './customer/routes.ts';
 
+export interface WebRoutesOptions {
+  /** Where the SA's app is mounted in a host app (e.g. `/support`); default: at the root. */
+  basePath?: string;
+  /** Heading and document title of the customer page. */
+  title?: string;
+}
+
 /** The web pages the SA serves (customer page at `/`), mounted after the SA's API routes. */
-export function webRoutes(): Array<(app: Hono) => void> {
-  return [(app) => app.route('/', customerPageRoutes())];
+export function webRoutes(opts: WebRoutesOptions = {}): Array<(app: Hono) => void> {
+  const base = (opts.basePath ?? '').replace(/\/+$/, '');
+  if (base && !base.startsWith('/'))
+    throw new TypeError(`webRoutes: basePath must start with '/', got '${base}'`);
+  const page = {
+    tokenUrl: `${base}/chat/token`,
+    scriptUrl: `${base}/widget.js`,
+    ...(opts.title ? { title: opts.title } : {}),
+  };
+  return [(app) => app.route('/', customerPageRoutes(page))];
 }

@@ -1,0 +1,173 @@
+/**
+ * The SA as a library: everything `carechat sa` runs, built from a validated configuration, without a
+ * server of its own. The host mounts `app` (a Hono app) or calls `fetch` from any Fetch-API server,
+ * calls `start()` before serving callbacks and `stop()` when it shuts down.
+ */
+import type { Hono } from 'hono';
+import type pino from 'pino';
+import { createPlatformClient, type PlatformClient } from '../api/index.ts';
+import {
+  CallbackKeysUnavailableError,
+  type CallbackVerifier,
+  verifierFromOpenIdMetadata,
+} from '../callbacks/verify.ts';
+import { isOpen } from '../routing/index.ts';
+import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
+import { type Clock, systemClock } from '../runtime/clock.ts';
+import type { SaConfig } from '../runtime/config.ts';
+import { provideChatSession } from '../runtime/effects.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { createOperations, type Operations } from '../runtime/operations.ts';
+import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
+import { type AgentView, Router } from '../runtime/router.ts';
+import { SessionManager, type SessionView } from '../runtime/sessions.ts';
+import { createSaApp } from '../sa/app.ts';
+
+export interface OrchestratorOptions {
+  /** Any pino logger (or a child of the host's); default: a pino logger at `config.logLevel`. */
+  logger?: pino.Logger;
+  /** Time source for deadlines and timestamps (tests move it by hand); default: the system clock. */
+  clock?: Clock;
+  /** Routes mounted after the SA's own (e.g. the customer page: `webRoutes()`). */
+  extraRoutes?: Array<(app: Hono) => void>;
+  /** Origins allowed to call the SA from a browser, besides `config.allowedOrigins`. */
+  allowedOrigins?: () => string[];
+}
+
+/** Reading sessions, their transcripts and the messages of customers no agent served. */
+export interface SessionsReader {
+  list(): SessionView[];
+  get(id: string): SessionView | undefined;
+  transcript(id: string): TranscriptEntry[] | undefined;
+  leftMessages(): LeftMessage[];
+  agents(): AgentView[];
+  queue(): ReturnType<Router['queued']>;
+}
+
+export interface Orchestrator {
+  /** The SA's HTTP surface (callbacks, chat token, operator API, and `extraRoutes`): mount it in a host app. */
+  readonly app: Hono;
+  /** `app.fetch`, for any Fetch-API server (Bun, Deno, node:http adapters, workers). */
+  readonly fetch: (request: Request) => Response | Promise<Response>;
+  readonly config: SaConfig;
+  readonly sessions: SessionsReader;
+  /** Operator actions; each throws an `OperationError` (status 400/404/409, code, message) when refused. */
+  readonly operate: Operations;
+  /** Subscribe to chat events (`'*'` for all); returns the function that unsubscribes. */
+  on<K extends ChatEventType>(type: K | '*', listener: (event: ChatEvent<K>) => void): () => void;
+  /** Fetches the platform's callback signing keys; callbacks are answered 503 (retried) until it resolves. */
+  start(): Promise<void>;
+  /** Stops every session's timers; in-flight HTTP requests are the host server's to drain. */
+  stop(): Promise<void>;
+  /** Internals for the CLI and tests; not part of the public API. */
+  readonly internals: { router: Router; sessionManager: SessionManager; client: PlatformClient };
+}
+
+export function createOrchestrator(config: SaConfig, options: OrchestratorOptions = {}): Orchestrator {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const client = createPlatformClient({
+    discoverUrl: config.api.discoverUrl,
+    endpointUri: config.api.endpointUri,
+    auth: {
+      tokenUrl: config.api.tokenUrl,
+      clientId: config.api.clientId,
+      clientSecret: config.api.clientSecret,
+      resource: config.api.resource,
+    },
+    timeoutMs: config.api.timeoutMs,
+    allowedHosts: config.api.allowedHosts,
+    logger: logger.child({ component: 'api' }),
+    now: () => clock.now(),
+  });
+  // Callbacks that arrive before start() has the signing keys are answered 503, so the platform retries them.
+  let verifier: CallbackVerifier | undefined;
+  const verify: CallbackVerifier = (header) =>
+    verifier
+      ? verifier(header)
+      : Promise.reject(new CallbackKeysUnavailableError('the SA is starting: callback keys not loaded yet'));
+  let sessions: SessionManager | undefined;
+  const router = new Router({
+    roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
+    strategy: config.routing.strategy,
+    capacity: config.routing.capacity,
+    maxMissedInRow: config.routing.maxMissedInRow,
+    avgHandleMs: config.routing.avgHandleMs,
+    skillsFallback: config.routing.skillsFallback,
+    clock,
+    logger: logger.child({ component: 'routing' }),
+    send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
+  });
+  const events = new ChatEvents(logger, () => clock.now());
+  const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
+  const open = () => isOpen(config.routing.businessHours, clock.now());
+  sessions = new SessionManager({
+    logic: provideChatSession({ client, clock, logger }),
+    clock,
+    logger,
+    settings: config.chat,
+    router,
+    events,
+    // The customer page sends the chosen topic as the invitation's subject.
+    topicOf: (invitation) => {
+      const topic = invitation.subject?.trim().toLowerCase();
+      return topic && skills.has(topic) ? topic : undefined;
+    },
+    isOpen: open,
+  });
+  const manager = sessions;
+  // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
+  const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
+  const app = createSaApp({
+    sessions: manager,
+    router,
+    client,
+    verifier: verify,
+    logger,
+    isOpen: open,
+    callbackPath: config.callbackPath,
+    endpointUri: config.api.endpointUri,
+    allowedOrigins: () => [...config.allowedOrigins, ...ownOrigin, ...(options.allowedOrigins?.() ?? [])],
+    extraRoutes: options.extraRoutes ?? [],
+    tokenRateLimit: config.chatTokenRateLimit,
+    trustProxy: config.trustProxy,
+    now: () => clock.now(),
+  });
+  let starting: Promise<void> | undefined;
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    config,
+    sessions: {
+      list: () => manager.list(),
+      get: (id) => manager.get(id),
+      transcript: (id) => manager.transcript(id),
+      leftMessages: () => manager.leftMessages(),
+      agents: () => router.agents(),
+      queue: () => router.queued(),
+    },
+    operate: createOperations(manager, router),
+    on: (type, listener) => events.on(type, listener),
+    start() {
+      starting ??= verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
+        audience: config.callbackAuth.audience,
+        issuers: config.callbackAuth.issuers,
+        appId: config.callbackAuth.appId,
+        now: () => new Date(clock.now()),
+      }).then(
+        (loaded) => {
+          verifier = loaded;
+        },
+        (error: unknown) => {
+          starting = undefined;
+          throw error;
+        },
+      );
+      return starting;
+    },
+    async stop() {
+      manager.stop();
+    },
+    internals: { router, sessionManager: manager, client },
+  };
+}
