@@ -170,7 +170,7 @@ describe('installed from the tarball', () => {
       await customer.close();
     }
     const ended = await eventually(
-      () => /chat ended: (\S+) (\S+) agents=(\S*) messages=(\d+)/.exec(output),
+      () => /chat ended: (\S+) (\S+) agents=(.*) messages=(\d+)/.exec(output),
       (found) => expect(found, `chat.ended not printed yet: ${output.slice(-500)}`).not.toBeNull(),
       { timeout: 20_000 },
     );
