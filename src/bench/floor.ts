@@ -87,7 +87,7 @@ export async function measureFloor(opts: {
       JSON.parse(response.text);
     };
     // Warm up: connections open, JIT done on both sides.
-    for (let done = 0; done < 2_000; done += opts.concurrency) {
+    for (let done = 0; done < Math.min(2_000, opts.exchanges); done += opts.concurrency) {
       await Promise.all(Array.from({ length: opts.concurrency }, exchange));
     }
     const before = await server.sample();

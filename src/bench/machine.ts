@@ -116,7 +116,11 @@ export interface MachineResult {
 }
 
 /** Replay the recording through the machine `chats` times (after a warm-up); verifies the first replay. */
-export async function replayMachine(recording: Recording, chats: number): Promise<MachineResult> {
+export async function replayMachine(
+  recording: Recording,
+  chats: number,
+  onProgress?: (done: number) => void,
+): Promise<MachineResult> {
   const logic = provideChatSession({ client: instantClient(), clock: systemClock, logger: silentLogger });
   const replay = async (check: boolean) => {
     const actor = createActor(logic, {
@@ -165,9 +169,13 @@ export async function replayMachine(recording: Recording, chats: number): Promis
     );
   }
   if (first.agentsJoinedAfter < 0) throw new Error('the replayed chat never reached agentsJoined');
+  // Warm-up (JIT), not counted.
   for (let i = 0; i < Math.min(200, chats); i++) await replay(false);
   const before = process.cpuUsage();
-  for (let i = 0; i < chats; i++) await replay(false);
+  for (let i = 0; i < chats; i++) {
+    await replay(false);
+    if ((i + 1) % 50 === 0) onProgress?.(i + 1);
+  }
   const used = process.cpuUsage(before);
   return {
     chats,
@@ -252,7 +260,7 @@ export async function heapPerSession(
         registry.dispatch([{ event, wire: WIRE }], { callbackContext: id });
       }
       await flush();
-      if ((i + 1) % 500 === 0) onProgress?.(i + 1);
+      if ((i + 1) % 50 === 0) onProgress?.(i + 1);
     }
     const used = process.cpuUsage(cpuBefore);
     for (const id of ids) {

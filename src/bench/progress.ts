@@ -16,16 +16,20 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   return stream.isTTY ? new Bar(stream) : new Lines(stream);
 }
 
+const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
 class Lines implements Progress {
   private label = '';
+  private started = 0;
   constructor(private readonly stream: NodeJS.WritableStream) {}
   stage(label: string): void {
     this.label = label;
+    this.started = performance.now();
     this.stream.write(`bench: ${label} …\n`);
   }
   update(): void {}
   done(summary: string): void {
-    this.stream.write(`bench: ${this.label}: ${summary}\n`);
+    this.stream.write(`bench: ${this.label}: ${summary} [${elapsed(this.started)}]\n`);
   }
   finish(): void {}
 }
@@ -49,7 +53,7 @@ class Bar implements Progress {
   }
 
   done(summary: string): void {
-    this.stream.write(`\r\x1b[K✓ ${this.label}: ${summary}\n`);
+    this.stream.write(`\r\x1b[K✓ ${this.label}: ${summary} [${elapsed(this.started)}]\n`);
   }
 
   finish(): void {
@@ -60,7 +64,7 @@ class Bar implements Progress {
     const now = performance.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const seconds = ((now - this.started) / 1000).toFixed(1);
+    const seconds = elapsed(this.started);
     const width = 24;
     let bar = '';
     if (this.total) {
@@ -70,7 +74,7 @@ class Bar implements Progress {
       bar = `${done} `;
     }
     const columns = this.stream.columns || 100;
-    const line = `${this.label} ${bar}${note} ${seconds}s`.slice(0, columns - 1);
+    const line = `${this.label} ${bar}${note} ${seconds}`.slice(0, columns - 1);
     this.stream.write(`\r\x1b[K${line}`);
   }
 }

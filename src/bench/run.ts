@@ -51,9 +51,9 @@ export const QUICK_PLAN: Plan = {
   sweep: [1, 10],
   phaseMs: 2_000,
   warmupChats: 4,
-  floorExchanges: 5_000,
-  machineChats: 200,
-  heapSessions: 200,
+  floorExchanges: 3_000,
+  machineChats: 100,
+  heapSessions: 100,
   chatTimeoutMs: 20_000,
 };
 
@@ -85,7 +85,7 @@ export async function runBench(
     progress.done(`${recording.events.length + 1} callback events, ${recording.states.join(' → ')}`);
 
     progress.stage('machine alone', plan.machineChats);
-    const machine = await replayMachine(recording, plan.machineChats);
+    const machine = await replayMachine(recording, plan.machineChats, (done) => progress.update(done));
     progress.done(`${round(machine.usPerChat)} µs CPU per chat (${machine.chats} chats)`);
 
     progress.stage(`heap: ${plan.heapSessions} live sessions at agentsJoined`, plan.heapSessions);
@@ -144,7 +144,7 @@ export async function runBench(
           firstChat,
           onProgress: (done, started) => {
             const rate = done / ((performance.now() - phaseStart) / 1000);
-            progress.update(done, `chats done, ${started - done} in flight, ${rate.toFixed(1)}/s`);
+            progress.update(done, `done, ${started - done} in flight, ${rate.toFixed(1)} chats/s`);
           },
         });
         firstChat += phase.chats + phase.failed;
