@@ -194,9 +194,14 @@ function collectGarbage(): () => void {
 
 export interface HeapResult {
   sessions: number;
+  /** Agents in the registry's roster (AGENT_CAPACITY at most 100 chats each, as configured SAs allow). */
+  agents: number;
   bytesPerSession: number;
   /** CPU to bring one session to agentsJoined through the registry (dispatch + machine + routing). */
   setupUsPerSession: number;
+  /** The same for the first and the last tenth of the sessions (grows when something is O(live chats)). */
+  setupUsFirstTenth: number;
+  setupUsLastTenth: number;
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
@@ -210,7 +215,14 @@ const WIRE = {
   conversation: null,
 } as NormalisedEvent['wire'];
 
-/** `sessions` live chats at agentsJoined in one session registry: heap per session. */
+/** At most this many chats per agent, as AGENT_CAPACITY allows. */
+const CHATS_PER_AGENT = 100;
+
+/**
+ * `sessions` live chats at agentsJoined in one session registry: heap per session. The roster has as many
+ * agents as the chats need at 100 each; each chat's recorded events get their own conversation ids, and
+ * the agent the router picked in place of the recorded one.
+ */
 export async function heapPerSession(
   recording: Recording,
   sessions: number,
@@ -220,11 +232,19 @@ export async function heapPerSession(
   const gc = collectGarbage();
   const invitationJson = JSON.stringify(recording.invitation);
   const restJson = JSON.stringify(recording.events.slice(0, prefix));
+  const recordedUser = recording.agent.uri.replace(/^sip:/i, '');
+  const agents = Math.ceil(sessions / CHATS_PER_AGENT);
+  const domain = recordedUser.split('@')[1] ?? 'contoso.com';
+  const roster = Array.from({ length: agents }, (_, i) => ({
+    uri: `sip:agent${i}@${domain}`,
+    name: `Agent ${i}`,
+    capacity: CHATS_PER_AGENT,
+  }));
   let registry: SessionManager | undefined;
   const router = new Router({
-    roster: [{ ...recording.agent, capacity: sessions + 1 }],
+    roster,
     strategy: recording.routing.strategy,
-    capacity: sessions + 1,
+    capacity: CHATS_PER_AGENT,
     maxMissedInRow: recording.routing.maxMissedInRow,
     avgHandleMs: recording.routing.avgHandleMs,
     skillsFallback: recording.routing.skillsFallback,
@@ -241,12 +261,20 @@ export async function heapPerSession(
     isOpen: () => true,
   });
   const ids: string[] = [];
+  const tenth = Math.max(1, Math.floor(sessions / 10));
+  let firstTenthUs = 0;
+  let lastTenthStart: NodeJS.CpuUsage | undefined;
   try {
     gc();
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
     const cpuBefore = process.cpuUsage();
     for (let i = 0; i < sessions; i++) {
+      if (i === tenth) {
+        const used = process.cpuUsage(cpuBefore);
+        firstTenthUs = used.user + used.system;
+      }
+      if (i === sessions - tenth) lastTenthStart = process.cpuUsage();
       const tag = (i + 1).toString(16).padStart(12, '0');
       const own = (json: string) => json.replace(UUID, (uuid) => uuid.slice(0, 24) + tag);
       const invitation = JSON.parse(own(invitationJson)) as CallbackEvent;
@@ -254,15 +282,27 @@ export async function heapPerSession(
       const id = reply?.callbackContext;
       if (!id) throw new Error('the session registry did not start a chat for the recorded invitation');
       ids.push(id);
-      const events = JSON.parse(own(restJson).replaceAll(recording.sessionId, id)) as CallbackEvent[];
-      for (const event of events) {
+      let events = JSON.parse(own(restJson).replaceAll(recording.sessionId, id)) as CallbackEvent[];
+      let assigned = false;
+      for (let e = 0; e < events.length; e++) {
         await flush();
-        registry.dispatch([{ event, wire: WIRE }], { callbackContext: id });
+        const agent = assigned ? undefined : registry.snapshot(id)?.context.currentAgent;
+        if (agent) {
+          // From here on the events speak of the agent the router chose.
+          assigned = true;
+          const user = agent.uri.replace(/^sip:/i, '');
+          const rest = JSON.stringify(events.slice(e))
+            .replaceAll(recordedUser, user)
+            .replaceAll(recording.agent.name, agent.name);
+          events = [...events.slice(0, e), ...(JSON.parse(rest) as CallbackEvent[])];
+        }
+        registry.dispatch([{ event: events[e]!, wire: WIRE }], { callbackContext: id });
       }
       await flush();
       if ((i + 1) % 50 === 0) onProgress?.(i + 1);
     }
     const used = process.cpuUsage(cpuBefore);
+    const last = process.cpuUsage(lastTenthStart);
     for (const id of ids) {
       const value = registry.snapshot(id)?.value;
       const top = typeof value === 'string' ? value : value ? Object.keys(value)[0] : undefined;
@@ -273,8 +313,11 @@ export async function heapPerSession(
     const heapAfter = process.memoryUsage().heapUsed;
     return {
       sessions,
+      agents,
       bytesPerSession: (heapAfter - heapBefore) / sessions,
       setupUsPerSession: (used.user + used.system) / sessions,
+      setupUsFirstTenth: firstTenthUs / tenth,
+      setupUsLastTenth: (last.user + last.system) / tenth,
     };
   } finally {
     registry.stop();

@@ -52,7 +52,10 @@ export function areaOf(url: string): string {
 function frameName(frame: CpuProfileNode['callFrame']): string {
   const fn = frame.functionName || '(anonymous)';
   if (!frame.url) return fn;
-  return `${fn} ${areaOf(frame.url)}:${frame.lineNumber + 1}`;
+  // Line 0 is what V8 reports for code without a usable position (a run-time TypeScript loader's output).
+  return frame.lineNumber > 0
+    ? `${fn} ${areaOf(frame.url)}:${frame.lineNumber + 1}`
+    : `${fn} ${areaOf(frame.url)}`;
 }
 
 export function summariseProfile(file: string, top = 12): ProfileSummary {

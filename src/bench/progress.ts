@@ -22,12 +22,23 @@ class Lines implements Progress {
   private label = '';
   private started = 0;
   constructor(private readonly stream: NodeJS.WritableStream) {}
-  stage(label: string): void {
+  private total: number | undefined;
+  private lastLine = 0;
+  stage(label: string, total?: number): void {
     this.label = label;
+    this.total = total;
     this.started = performance.now();
+    this.lastLine = this.started;
     this.stream.write(`bench: ${label} …\n`);
   }
-  update(): void {}
+  /** A line every 10 s at most, so long stages show they are moving. */
+  update(done: number, note = ''): void {
+    const now = performance.now();
+    if (now - this.lastLine < 10_000) return;
+    this.lastLine = now;
+    const count = this.total ? `${done}/${this.total}` : String(done);
+    this.stream.write(`bench: ${this.label}: ${count} ${note}`.trimEnd() + ` [${elapsed(this.started)}]\n`);
+  }
   done(summary: string): void {
     this.stream.write(`bench: ${this.label}: ${summary} [${elapsed(this.started)}]\n`);
   }

@@ -7,7 +7,7 @@
  *   4. with --profile: the CPU profiles both children wrote at exit, summarised.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type FloorResult, measureFloor } from './floor.ts';
 import { keepAliveAgent, nodeHttpTransport } from './http.ts';
@@ -76,6 +76,7 @@ export async function runBench(
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const logDir = profileDir ?? mkdtempSync(join(tmpdir(), 'carechat-bench-'));
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
   const t0 = performance.now();
   let keepLogs = Boolean(profileDir);
   try {
@@ -179,6 +180,7 @@ export async function runBench(
       quick: options.quick,
       startedAt,
       seconds: (performance.now() - t0) / 1000,
+      load: [loadAtStart, loadavg()[0]!],
       floor,
       machine,
       heap,
@@ -216,6 +218,8 @@ interface ReportInput {
   quick: boolean;
   startedAt: Date;
   seconds: number;
+  /** 1-minute load average at the start and at the end (other work on the machine skews the figures). */
+  load: [number, number];
   floor: FloorResult;
   machine: Awaited<ReturnType<typeof replayMachine>>;
   heap: Awaited<ReturnType<typeof heapPerSession>>;
@@ -257,6 +261,8 @@ function buildReport(input: ReportInput) {
       platform: `${process.platform}-${process.arch}`,
       cpus: cpu.length,
       cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+      loadAverageAtStart: round(input.load[0], 2),
+      loadAverageAtEnd: round(input.load[1], 2),
     },
     floor: {
       exchanges: floor.exchanges,
@@ -304,9 +310,12 @@ function buildReport(input: ReportInput) {
     },
     heap: {
       sessions: input.heap.sessions,
+      agents: input.heap.agents,
       bytesPerSession: Math.round(input.heap.bytesPerSession),
       kbPerSession: round(input.heap.bytesPerSession / 1024),
       setupUsPerSession: round(input.heap.setupUsPerSession),
+      setupUsFirstTenth: round(input.heap.setupUsFirstTenth),
+      setupUsLastTenth: round(input.heap.setupUsLastTenth),
     },
     ...(input.profiles
       ? {
@@ -343,7 +352,8 @@ export function formatReport(report: BenchReport): string[] {
   const lines: string[] = [];
   const kind = report.quick ? 'quick run' : 'full run';
   lines.push(
-    `carechat bench (${kind}, ${report.seconds} s): node ${report.machine.node}, ${report.machine.cpus} × ${report.machine.cpuModel}`,
+    `carechat bench (${kind}, ${report.seconds} s): node ${report.machine.node}, ${report.machine.cpus} × ${report.machine.cpuModel}, ` +
+      `load average ${report.machine.loadAverageAtStart} at the start, ${report.machine.loadAverageAtEnd} at the end`,
     '',
   );
   const header = ['', ...report.sweep.map((s) => `${s.concurrency} at once`)];
@@ -384,8 +394,8 @@ export function formatReport(report: BenchReport): string[] {
     `| HTTP floor: exchanges/s, p50 ms, p99 ms | ${fmt(floor.exchangesPerSec)}, ${fmt(floor.p50Ms)}, ${fmt(floor.p99Ms)} |`,
     `| callback handling in the SA over the sweep p50 / p99 ms | ${fmt(sa.callbackP50Ms)} / ${fmt(sa.callbackP99Ms)} |`,
     `| machine alone: µs CPU per recorded chat (${machineAlone.eventsPerChat} events, stubbed effects) | ${fmt(machineAlone.usPerChat)} |`,
-    `| heap per live session at agentsJoined (${fmt(heap.sessions)} in one registry) KB | ${fmt(heap.kbPerSession)} |`,
-    `| registry CPU µs to bring one session to agentsJoined | ${fmt(heap.setupUsPerSession)} |`,
+    `| heap per live session at agentsJoined (${fmt(heap.sessions)} in one registry, ${fmt(heap.agents)} agents) KB | ${fmt(heap.kbPerSession)} |`,
+    `| registry CPU µs to bring one session to agentsJoined: all / first tenth / last tenth | ${fmt(heap.setupUsPerSession)} / ${fmt(heap.setupUsFirstTenth)} / ${fmt(heap.setupUsLastTenth)} |`,
   );
   if (report.profile) {
     for (const name of ['sa', 'emulator'] as const) {

@@ -70,7 +70,15 @@ const POSITIVE: Record<string, string[]> = {
   sa: [...SIDE_FIELDS, 'callbackP50Ms', 'callbackP99Ms'],
   emulator: SIDE_FIELDS,
   machineAlone: ['chats', 'eventsPerChat', 'usPerChat'],
-  heap: ['sessions', 'bytesPerSession', 'kbPerSession', 'setupUsPerSession'],
+  heap: [
+    'sessions',
+    'agents',
+    'bytesPerSession',
+    'kbPerSession',
+    'setupUsPerSession',
+    'setupUsFirstTenth',
+    'setupUsLastTenth',
+  ],
   machine: ['cpus'],
 };
 
