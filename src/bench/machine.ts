@@ -94,10 +94,13 @@ export async function recordChat(): Promise<Recording> {
 function instantClient(): PlatformClient {
   let n = 0;
   return new Proxy({} as PlatformClient, {
-    get: () => async (href: string) => {
-      n += 1;
-      return { location: `${href}/${n}` };
-    },
+    get: (_, name) =>
+      name === 'then'
+        ? undefined
+        : async (href: string) => {
+            n += 1;
+            return { location: `${href}/${n}` };
+          },
   });
 }
 

@@ -36,10 +36,18 @@ export interface ProfileSummary {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Where a script lives: `pkg:<name>` for node_modules, `node:<module>` for built-ins, else a project path. */
+/**
+ * Where a script lives: `pkg:<name>` for node_modules, `node:<module>` (`node:internal/<area>`) for
+ * built-ins, else a project path.
+ */
 export function areaOf(url: string): string {
   if (!url) return '(native / V8)';
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
+  if (url.startsWith('node:')) {
+    // node:internal/crypto/util → node:internal/crypto; node:internal/deps/undici/undici → …/deps/undici
+    const parts = url.slice(5).split('/');
+    const keep = parts[0] === 'internal' ? (parts[1] === 'deps' ? 3 : 2) : 1;
+    return `node:${parts.slice(0, keep).join('/')}`;
+  }
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   const modules = path.lastIndexOf('node_modules/');
   if (modules >= 0) {
@@ -52,6 +60,7 @@ export function areaOf(url: string): string {
 function frameName(frame: CpuProfileNode['callFrame']): string {
   const fn = frame.functionName || '(anonymous)';
   if (!frame.url) return fn;
+  if (frame.url.startsWith('node:')) return `${fn} ${frame.url}:${frame.lineNumber + 1}`;
   // Line 0 is what V8 reports for code without a usable position (a run-time TypeScript loader's output).
   return frame.lineNumber > 0
     ? `${fn} ${areaOf(frame.url)}:${frame.lineNumber + 1}`

@@ -148,7 +148,10 @@ describe('bench figures', () => {
   });
 
   it('names the area of a script', () => {
-    expect(areaOf('node:internal/http/server')).toBe('node:internal');
+    expect(areaOf('node:internal/crypto/util')).toBe('node:internal/crypto');
+    expect(areaOf('node:internal/deps/undici/undici')).toBe('node:internal/deps/undici');
+    expect(areaOf('node:internal/url')).toBe('node:internal/url');
+    expect(areaOf('node:events')).toBe('node:events');
     expect(areaOf('file:///x/node_modules/@hono/node-server/dist/index.mjs')).toBe('pkg:@hono/node-server');
     expect(areaOf('')).toBe('(native / V8)');
   });
