@@ -9,6 +9,7 @@
  *     drained at each sample;
  *   - whether the server is idle (no request in flight) and for how long.
  *
+ * When the channel closes (the bench is done with it, or died) the process stops itself with SIGTERM.
  * Without an IPC channel (any normal run) it does nothing.
  */
 import diagnostics from 'node:diagnostics_channel';
@@ -66,6 +67,9 @@ if (typeof process.send === 'function') {
       timings: drained,
     });
   });
-  // The channel must not keep the process alive: it exits on SIGTERM as it always does.
+  // The bench stops a child by closing the channel (or by exiting): the child then gets the SIGTERM a
+  // user would send, so it shuts down as usual (and writes its CPU profile), and is never left behind.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  // The channel itself must not keep the process alive.
   process.channel?.unref();
 }

@@ -138,11 +138,14 @@ export class BenchChild {
     });
   }
 
-  /** SIGTERM (as a user stops it), wait for the exit (profiles are written then); SIGKILL after 20 s. */
+  /**
+   * Close the channel: the probe then sends the child the SIGTERM a user would (once: a second SIGTERM
+   * would kill it before it writes its profile). Wait for the exit; SIGKILL after 20 s.
+   */
   async stop(): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
     if (this.child.connected) this.child.disconnect();
-    this.child.kill('SIGTERM');
+    else this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
     const code = await this.exited;
     clearTimeout(timer);
