@@ -40,48 +40,64 @@ export function keepAliveAgent(): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, scheduling: 'lifo' });
 }
 
-/** node:http over `agent`; plain http only (the bench talks to local processes). Redirects are not followed. */
+/**
+ * node:http over `agent`; plain http only (the bench talks to local processes). Redirects are not
+ * followed. A request that fails on a reused keep-alive connection before any answer (the server closed
+ * it while idle) is sent once more on a fresh one, as browsers do.
+ */
 export function nodeHttpTransport(agent: http.Agent = keepAliveAgent()): HttpTransport {
-  return (request) =>
-    new Promise<HttpResponse>((resolve, reject) => {
-      const url = new URL(request.url);
-      if (url.protocol !== 'http:') {
-        reject(new Error(`nodeHttpTransport speaks plain http only, not ${url.protocol} (${request.url})`));
-        return;
-      }
-      const headers: Record<string, string | number> = { ...request.headers };
-      if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
-      const req = http.request(
-        {
-          agent,
-          method: request.method,
-          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-          port: url.port || 80,
-          path: url.pathname + url.search,
-          headers,
-          ...(request.signal ? { signal: request.signal } : {}),
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              url: request.url,
-              headers: {
-                get(name) {
-                  const value = res.headers[name.toLowerCase()];
-                  if (value === undefined) return null;
-                  return Array.isArray(value) ? value.join(', ') : value;
-                },
-              },
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(request.body);
+  const send = (request: HttpRequest, retried: boolean): Promise<HttpResponse> =>
+    once(agent, request).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      const stale = error.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      if (!stale || retried || request.signal?.aborted) throw error;
+      return send(request, true);
     });
+  return (request) => send(request, false);
+}
+
+function once(agent: http.Agent, request: HttpRequest): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const url = new URL(request.url);
+    if (url.protocol !== 'http:') {
+      reject(new Error(`nodeHttpTransport speaks plain http only, not ${url.protocol} (${request.url})`));
+      return;
+    }
+    const headers: Record<string, string | number> = { ...request.headers };
+    let answered = false;
+    if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+    const req = http.request(
+      {
+        agent,
+        method: request.method,
+        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port || 80,
+        path: url.pathname + url.search,
+        headers,
+        ...(request.signal ? { signal: request.signal } : {}),
+      },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            url: request.url,
+            headers: {
+              get(name) {
+                const value = res.headers[name.toLowerCase()];
+                if (value === undefined) return null;
+                return Array.isArray(value) ? value.join(', ') : value;
+              },
+            },
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    // Only a request that got no answer at all may be sent again.
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket && !answered })));
+    req.end(request.body);
+  });
 }

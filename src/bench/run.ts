@@ -44,7 +44,7 @@ export const FULL_PLAN: Plan = {
   floorExchanges: 20_000,
   machineChats: 2_000,
   heapSessions: 10_000,
-  chatTimeoutMs: 60_000,
+  chatTimeoutMs: 180_000,
 };
 
 export const QUICK_PLAN: Plan = {
@@ -54,7 +54,7 @@ export const QUICK_PLAN: Plan = {
   floorExchanges: 3_000,
   machineChats: 100,
   heapSessions: 100,
-  chatTimeoutMs: 20_000,
+  chatTimeoutMs: 60_000,
 };
 
 /** The most customers at once: 3 demo agents × AGENT_CAPACITY 100. */
@@ -152,7 +152,8 @@ export async function runBench(
         phases.push(phase);
         progress.done(
           `${phase.chats} chats in ${phase.seconds.toFixed(1)} s, ${round(phase.chats / phase.seconds)}/s` +
-            (phase.failed ? `, ${phase.failed} FAILED (${phase.firstError})` : ''),
+            (phase.failed ? `, ${phase.failed} FAILED (${phase.firstError})` : '') +
+            (phase.stillOpen ? `, ${phase.stillOpen} conversations NOT torn down` : ''),
         );
       }
       const [sa, emulator] = await Promise.all([stack.sa.sample(), stack.emulator.sample()]);
@@ -192,11 +193,16 @@ export async function runBench(
     for (const line of formatReport(report)) io.stdout(line);
     if (options.json) io.stdout(JSON.stringify(report));
     const failed = sum(phases.map((p) => p.failed));
-    if (failed > 0) {
+    const stillOpen = sum(phases.map((p) => p.stillOpen));
+    if (failed > 0 || stillOpen > 0) {
       keepLogs = true;
-      io.stderr(
-        `carechat bench: ${failed} chats failed (first: ${phases.find((p) => p.failed)?.firstError}); logs in ${logDir}`,
-      );
+      if (failed) {
+        io.stderr(
+          `carechat bench: ${failed} chats failed (first: ${phases.find((p) => p.failed)?.firstError})`,
+        );
+      }
+      if (stillOpen) io.stderr(`carechat bench: ${stillOpen} conversations were not torn down`);
+      io.stderr(`carechat bench: logs of the child processes are in ${logDir}`);
       return 1;
     }
     return 0;
@@ -276,6 +282,7 @@ function buildReport(input: ReportInput) {
       concurrency: p.concurrency,
       chats: p.chats,
       failed: p.failed,
+      stillOpen: p.stillOpen,
       seconds: round(p.seconds),
       chatsPerSec: round(p.chats / p.seconds),
       saCpuMsPerChat: round(p.sa.cpuMs / p.chats),
@@ -372,6 +379,7 @@ export function formatReport(report: BenchReport): string[] {
     ['callbacks per chat', (s) => s.callbacksPerChat],
     ['SA HTTP exchanges per chat', (s) => s.saExchangesPerChat],
     ['failed chats', (s) => s.failed],
+    ['conversations left open 60 s after the last chat', (s) => s.stillOpen],
   ];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`);
   for (const [label, pick] of rows)

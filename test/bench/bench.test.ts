@@ -109,6 +109,7 @@ describe('carechat bench --quick --json', () => {
         expect(step[field], `sweep ${step.concurrency} ${field}`).toBeGreaterThan(0);
       }
       expect(step.failed).toBe(0);
+      expect(step.stillOpen).toBe(0);
     }
     // The welcome cannot come before the invitation, nor p99 below p50.
     for (const step of report.sweep) {
