@@ -14,6 +14,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   inspect: { summary: 'print the events of a callback body', load: () => import('./cli/inspect.ts') },
   viz: { summary: 'write the state charts (--check: fail if stale)', load: () => import('./cli/viz.ts') },
   migrate: { summary: "apply the store's schema migrations", load: () => import('./cli/migrate.ts') },
+  bench: {
+    summary: 'measure chats/s, CPU per chat and latencies (emulator + SA as child processes)',
+    load: () => import('./cli/bench.ts'),
+  },
 };
 
 const defaultIo: CliIo = {

@@ -22,6 +22,8 @@ const LAYERS: Array<{ layer: string; folders: string[] }> = [
   },
   { layer: 'applications', folders: ['src/sa', 'src/runtime', 'src/emulator'] },
   { layer: 'stack wiring', folders: ['src/stack'] },
+  // The benchmark drives whole stacks (child processes, or the registry in-process).
+  { layer: 'tools', folders: ['src/bench'] },
   // The package's public entry (`import … from 'carechat'`): re-exports from the layers below.
   { layer: 'public entry', folders: ['src/index'] },
   { layer: 'command line', folders: ['src/cli'] },
