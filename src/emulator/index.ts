@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
+import { Aad, aadRoutes } from './aad.ts';
 import { Agents } from './agents.ts';
 import { Auth, jwksOf } from './auth.ts';
 import { CallbackDispatcher } from './callbacks.ts';
@@ -41,6 +42,8 @@ export interface Emulator {
   log: ActivityLog;
   faults: Faults;
   agents: Agents;
+  /** The tenant's Azure AD for people: operator sign-in (OpenID Connect). */
+  aad: Aad;
   /** The JWKS that verifies callback JWTs (also served at /common/discovery/keys). */
   jwks(): { keys: Record<string, unknown>[] };
   /** True while callbacks are queued or in flight. */
@@ -210,6 +213,8 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
   });
 
   app.route('/control', controlRoutes(core));
+  const aad = new Aad(core);
+  app.route('/', aadRoutes(core, aad));
 
   app.all('*', async (c) => {
     const response = (await platform.dispatch(c)) ?? (await ucwa.dispatch(c));
@@ -239,6 +244,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     log,
     faults,
     agents,
+    aad,
     jwks: () => jwksOf(auth.keys.aad),
     callbacksBusy: () => callbacks.busy,
     async close() {

@@ -12,6 +12,7 @@ import { DEMO_TENANT } from '../config/tenant.ts';
 import { type Emulator, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
 import { isOpen } from '../routing/index.ts';
 import { createSaApp } from '../sa/app.ts';
+import { CALLBACK_PATH as SIGN_IN_CALLBACK_PATH } from '../sa/auth/routes.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { loadSaConfig, type SaConfig } from './config.ts';
 import { provideChatSession } from './effects.ts';
@@ -107,6 +108,7 @@ export async function startSa({
     isOpen: () => isOpen(config.routing.businessHours, clock.now()),
   });
   const ownOrigins: string[] = [];
+  let publicUrl = config.publicUrl ?? '';
   const app = createSaApp({
     sessions,
     router,
@@ -121,9 +123,11 @@ export async function startSa({
     tokenRateLimit: config.chatTokenRateLimit,
     trustProxy: config.trustProxy,
     now: () => clock.now(),
+    auth: config.auth,
+    publicUrl: () => publicUrl,
   });
   const { server, url } = await listen(app, config.port, config.host);
-  const publicUrl = config.publicUrl ?? url;
+  publicUrl = config.publicUrl ?? url;
   ownOrigins.push(new URL(publicUrl).origin, url.replace('127.0.0.1', 'localhost'));
   logger.info({ url: publicUrl, callbacks: `${publicUrl}${config.callbackPath}` }, 'SA listening');
   return {
@@ -183,6 +187,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
     });
     emulator.emulator.setCallbackUrl(DEMO_TENANT.applicationId, `${sa.url}${config.callbackPath}`);
+    emulator.emulator.aad.allowRedirect(`${sa.url}${SIGN_IN_CALLBACK_PATH}`);
   } catch (error) {
     await emulator.close();
     throw error;
