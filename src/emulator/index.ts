@@ -9,6 +9,7 @@ import { Auth, jwksOf } from './auth.ts';
 import { CallbackDispatcher } from './callbacks.ts';
 import { type EmulatorConfig, resolveConfig } from './config.ts';
 import { controlRoutes } from './control.ts';
+import { deskRoutes } from './desk/routes.ts';
 import { codeForStatus, EmulatorError } from './errors.ts';
 import { Faults } from './faults.ts';
 import { type Core, type Env, errorResponse, json, queryOf } from './http.ts';
@@ -215,6 +216,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
   app.route('/control', controlRoutes(core));
   const aad = new Aad(core);
   app.route('/', aadRoutes(core, aad));
+  app.route('/', deskRoutes(core));
 
   app.all('*', async (c) => {
     const response = (await platform.dispatch(c)) ?? (await ucwa.dispatch(c));

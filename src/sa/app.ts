@@ -21,6 +21,8 @@ import { sessionChartSvg } from '../viz/sessionChart.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
 import { type AuthConfig, createAuth } from './auth/index.ts';
+import { agentsOf } from './console/data.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { businessHoursGate, operatorRoutes } from './operator.ts';
 import {
   clientKey,
@@ -121,13 +123,7 @@ export function createSaApp(opts: SaAppOptions): Hono {
     logger: log,
     ownsSession: (id, agentUri) => {
       const view = opts.sessions.get(id);
-      if (!view) return false;
-      const uris = [
-        ...view.agents.map((a) => a.uri),
-        ...view.participants.map((p) => p.uri ?? ''),
-        view.offering?.uri ?? '',
-      ];
-      return uris.some((uri) => uri.toLowerCase() === agentUri);
+      return !!view && agentsOf(view).includes(agentUri);
     },
     ...(opts.now ? { now: opts.now } : {}),
   });
@@ -299,6 +295,11 @@ export function createSaApp(opts: SaAppOptions): Hono {
     });
     return c.body(svg, 200, { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': 'no-store' });
   });
+
+  app.route(
+    '/',
+    consoleRoutes({ sessions: opts.sessions, router: opts.router, now: opts.now ?? (() => Date.now()) }),
+  );
 
   for (const mount of opts.extraRoutes ?? []) mount(app);
   return app;
