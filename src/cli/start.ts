@@ -8,7 +8,7 @@ import { DEMO_SUPERVISOR } from '../config/tenant.ts';
 import { ConfigError } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { type RunningStack, startStack } from '../runtime/stack.ts';
-import { webRoutes } from '../web/index.ts';
+import { embedOriginsFrom, webRoutes } from '../web/index.ts';
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -33,7 +33,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       emulatorPort: port(env.EMULATOR_PORT, 'EMULATOR_PORT', 3001),
       host: env.HOST || '127.0.0.1',
       logger,
-      extraRoutes: webRoutes(),
+      extraRoutes: webRoutes({ embedOrigins: embedOriginsFrom(env) }),
     });
     io.stdout(
       `carechat ready: sa=${stack.saUrl} emulator=${stack.emulatorUrl} console=${consoleLink(stack)}`,

@@ -61,12 +61,14 @@ button:hover, button:focus-visible { background: #f3f2f1; outline: 2px solid #00
 @media (max-width: 480px) { main { margin: 0; padding: 24px 20px; box-shadow: none; } }
 `;
 
-function pageCsp(): string {
+/** `formTarget`: the origin the sign-in form's answer redirects to (the client's redirect URI). */
+function pageCsp(formTarget?: string): string {
   const hash = createHash('sha256').update(SIGN_IN_CSS).digest('base64');
-  return `default-src 'none'; style-src 'sha256-${hash}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+  const form = formTarget ? `'self' ${formTarget}` : "'self'";
+  return `default-src 'none'; style-src 'sha256-${hash}'; form-action ${form}; base-uri 'none'; frame-ancestors 'none'`;
 }
 
-function page(status: number, body: string): Response {
+function page(status: number, body: string, formTarget?: string): Response {
   return new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in to your account</title><style>${SIGN_IN_CSS}</style></head><body><main>${body}</main></body></html>`,
     {
@@ -74,7 +76,7 @@ function page(status: number, body: string): Response {
       headers: {
         'Content-Type': 'text/html; charset=utf-8',
         'Cache-Control': 'no-store',
-        'Content-Security-Policy': pageCsp(),
+        'Content-Security-Policy': pageCsp(formTarget),
       },
     },
   );
@@ -339,7 +341,7 @@ export function aadRoutes(core: Core, aad: Aad): Hono<Env> {
     return redirectBack(redirectUri, { code, state: req.state, session_state: randomUUID() });
   };
 
-  const signInPage = (tenant: string, req: AuthorizeRequest) => {
+  const signInPage = (tenant: string, req: AuthorizeRequest, redirectUri: string) => {
     const hidden = AUTHORIZE_PARAMS.filter((name) => req[name] !== undefined)
       .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(req[name] ?? '')}">`)
       .join('');
@@ -354,6 +356,8 @@ export function aadRoutes(core: Core, aad: Aad): Hono<Env> {
     return page(
       200,
       `<div class="brand">Emulated Azure AD · ${escapeHtml(tenant)}</div><h1>Pick an account</h1><p>Sign in to carechat as one of the demo users.</p><form method="post" action="${escapeHtml(`${base()}/${tenant}/oauth2/v2.0/authorize`)}">${hidden}<ul>${users}</ul></form>`,
+      // The form's answer redirects to the application: the policy must let the submission go there.
+      new URL(redirectUri).origin,
     );
   };
 
@@ -379,7 +383,7 @@ export function aadRoutes(core: Core, aad: Aad): Hono<Env> {
     const ssoUser = aad.takeSso(getCookie(c, SSO_COOKIE));
     const user = ssoUser ? aad.user(ssoUser) : undefined;
     if (user) return complete(tenant, checked.app, checked.redirectUri, req, user);
-    return signInPage(tenant, req);
+    return signInPage(tenant, req, checked.redirectUri);
   });
 
   app.post('/:tenant/oauth2/v2.0/authorize', async (c) => {
@@ -394,7 +398,7 @@ export function aadRoutes(core: Core, aad: Aad): Hono<Env> {
       return redirectBack(checked.redirectUri, { error, error_description: description, state: req.state });
     }
     const user = aad.user(form.get('username') ?? '');
-    if (!user) return signInPage(tenant, req);
+    if (!user) return signInPage(tenant, req, checked.redirectUri);
     return complete(tenant, checked.app, checked.redirectUri, req, user);
   });
 

@@ -12,6 +12,7 @@ import { controlRoutes } from './control.ts';
 import { deskRoutes } from './desk/routes.ts';
 import { codeForStatus, EmulatorError } from './errors.ts';
 import { Faults } from './faults.ts';
+import { announceBridgedParticipants } from './guestRoster.ts';
 import { type Core, type Env, errorResponse, json, queryOf } from './http.ts';
 import { ActivityLog } from './log.ts';
 import { platformRoutes } from './platform.ts';
@@ -87,6 +88,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     every: (ms, task) => scheduler.every(ms, task),
   });
   const world = new World({ config, scheduler, callbacks, logger, publicUrl: getPublicUrl });
+  announceBridgedParticipants(world);
   const agents = new Agents(config, scheduler, logger);
   agents.bind(world);
   world.agents = agents;

@@ -713,9 +713,23 @@ function sessionView(id) {
     const src = `/sessions/${encodeURIComponent(session.id)}/chart.svg?v=${encodeURIComponent(data.chartVersion)}`;
     if (chart.getAttribute('src') !== src) chart.setAttribute('src', src);
 
-    const shown = data.transcript.filter(
-      (/** @type {any} */ e) => e.kind !== 'typing' && !(e.kind === 'participant' && e.change === 'updated'),
-    );
+    // Roster lines: the first report of someone (added, or updated when the added one was not seen) says
+    // they joined; later updates say nothing new.
+    /** @type {Set<string>} */
+    const present = new Set();
+    const shown = data.transcript
+      .filter((/** @type {any} */ e) => {
+        if (e.kind === 'typing') return false;
+        if (e.kind !== 'participant') return true;
+        const who = e.from ?? '';
+        if (e.change === 'deleted') return present.delete(who) || !who;
+        if (present.has(who)) return false;
+        present.add(who);
+        return true;
+      })
+      .map((/** @type {any} */ e) =>
+        e.kind === 'participant' && e.change === 'updated' ? { ...e, change: 'added' } : e,
+      );
     const atEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
     reconcile(
       transcript,
