@@ -309,6 +309,40 @@ describe('CSRF protection and the API token', () => {
   });
 });
 
+describe('on https', () => {
+  it('the sign-in and session cookies are Secure and __Host- prefixed', async () => {
+    const secure = await startStack({ logger: silentLogger, env: { SA_PUBLIC_URL: 'https://sa.example' } });
+    try {
+      const login = await secure.sa.app.request('https://sa.example/auth/login');
+      expect(login.status).toBe(302);
+      const cookie = login.headers.getSetCookie().join('\n');
+      expect(cookie).toMatch(/^__Host-carechat-signin=/);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).toMatch(/HttpOnly/);
+      expect(new URL(login.headers.get('location')!).searchParams.get('redirect_uri')).toBe(
+        'https://sa.example/auth/callback',
+      );
+    } finally {
+      await secure.close();
+    }
+  });
+});
+
+describe('pages for people', () => {
+  it('an agent opening another agent’s chat page gets a 403 page, not JSON', async () => {
+    const bob = await signIn(stack.saUrl, 'bob@contoso.com');
+    const page = await bob.fetch(`${stack.saUrl}/console/sessions/cnosuchsession`, {
+      headers: { accept: 'text/html' },
+    });
+    expect(page.status).toBe(403);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('signed in as Bob Agent');
+    const api = await bob.fetch(`${stack.saUrl}/sessions/cnosuchsession`);
+    expect(api.status).toBe(403);
+    expect(await api.json()).toMatchObject({ error: 'forbidden' });
+  });
+});
+
 describe('auth settings and roles (unit)', () => {
   it('roles come from the roles claim or OIDC_USER_ROLES; supervisor wins; no role, no session', () => {
     const map = new Map([['dana@contoso.com', 'supervisor' as const]]);

@@ -82,7 +82,21 @@ export function authGuard(opts: GuardOptions): MiddlewareHandler {
         { 'WWW-Authenticate': 'Bearer realm="carechat"' },
       );
     }
-    authorize(principal, access, found?.params ?? {}, opts);
+    try {
+      authorize(principal, access, found?.params ?? {}, opts);
+    } catch (error) {
+      // A person who opened a page they may not see gets a page saying so (an API caller: JSON).
+      if (error instanceof HTTPException && wantsHtml(c)) {
+        const { message } = (await error.getResponse().json()) as { message: string };
+        throw new HTTPException(403, {
+          res: messagePage(403, 'Not for you', `You are signed in as ${principal.name}: ${message}.`, {
+            href: '/console',
+            label: 'Back to the console',
+          }),
+        });
+      }
+      throw error;
+    }
     if (principal.kind === 'user' && !SAFE_METHODS.has(c.req.method.toUpperCase()))
       checkCsrf(c, principal, opts);
     c.set('principal', principal);
