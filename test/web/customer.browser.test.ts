@@ -170,10 +170,16 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     const p = await open(options);
     await startChat(page);
     await waitForStatus(page, 'Waiting for an agent…');
+    const polls = p.eventPolls().length;
     p.connect();
     await eventually(
       () => page.getByTestId('input').isEnabled(),
       (enabled) => expect(enabled).toBe(true),
+    );
+    // The long poll after the connect batch is held by the platform: tests that count polls start here.
+    await eventually(
+      () => p.eventPolls().length,
+      (n) => expect(n).toBeGreaterThan(polls),
     );
     return p;
   }
