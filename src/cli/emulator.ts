@@ -5,17 +5,22 @@ import { isRelPrefix } from '../wire/rels.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE =
-  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--public-url URL] [--heartbeat-ms N]';
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N]';
 
 interface Options {
   port: number;
   host: string;
   config: Partial<EmulatorConfig>;
+  /**
+   * Redirect URIs registered for operator sign-in (the SA's <url>/auth/callback): from --sign-in-redirect,
+   * and derived from --callback-url (same origin).
+   */
+  redirectUris: string[];
 }
 
 /** Parse the arguments; a string is the one-line complaint about them. */
 export function parseEmulatorArgs(args: string[]): Options | string {
-  const options: Options = { port: 3001, host: '127.0.0.1', config: {} };
+  const options: Options = { port: 3001, host: '127.0.0.1', config: {}, redirectUris: [] };
   for (let i = 0; i < args.length; i += 1) {
     const flag = args[i]!;
     const [name, inline] = flag.includes('=')
@@ -60,6 +65,14 @@ export function parseEmulatorArgs(args: string[]): Options | string {
         options.config.heartbeatIntervalMs = ms;
         break;
       }
+      case '--sign-in-redirect': {
+        const url = value();
+        if (!url || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+          return `--sign-in-redirect needs an absolute http(s) URL, got '${url ?? ''}'`;
+        }
+        options.redirectUris.push(url);
+        break;
+      }
       case '--callback-url':
       case '--public-url': {
         const url = value();
@@ -71,6 +84,8 @@ export function parseEmulatorArgs(args: string[]): Options | string {
           options.config.applications = defaultEmulatorConfig().applications.map((app) =>
             app.applicationId === DEMO_TENANT.applicationId ? { ...app, callbackUrl: url } : app,
           );
+          // The SA whose callbacks come here signs its operators in here too.
+          options.redirectUris.push(`${new URL(url).origin}/auth/callback`);
         }
         break;
       }
@@ -102,6 +117,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     );
     return 1;
   }
+  for (const uri of options.redirectUris) started.emulator.aad.allowRedirect(uri);
   io.stdout(`carechat emulator ready: ${started.url}`);
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -19,7 +19,11 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     const config = loadSaConfig(process.env);
     const logger = createLogger(config.logLevel);
-    const sa = await startSa({ config, logger, extraRoutes: webRoutes() });
+    const sa = await startSa({
+      config,
+      logger,
+      extraRoutes: webRoutes({ embedOrigins: config.allowedOrigins }),
+    });
     io.stdout(`carechat sa ready: sa=${sa.url} callbacks=${sa.url}${config.callbackPath}`);
     await waitForSignal();
     await sa.close();

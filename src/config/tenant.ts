@@ -29,3 +29,13 @@ export const DEMO_AGENTS: readonly AgentSpec[] = [
   { uri: 'sip:bob@contoso.com', name: 'Bob Agent', skills: ['technical', 'general'] },
   { uri: 'sip:carol@contoso.com', name: 'Carol Agent', skills: ['billing', 'technical'] },
 ];
+
+/**
+ * The demo tenant's supervisor: a user of the emulated Azure AD (not a Skype user, not in the roster) who
+ * signs in to the operator console. The roster agents sign in as themselves (`alice@contoso.com`, …).
+ */
+export const DEMO_SUPERVISOR = {
+  username: 'sam@contoso.com',
+  name: 'Sam Supervisor',
+  roles: ['supervisor'],
+} as const;

@@ -3,13 +3,16 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { type Logger, pino } from 'pino';
+import { Aad, aadRoutes } from './aad.ts';
 import { Agents } from './agents.ts';
 import { Auth, jwksOf } from './auth.ts';
 import { CallbackDispatcher } from './callbacks.ts';
 import { type EmulatorConfig, resolveConfig } from './config.ts';
 import { controlRoutes } from './control.ts';
+import { deskRoutes } from './desk/routes.ts';
 import { codeForStatus, EmulatorError } from './errors.ts';
 import { Faults } from './faults.ts';
+import { announceBridgedParticipants } from './guestRoster.ts';
 import { type Core, type Env, errorResponse, json, queryOf } from './http.ts';
 import { ActivityLog } from './log.ts';
 import { platformRoutes } from './platform.ts';
@@ -42,6 +45,8 @@ export interface Emulator {
   log: ActivityLog;
   faults: Faults;
   agents: Agents;
+  /** The tenant's Azure AD for people: operator sign-in (OpenID Connect). */
+  aad: Aad;
   /** The JWKS that verifies callback JWTs (also served at /common/discovery/keys). */
   jwks(): { keys: Record<string, unknown>[] };
   /** True while callbacks are queued or in flight. */
@@ -84,6 +89,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     every: (ms, task) => scheduler.every(ms, task),
   });
   const world = new World({ config, scheduler, callbacks, logger, publicUrl: getPublicUrl });
+  announceBridgedParticipants(world);
   const agents = new Agents(config, scheduler, logger);
   agents.bind(world);
   world.agents = agents;
@@ -211,6 +217,9 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
   });
 
   app.route('/control', controlRoutes(core));
+  const aad = new Aad(core);
+  app.route('/', aadRoutes(core, aad));
+  app.route('/', deskRoutes(core));
 
   app.all('*', async (c) => {
     const response = (await platform.dispatch(c)) ?? (await ucwa.dispatch(c));
@@ -240,6 +249,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     log,
     faults,
     agents,
+    aad,
     jwks: () => jwksOf(auth.keys.aad),
     callbacksBusy: () => callbacks.busy,
     async close() {

@@ -3,6 +3,7 @@
  * variable's name and the expected form; nothing starts with a half-valid configuration.
  */
 import type { ChatSettings } from '../../machines/chatSession.ts';
+import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
@@ -45,6 +46,8 @@ export interface SaConfig {
   trustProxy: boolean;
   chat: ChatSettings;
   agents: AgentSpec[];
+  /** Sign-in (OIDC), roles, the session cookie and the operator API token. */
+  auth: AuthConfig;
   routing: {
     strategy: Strategy;
     capacity: number;
@@ -213,6 +216,13 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     businessHours,
   };
   const agents = parseAgents(read('AGENTS', ''), problems);
+  const auth = loadAuthConfig(
+    env,
+    problems,
+    emu
+      ? { url: emu, tenantId: tenant, clientId: DEMO_TENANT.clientId, clientSecret: DEMO_TENANT.clientSecret }
+      : undefined,
+  );
   const logLevel = read('LOG_LEVEL', 'info', (v) =>
     LOG_LEVELS.includes(v) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`,
   );
@@ -230,6 +240,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     trustProxy,
     chat,
     agents: agents.length ? agents : [...DEMO_AGENTS],
+    auth,
     routing,
     logLevel,
   };

@@ -20,6 +20,9 @@ import type { SessionManager } from '../runtime/sessions.ts';
 import { sessionChartSvg } from '../viz/sessionChart.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
+import { type AuthConfig, createAuth } from './auth/index.ts';
+import { agentsOf } from './console/data.ts';
+import { consoleRoutes } from './console/routes.ts';
 import { businessHoursGate, operatorRoutes } from './operator.ts';
 import {
   clientKey,
@@ -54,8 +57,12 @@ export interface SaAppOptions {
   tokenRateLimit?: RateLimitSpec | null;
   /** Limit by the right-most X-Forwarded-For address (the SA is behind a proxy that sets it). */
   trustProxy?: boolean;
-  /** Time for the rate limiter (epoch ms); default Date.now. */
+  /** Time for the rate limiter and the session cookies (epoch ms); default Date.now. */
   now?: () => number;
+  /** Sign-in, roles, session cookie, API token. */
+  auth: AuthConfig;
+  /** The SA's public URL (known once it listens): redirect URI, cookie Secure flag, CSRF origin. */
+  publicUrl: () => string;
 }
 
 /** Largest request body any route other than the callbacks (1 MiB, own limit) accepts. */
@@ -108,6 +115,21 @@ export function createSaApp(opts: SaAppOptions): Hono {
   });
   app.use('*', (c, next) => (c.req.path === opts.callbackPath ? next() : generalBodyLimit(c, next)));
 
+  // Everything that is not public needs a signed-in user or the API token, and the right role.
+  const auth = createAuth({
+    config: opts.auth,
+    callbackPath: opts.callbackPath,
+    publicUrl: opts.publicUrl,
+    logger: log,
+    ownsSession: (id, agentUri) => {
+      const view = opts.sessions.get(id);
+      return !!view && agentsOf(view).includes(agentUri);
+    },
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  app.use('*', auth.guard);
+  app.route('/', auth.routes);
+
   app.route(
     '/',
     callbackRoute({
@@ -148,6 +170,8 @@ export function createSaApp(opts: SaAppOptions): Hono {
         : 'a CORS preflight needs an Origin header',
     );
   });
+  // Preflights are answered by the CORS layer above; this only gives the route a name in the policy.
+  app.options('/chat/token', (c) => c.body(null, 204));
   const tokenLimit =
     opts.tokenRateLimit === undefined ? parseRateLimit(DEFAULT_CHAT_TOKEN_RATE_LIMIT) : opts.tokenRateLimit;
   const tokenLimiter = tokenLimit
@@ -271,6 +295,11 @@ export function createSaApp(opts: SaAppOptions): Hono {
     });
     return c.body(svg, 200, { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': 'no-store' });
   });
+
+  app.route(
+    '/',
+    consoleRoutes({ sessions: opts.sessions, router: opts.router, now: opts.now ?? (() => Date.now()) }),
+  );
 
   for (const mount of opts.extraRoutes ?? []) mount(app);
   return app;

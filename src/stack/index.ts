@@ -17,6 +17,7 @@ import { loadSaConfig, type SaConfig } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
+import { CALLBACK_PATH as SIGN_IN_CALLBACK_PATH } from '../sa/auth/routes.ts';
 import { createOrchestrator, type Orchestrator } from './orchestrator.ts';
 
 export interface RunningSa {
@@ -62,17 +63,19 @@ export async function startSa({
   extraRoutes = [],
 }: StartSaOptions): Promise<RunningSa> {
   const ownOrigins: string[] = [];
+  let publicUrl = config.publicUrl ?? '';
   const orchestrator = createOrchestrator(config, {
     logger,
     clock,
     extraRoutes,
     allowedOrigins: () => ownOrigins,
+    publicUrl: () => publicUrl,
   });
   await orchestrator.start();
   const { app } = orchestrator;
   const { router, sessionManager: sessions, client } = orchestrator.internals;
   const { server, url } = await listen(app, config.port, config.host);
-  const publicUrl = config.publicUrl ?? url;
+  publicUrl = config.publicUrl ?? url;
   ownOrigins.push(new URL(publicUrl).origin, url.replace('127.0.0.1', 'localhost'));
   logger.info({ url: publicUrl, callbacks: `${publicUrl}${config.callbackPath}` }, 'SA listening');
   return {
@@ -133,6 +136,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       ...(opts.extraRoutes ? { extraRoutes: opts.extraRoutes } : {}),
     });
     emulator.emulator.setCallbackUrl(DEMO_TENANT.applicationId, `${sa.url}${config.callbackPath}`);
+    emulator.emulator.aad.allowRedirect(`${sa.url}${SIGN_IN_CALLBACK_PATH}`);
+    emulator.emulator.aad.allowRedirect(`${sa.url}${SIGN_IN_CALLBACK_PATH}`);
   } catch (error) {
     await emulator.close();
     throw error;

@@ -32,6 +32,8 @@ export interface OrchestratorOptions {
   extraRoutes?: Array<(app: Hono) => void>;
   /** Origins allowed to call the SA from a browser, besides `config.allowedOrigins`. */
   allowedOrigins?: () => string[];
+  /** Where the SA is reachable (sign-in redirects); default `config.publicUrl`. */
+  publicUrl?: () => string;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
@@ -132,6 +134,8 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     tokenRateLimit: config.chatTokenRateLimit,
     trustProxy: config.trustProxy,
     now: () => clock.now(),
+    auth: config.auth,
+    publicUrl: options.publicUrl ?? (() => config.publicUrl ?? ''),
   });
   let starting: Promise<void> | undefined;
   return {

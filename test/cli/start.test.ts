@@ -55,6 +55,9 @@ describe('carechat start', () => {
     const { output, exited, child: proc } = run(['start'], { PORT: '0', EMULATOR_PORT: '0' });
     const line = await readyLine(output, exited);
     const [, sa, emulator] = /sa=(\S+) emulator=(\S+)/.exec(line)!;
+    // The third field: a one-time sign-in link for the demo supervisor, through the emulated Azure AD.
+    const consoleLink = /console=(\S+)/.exec(output())?.[1];
+    expect(consoleLink).toMatch(new RegExp(`^${emulator}/[^/]+/oauth2/v2\\.0/sso\\?ticket=`));
     expect((await fetch(`${sa}/healthz`)).status).toBe(200);
     expect((await fetch(`${emulator}/platformservice/discover`)).status).toBe(200);
     const page = await fetch(`${sa}/`);

@@ -16,6 +16,7 @@ import {
   fixtureText,
   NEGATIVE_FIXTURES,
 } from '../helpers/fixtures.ts';
+import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
 
 let stack: RunningStack;
 let customer: AnonCustomer;
@@ -27,12 +28,14 @@ async function json<T>(response: Response | Promise<Response>): Promise<T> {
 }
 
 async function view(): Promise<SessionView> {
-  return json<SessionView>(fetch(`${stack.saUrl}/sessions/${session.id}`));
+  return json<SessionView>(operatorFetch(`${stack.saUrl}/sessions/${session.id}`));
 }
 
 async function transcript(): Promise<TranscriptEntry[]> {
   return (
-    await json<{ entries: TranscriptEntry[] }>(fetch(`${stack.saUrl}/sessions/${session.id}/transcript`))
+    await json<{ entries: TranscriptEntry[] }>(
+      operatorFetch(`${stack.saUrl}/sessions/${session.id}/transcript`),
+    )
   ).entries;
 }
 
@@ -60,11 +63,18 @@ async function agentTyping(isTyping: boolean): Promise<CallbackLogEntry> {
 
 beforeAll(async () => {
   // Typing indications time out on the emulator's own timer; keep that out of these comparisons.
-  stack = await startStack({ logger: silentLogger, emulatorConfig: { typingIdleMs: 600_000 } });
+  stack = await startStack({
+    logger: silentLogger,
+    env: operatorEnv(),
+    emulatorConfig: { typingIdleMs: 600_000 },
+  });
   customer = await AnonCustomer.start(stack.saUrl, { name: 'Forgery Target' });
   await customer.waitForMessage((m) => m.text !== stack.sa.config.chat.welcomeText);
   session = (await eventually(
-    async () => (await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`))).sessions[0],
+    async () =>
+      (
+        await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`))
+      ).sessions[0],
     (s) => expect(s?.state).toBe('agentsJoined'),
   )) as SessionView;
   agentUri = session.agents.find((a) => a.joined)!.uri;
@@ -124,7 +134,9 @@ describe.skipIf(!FIXTURES_PRESENT)('captured callbacks through the SA route', ()
 
   it('treats the captured incoming invitation as a chat, but never calls hosts outside the platform allowlist', async () => {
     const known = new Set(
-      (await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`))).sessions.map((s) => s.id),
+      (await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`))).sessions.map(
+        (s) => s.id,
+      ),
     );
     const result = await json<{ status: number; body: string }>(
       control('/callbacks', {
@@ -136,7 +148,7 @@ describe.skipIf(!FIXTURES_PRESENT)('captured callbacks through the SA route', ()
     expect(JSON.parse(result.body)).toHaveProperty('callbackContext');
     const created = await eventually(
       async () =>
-        (await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`))).sessions.filter(
+        (await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`))).sessions.filter(
           (s) => !known.has(s.id),
         ),
       (list) => {
@@ -150,13 +162,13 @@ describe.skipIf(!FIXTURES_PRESENT)('captured callbacks through the SA route', ()
   });
 
   it.each(positive)('accepts %s, signed as the platform signs it', async (name) => {
-    const sessionsBefore = await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`));
+    const sessionsBefore = await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`));
     const result = await json<{ status: number; body: string }>(
       control('/callbacks', { to: `${stack.saUrl}/callbacks`, body: fixtureText(name) }),
     );
     expect(result.status).toBe(200);
     // Captured payloads belong to no chat of ours: acknowledged, nothing created or changed.
-    const sessionsAfter = await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`));
+    const sessionsAfter = await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`));
     expect(sessionsAfter.sessions.map((s) => [s.id, s.stateValue])).toEqual(
       sessionsBefore.sessions.map((s) => [s.id, s.stateValue]),
     );

@@ -10,6 +10,7 @@ import type { SessionView } from '../../src/runtime/sessions.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
 
 let stack: RunningStack;
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
   // from one address within seconds: above the default CHAT_TOKEN_RATE_LIMIT (20/60s).
   stack = await startStack({
     logger: silentLogger,
-    env: { AGENT_CAPACITY: '17', CHAT_TOKEN_RATE_LIMIT: '100/60s' },
+    env: operatorEnv({ AGENT_CAPACITY: '17', CHAT_TOKEN_RATE_LIMIT: '100/60s' }),
   });
 });
 afterAll(async () => {
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 async function sessions(): Promise<SessionView[]> {
-  const response = await fetch(`${stack.saUrl}/sessions`);
+  const response = await operatorFetch(`${stack.saUrl}/sessions`);
   return ((await response.json()) as { sessions: SessionView[] }).sessions;
 }
 
@@ -57,7 +58,7 @@ async function sessionOf(customerName: string): Promise<SessionView> {
 
 async function waitForState(id: string, state: string, timeout = 10_000): Promise<SessionView> {
   return eventually(
-    async () => (await (await fetch(`${stack.saUrl}/sessions/${id}`)).json()) as SessionView,
+    async () => (await (await operatorFetch(`${stack.saUrl}/sessions/${id}`)).json()) as SessionView,
     (view) => expect(view.state).toBe(state),
     { timeout },
   );
@@ -110,7 +111,7 @@ describe('customer chat end to end', () => {
       await eventually(
         async () =>
           (
-            (await (await fetch(`${stack.saUrl}/sessions/${session.id}/transcript`)).json()) as {
+            (await (await operatorFetch(`${stack.saUrl}/sessions/${session.id}/transcript`)).json()) as {
               entries: Array<{
                 kind: string;
                 text?: string;
@@ -181,7 +182,7 @@ describe('customer chat end to end', () => {
       expect(((await after.json()) as { code: string }).code).toBe('NotFound');
 
       // The session's chart: the final state lit, the path it took highlighted.
-      const chart = await fetch(`${stack.saUrl}/sessions/${session.id}/chart.svg`);
+      const chart = await operatorFetch(`${stack.saUrl}/sessions/${session.id}/chart.svg`);
       expect(chart.status).toBe(200);
       expect(chart.headers.get('content-type')).toContain('image/svg+xml');
       const svg = await chart.text();

@@ -9,6 +9,7 @@ import type { SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
 
 let stack: RunningStack;
 let customer: AnonCustomer;
@@ -26,7 +27,7 @@ async function json<T>(response: Response | Promise<Response>): Promise<T> {
 }
 
 function post(path: string, body?: unknown): Promise<Response> {
-  return fetch(`${stack.saUrl}${path}`, {
+  return operatorFetch(`${stack.saUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body ?? {}),
@@ -41,7 +42,9 @@ async function conversations(): Promise<EmulatorConversation[]> {
 
 async function transcript(): Promise<TranscriptEntry[]> {
   return (
-    await json<{ entries: TranscriptEntry[] }>(fetch(`${stack.saUrl}/sessions/${session.id}/transcript`))
+    await json<{ entries: TranscriptEntry[] }>(
+      operatorFetch(`${stack.saUrl}/sessions/${session.id}/transcript`),
+    )
   ).entries;
 }
 
@@ -60,11 +63,14 @@ async function say(agentUri: string, text: string): Promise<void> {
 beforeAll(async () => {
   stack = await startStack({
     logger: silentLogger,
-    env: { AGENTS: 'sip:alice@contoso.com=Alice Agent,sip:bob@contoso.com=Bob Agent' },
+    env: operatorEnv({ AGENTS: 'sip:alice@contoso.com=Alice Agent,sip:bob@contoso.com=Bob Agent' }),
   });
   customer = await AnonCustomer.start(stack.saUrl, { name: 'Staffing Customer' });
   session = (await eventually(
-    async () => (await json<{ sessions: SessionView[] }>(fetch(`${stack.saUrl}/sessions`))).sessions[0],
+    async () =>
+      (
+        await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`))
+      ).sessions[0],
     (s) => expect(s?.state).toBe('agentsJoined'),
   )) as SessionView;
   firstAgent = session.agents[0]!.uri;
@@ -124,7 +130,7 @@ describe('staffing a running chat', () => {
     const transfer = await post(`/sessions/${session.id}/transfer`, { uri: other });
     expect(transfer.status).toBe(202);
     await eventually(
-      async () => json<SessionView>(fetch(`${stack.saUrl}/sessions/${session.id}`)),
+      async () => json<SessionView>(operatorFetch(`${stack.saUrl}/sessions/${session.id}`)),
       (view) => expect(view.agents.map((a) => a.uri)).toEqual(expect.arrayContaining([other])),
     );
     await eventually(conversations, (list) => {
@@ -132,7 +138,7 @@ describe('staffing a running chat', () => {
       expect(conference.participants.map((p) => p.uri)).not.toContain(firstAgent);
     });
     const agents = await json<{ agents: Array<{ uri: string; activeChats: string[] }> }>(
-      fetch(`${stack.saUrl}/agents`),
+      operatorFetch(`${stack.saUrl}/agents`),
     );
     expect(agents.agents.find((a) => a.uri === firstAgent)?.activeChats).toEqual([]);
     expect(agents.agents.find((a) => a.uri === other)?.activeChats).toEqual([session.id]);

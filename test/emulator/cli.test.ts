@@ -62,6 +62,16 @@ describe('carechat emulator', () => {
     expect(typeof options === 'object' && options.config.applications?.[0]?.callbackUrl).toBe(
       'http://127.0.0.1:3000/callbacks',
     );
+    // The SA at that origin may sign its operators in through the emulator.
+    expect(typeof options === 'object' && options.redirectUris).toEqual([
+      'http://127.0.0.1:3000/auth/callback',
+    ]);
+  });
+
+  it('registers sign-in redirect URIs, and refuses one that is not a URL', () => {
+    const options = parseEmulatorArgs(['--sign-in-redirect', 'https://sa.example/auth/callback']);
+    expect(typeof options === 'object' && options.redirectUris).toEqual(['https://sa.example/auth/callback']);
+    expect(parseEmulatorArgs(['--sign-in-redirect', 'nope'])).toMatch(/--sign-in-redirect needs an absolute/);
   });
 
   it('runs alone, prints its ready line and stops cleanly on SIGTERM', async () => {

@@ -19,6 +19,7 @@ import type { SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
 import { MODEL_EVENTS } from './chatModel.ts';
 import { ModelClock } from './clock.ts';
 import { PathDriver, type RestingView, WAIT_MS } from './driver.ts';
@@ -139,7 +140,7 @@ export class HttpDriver extends PathDriver {
     const stack = await startStack({
       clock,
       logger: silentLogger,
-      env: { ...MODEL_SA_ENV, BUSINESS_HOURS: hours?.spec ?? 'always' },
+      env: operatorEnv({ ...MODEL_SA_ENV, BUSINESS_HOURS: hours?.spec ?? 'always' }),
       emulatorConfig: {
         // Agents answer only when a step says so; nothing rings out or times out on its own.
         agentBehaviour: { answer: 'manual', greeting: '', autoReply: false, typingMs: 0 },
@@ -166,13 +167,13 @@ export class HttpDriver extends PathDriver {
   }
 
   protected async checkNoSession(): Promise<void> {
-    const response = await fetch(`${this.stack.saUrl}/sessions`);
+    const response = await operatorFetch(`${this.stack.saUrl}/sessions`);
     expect(response.status).toBe(200);
     expect(((await response.json()) as { sessions: unknown[] }).sessions).toEqual([]);
   }
 
   private async view(): Promise<SessionView> {
-    const response = await fetch(`${this.stack.saUrl}/sessions/${this.sessionId}`);
+    const response = await operatorFetch(`${this.stack.saUrl}/sessions/${this.sessionId}`);
     const text = await response.text();
     expect(response.status, text).toBe(200);
     return JSON.parse(text) as SessionView;
@@ -336,7 +337,7 @@ export class HttpDriver extends PathDriver {
 
   /** An operator action on the SA: POST /sessions/:id/<action>, answered 202. */
   private async operator(action: string, body: object): Promise<void> {
-    const response = await fetch(`${this.stack.saUrl}/sessions/${this.sessionId}/${action}`, {
+    const response = await operatorFetch(`${this.stack.saUrl}/sessions/${this.sessionId}/${action}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -346,7 +347,7 @@ export class HttpDriver extends PathDriver {
 
   /** An agent's presence as the SA's routing sees it. */
   private async presence(uri: string, presence: 'available' | 'busy'): Promise<void> {
-    const response = await fetch(`${this.stack.saUrl}/agents/${encodeURIComponent(uri)}/presence`, {
+    const response = await operatorFetch(`${this.stack.saUrl}/agents/${encodeURIComponent(uri)}/presence`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ presence }),
@@ -412,7 +413,7 @@ export class HttpDriver extends PathDriver {
     // The customer's message reached the session (it re-arms the idle and reply deadlines with it).
     await eventually(
       async () => {
-        const response = await fetch(`${this.stack.saUrl}/sessions/${this.sessionId}/transcript`);
+        const response = await operatorFetch(`${this.stack.saUrl}/sessions/${this.sessionId}/transcript`);
         return ((await response.json()) as { entries: TranscriptEntry[] }).entries;
       },
       (entries) => {

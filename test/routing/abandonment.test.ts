@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningStack } from '../../src/stack/index.ts';
 import type { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { operatorFetch } from '../helpers/operator.ts';
 import {
   ALICE,
   addFault,
@@ -119,7 +120,9 @@ describe('the customer leaves', () => {
 
     await leaves(customer);
     await expectReleased(stack, session.id, 'abandoned');
-    const queue = await fetch(`${stack.saUrl}/queue`).then((r) => r.json() as Promise<{ queue: unknown[] }>);
+    const queue = await operatorFetch(`${stack.saUrl}/queue`).then(
+      (r) => r.json() as Promise<{ queue: unknown[] }>,
+    );
     expect(queue.queue).toEqual([]);
     // Nobody takes a chat that is gone when an agent comes back.
     await setPresence(stack, ALICE, 'available');

@@ -18,6 +18,7 @@ import type { LeftMessage, SessionView, TranscriptEntry } from '../../src/runtim
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
+import { operatorEnv, operatorHeaders } from '../helpers/operator.ts';
 
 export const ALICE = 'sip:alice@contoso.com';
 export const BOB = 'sip:bob@contoso.com';
@@ -66,7 +67,7 @@ export interface StackOptions {
 export async function startTestStack(opts: StackOptions = {}): Promise<RunningStack> {
   const stack = await startStack({
     logger: silentLogger,
-    env: { ...FAST_ENV, ...opts.env },
+    env: operatorEnv({ ...FAST_ENV, ...opts.env }),
     emulatorConfig: { ...FAST_EMULATOR, ...opts.emulatorConfig },
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
@@ -99,6 +100,8 @@ export async function httpJson<T = Record<string, unknown>>(
     method: init.method ?? 'GET',
     headers: {
       accept: 'application/json',
+      // The SA's operator routes want the API token; the emulator's control API ignores it.
+      ...operatorHeaders,
       ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
       ...init.headers,
     },

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningStack } from '../../src/stack/index.ts';
+import { operatorFetch } from '../helpers/operator.ts';
 import {
   ALICE,
   BOB,
@@ -90,7 +91,7 @@ describe('routing over real HTTP', () => {
     expect(record.why).toContain(BOB);
     expect(record.why).toContain('idle longest');
     // The same record through the operator route.
-    const { status, body } = await fetch(`${stack.saUrl}/sessions/${second.id}/assignments`).then(
+    const { status, body } = await operatorFetch(`${stack.saUrl}/sessions/${second.id}/assignments`).then(
       async (r) => ({ status: r.status, body: (await r.json()) as { assignments: Assignment[] } }),
     );
     expect(status).toBe(200);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/runtime/clock.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
+import { operatorEnv, operatorHeaders } from '../helpers/operator.ts';
 import { corsHeaders, requestToken, send } from './http.ts';
 
 const SHOP = 'https://shop.example';
@@ -140,7 +141,7 @@ describe('POST /chat/token with CHAT_TOKEN_RATE_LIMIT=off', () => {
 describe('CORS allowlist and body limits (CHAT_ALLOWED_ORIGINS=https://shop.example, default rate limit)', () => {
   let stack: RunningStack;
   beforeAll(async () => {
-    stack = await startStack({ logger: silentLogger, env: { CHAT_ALLOWED_ORIGINS: SHOP } });
+    stack = await startStack({ logger: silentLogger, env: operatorEnv({ CHAT_ALLOWED_ORIGINS: SHOP }) });
   });
   afterAll(async () => {
     await stack?.close();
@@ -277,15 +278,16 @@ describe('CORS allowlist and body limits (CHAT_ALLOWED_ORIGINS=https://shop.exam
     ] as const) {
       const response = await send(`${stack.saUrl}${path}`, {
         method,
-        headers: { 'content-type': 'text/plain' },
+        headers: { 'content-type': 'text/plain', ...operatorHeaders },
         body: big,
       });
       expect(response.status, `${method} ${path}`).toBe(413);
       expect(response.json()).toEqual({ error: 'payload_too_large', message: 'request body over 64 KiB' });
     }
+    // Signed in: the body limit counts a chunked body as it is read, after the guard let it through.
     const chunked = await send(`${stack.saUrl}/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorHeaders },
       chunks: Array(70).fill('w'.repeat(1024)),
     });
     expect(chunked.status).toBe(413);
@@ -295,7 +297,7 @@ describe('CORS allowlist and body limits (CHAT_ALLOWED_ORIGINS=https://shop.exam
   it('keeps answering other 4xx as before for bodies under the limit', async () => {
     const response = await send(`${stack.saUrl}/sessions`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'text/plain', ...operatorHeaders },
       body: 'small',
     });
     expect(response.status).toBe(404);

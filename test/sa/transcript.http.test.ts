@@ -9,7 +9,12 @@ import type { SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { send } from './http.ts';
+import { operatorEnv, operatorHeaders } from '../helpers/operator.ts';
+import { type RawRequest, send as sendRaw } from './http.ts';
+
+/** Every request of this file is an operator's (the API token). */
+const send = (url: string, opts: RawRequest = {}) =>
+  sendRaw(url, { ...opts, headers: { ...operatorHeaders, ...opts.headers } });
 
 const HOSTILE_HTML =
   '<p>Hello <b>there</b><img src=x onerror=alert(1)><script>alert(2)</script> ' +
@@ -19,7 +24,7 @@ let stack: RunningStack;
 let session: SessionView;
 
 beforeAll(async () => {
-  stack = await startStack({ logger: silentLogger });
+  stack = await startStack({ logger: silentLogger, env: operatorEnv() });
   const customer = await AnonCustomer.start(stack.saUrl, { name: 'Ada Customer' });
   try {
     const welcome = stack.sa.config.chat.welcomeText;

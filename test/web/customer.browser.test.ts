@@ -165,12 +165,26 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     return platform;
   }
 
+  /** Messaging is connected (the customer can write), but only the help desk is there: no agent yet. */
   async function openConnected(options: ScriptedOptions = {}): Promise<ScriptedPlatform> {
     const p = await open(options);
     await startChat(page);
     await waitForStatus(page, 'Waiting for an agent…');
+    // The first long poll is held by the platform before the help desk answers...
+    const polls = await eventually(
+      () => p.eventPolls().length,
+      (n) => expect(n).toBeGreaterThan(0),
+    );
     p.connect();
-    await waitForStatus(page, 'Connected');
+    await eventually(
+      () => page.getByTestId('input').isEnabled(),
+      (enabled) => expect(enabled).toBe(true),
+    );
+    // ...and so is the one after the connect batch: tests that count polls start from here.
+    await eventually(
+      () => p.eventPolls().length,
+      (n) => expect(n).toBeGreaterThan(polls),
+    );
     return p;
   }
 
@@ -273,6 +287,72 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     await openConnected();
     expect(await page.getByTestId('input').isEnabled()).toBe(true);
     await waitForMessage(page, (m) => m.direction === 'system' && m.text === `${HELPDESK_NAME} joined`);
+  });
+
+  it('the header says "Waiting for an agent…" until an agent is there, "Connected" while one is, and waits again after they left', async () => {
+    const p = await openConnected();
+    await waitForMessage(page, (m) => m.text === `${HELPDESK_NAME} joined`);
+    // The help desk itself is not an agent.
+    expect(await text(page, 'status')).toBe('Waiting for an agent…');
+    p.push(p.conversationSender(p.participantAdded('Carol Agent', 'carol@contoso.com')));
+    await waitForStatus(page, 'Connected');
+    await waitForMessage(page, (m) => m.direction === 'system' && m.text === 'Carol Agent joined');
+    p.push(p.conversationSender(p.participantDeleted('Carol Agent', 'carol@contoso.com')));
+    await waitForStatus(page, 'Waiting for an agent…');
+    await waitForMessage(page, (m) => m.direction === 'system' && m.text === 'Carol Agent left');
+  });
+
+  it('an agent writing counts as an agent being there, even without a roster event', async () => {
+    const p = await openConnected();
+    p.push(
+      p.conversationSender(p.incoming({ body: 'Hello', author: 'Alice Agent', user: 'alice@contoso.com' })),
+    );
+    await waitForMessage(page, (m) => m.text === 'Hello');
+    await waitForStatus(page, 'Connected');
+  });
+
+  it('keeps a typing notice up for at least a second: a message from the typist waits for it', async () => {
+    await page.clock.install({ time: new Date('2030-01-01T09:00:00Z') });
+    const p = await openConnected();
+    await page.clock.pauseAt(new Date('2030-01-01T09:01:00Z'));
+    p.push(p.conversationSender(p.typing('Alice Agent', 'alice@contoso.com', true)));
+    await eventually(
+      () => text(page, 'typing'),
+      (value) => expect(value).toBe('Alice Agent is typing…'),
+    );
+    p.push(
+      p.conversationSender(p.incoming({ body: 'Quick', author: 'Alice Agent', user: 'alice@contoso.com' })),
+    );
+    // The message's batch is processed (the next long poll goes out after it) while the clock stands still.
+    const polls = p.eventPolls().length;
+    await eventually(
+      () => p.eventPolls().length,
+      (n) => expect(n).toBeGreaterThan(polls),
+    );
+    await page.clock.runFor(500);
+    expect((await shown(page)).some((m) => m.text === 'Quick')).toBe(false);
+    expect(await text(page, 'typing')).toBe('Alice Agent is typing…');
+    await page.clock.runFor(600);
+    await waitForMessage(page, (m) => m.text === 'Quick');
+    expect(await text(page, 'typing')).toBe('');
+    // A notice taken down right away by the platform also stays up for its second.
+    p.push(p.conversationSender(p.typing('Bob Agent', 'bob@contoso.com', true)));
+    await eventually(
+      () => text(page, 'typing'),
+      (value) => expect(value).toBe('Bob Agent is typing…'),
+    );
+    p.push(p.conversationSender(p.typing('Bob Agent', 'bob@contoso.com', false)));
+    const again = p.eventPolls().length;
+    await eventually(
+      () => p.eventPolls().length,
+      (n) => expect(n).toBeGreaterThan(again),
+    );
+    expect(await text(page, 'typing')).toBe('Bob Agent is typing…');
+    await page.clock.runFor(1000);
+    await eventually(
+      () => text(page, 'typing'),
+      (value) => expect(value).toBe(''),
+    );
   });
 
   it('understands prefixed rels (service:) on discovery, the application and every event', async () => {
@@ -423,6 +503,27 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     expect(await page.locator('[data-direction="out"] .receipt').textContent()).toBe('Not delivered');
   });
 
+  it('a failed message can be sent again with Retry, under a new operationId, and is then delivered', async () => {
+    const p = await openConnected({ sendOutcome: 'Failure' });
+    await page.getByTestId('input').fill('second chance');
+    await page.getByTestId('input').press('Enter');
+    await waitForMessage(page, (m) => m.direction === 'out' && m.status === 'failed');
+    const retry = page.getByTestId('retry');
+    expect(await retry.isVisible()).toBe(true);
+    p.setSendOutcome('Success');
+    await retry.click();
+    const sent = await eventually(
+      () => p.requestsTo(SEND_PATH, 'POST'),
+      (list) => expect(list).toHaveLength(2),
+    );
+    expect(sent[1]!.body).toBe('second chance');
+    expect(sent[1]!.query.get('operationId')).not.toBe(sent[0]!.query.get('operationId'));
+    const again = await waitForMessage(page, (m) => m.direction === 'out' && m.status === 'delivered');
+    expect(again.text).toBe('second chance');
+    expect((await shown(page)).filter((m) => m.direction === 'out')).toHaveLength(1);
+    expect(await retry.isHidden()).toBe(true);
+  });
+
   it('correlates its own message by the Location header when the platform does not echo the operationId', async () => {
     await openConnected({ echoOperationId: false });
     await page.getByTestId('input').fill('second try');
@@ -485,6 +586,36 @@ describe.skipIf(browserSkipped)('customer widget against a scripted platform', (
     await waitForMessage(page, (m) => m.direction === 'system' && m.text === 'You left the chat.');
     expect(await page.getByTestId('input').isDisabled()).toBe(true);
     expect(await page.getByTestId('leave').isHidden()).toBe(true);
+  });
+
+  it('the end of a long chat is in view: the last line shown in full, and the restart button focused', async () => {
+    await page.setViewportSize({ width: 390, height: 700 });
+    const p = await openConnected();
+    for (let i = 0; i < 14; i++) {
+      p.push(
+        p.conversationSender(
+          p.incoming({ body: `line+${i}+of+a+long+chat`, author: 'Alice Agent', user: 'alice@contoso.com' }),
+        ),
+      );
+    }
+    await waitForMessage(page, (m) => m.text === 'line 13 of a long chat');
+    await page.getByTestId('leave').click();
+    await waitForMessage(page, (m) => m.text === 'You left the chat.');
+    await eventually(
+      () =>
+        page.evaluate(() => {
+          const list = document.querySelector('[data-testid="messages"]')!.getBoundingClientRect();
+          const items = document.querySelectorAll('[data-testid="message"]');
+          const last = items[items.length - 1]!.getBoundingClientRect();
+          return {
+            fullyShown: last.top >= list.top && last.bottom <= list.bottom + 0.5,
+            focused: document.activeElement?.getAttribute('data-testid') ?? null,
+          };
+        }),
+      (state) => expect(state).toEqual({ fullyShown: true, focused: 'restart' }),
+    );
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}customer-ended-390x700.png` });
   });
 
   it('Leave before an agent answered deletes the conversation it was told about', async () => {

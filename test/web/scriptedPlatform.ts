@@ -158,6 +158,11 @@ export class ScriptedPlatform {
     return { rel: this.rel('communication'), href: `${APP}/communication`, events };
   }
 
+  /** How the platform reports the customer's next messages (e.g. a failure, then a retry that succeeds). */
+  setSendOutcome(outcome: 'Success' | 'Failure' | 'none'): void {
+    this.options.sendOutcome = outcome;
+  }
+
   /** The helpdesk accepted: participant added, messaging Connected with its action links. */
   connect(): void {
     this.push(

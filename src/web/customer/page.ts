@@ -99,9 +99,10 @@ button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-
 .primary:hover:not(:disabled) { background: var(--brand-dark); }
 .privacy { margin: auto 0 0; padding-top: 18px; font-size: 0.78rem; color: var(--muted); line-height: 1.45; }
 .chat { flex: 1; display: flex; flex-direction: column; min-height: 0; }
+.log { flex: 1; min-height: 0; display: flex; flex-direction: column; }
 .messages {
-  list-style: none; margin: 0; padding: 18px 16px 8px; flex: 1; overflow-y: auto;
-  display: flex; flex-direction: column; gap: 10px; scroll-behavior: smooth;
+  list-style: none; margin: 0; padding: 18px 16px 12px; flex: 1; min-height: 0; overflow-y: auto;
+  display: flex; flex-direction: column; gap: 10px;
 }
 .message { display: flex; flex-direction: column; max-width: 82%; }
 .message .meta { display: flex; gap: 8px; align-items: baseline; font-size: 0.75rem; color: var(--muted); margin: 0 4px 3px; }
@@ -115,6 +116,8 @@ button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-
 .message[data-direction="out"] .text { background: var(--brand); color: #fff; border-top-right-radius: 4px; }
 .message[data-direction="out"][data-status="failed"] .text { background: #fbe9e8; color: var(--bad); border: 1px solid #f3c1bd; }
 .receipt { font-size: 0.72rem; color: var(--muted); margin: 3px 4px 0; }
+.retry { margin: 4px 4px 0; padding: 4px 10px; font-size: 0.78rem; background: #fff; color: var(--bad); border-color: #f3c1bd; }
+.retry:hover { background: #fbe9e8; }
 .message[data-status="delivered"] .receipt { color: var(--ok); }
 .message[data-status="failed"] .receipt { color: var(--bad); }
 .message[data-direction="system"] {
@@ -135,7 +138,8 @@ button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-
   body { padding: 0; }
   .widget { max-width: none; height: 100vh; border-radius: 0; box-shadow: none; }
 }
-@media (prefers-reduced-motion: reduce) { .messages { scroll-behavior: auto; } }
+html.embedded body { padding: 0; background: transparent; }
+html.embedded .widget { max-width: none; height: 100vh; border-radius: 0; box-shadow: none; }
 `;
 
 const CHAT_ICON =
@@ -186,7 +190,9 @@ export function customerPageHtml(opts: CustomerPageOptions = {}): string {
     <p class="privacy">Messages are shared with our support agents to help you. Please don't send passwords or card numbers.</p>
   </form>
   <section class="chat" data-part="chat" aria-label="Chat" hidden>
-    <ol class="messages" data-testid="messages" role="log" aria-live="polite" aria-label="Messages"></ol>
+    <div class="log" role="log" aria-live="polite" aria-label="Messages">
+      <ol class="messages" data-testid="messages"></ol>
+    </div>
     <p class="typing" data-testid="typing" aria-live="polite"></p>
     <button type="button" class="restart" data-testid="restart" hidden>Start a new chat</button>
     <form class="composer" data-part="composer">

@@ -3,15 +3,22 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { CUSTOMER_PAGE_CSS, type CustomerPageOptions, customerPageHtml } from './page.ts';
 
-/** The widget module, read once from next to this file and kept in memory. */
-let widgetSource: { text: string; etag: string } | undefined;
+/** The widget module and the launcher script, read once from next to this file and kept in memory. */
+const sources = new Map<string, { text: string; etag: string }>();
 
-function widget(): { text: string; etag: string } {
-  if (!widgetSource) {
-    const text = readFileSync(new URL('./widget.js', import.meta.url), 'utf8');
-    widgetSource = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
+function source(name: 'widget.js' | 'launcher.js'): { text: string; etag: string } {
+  let found = sources.get(name);
+  if (!found) {
+    const text = readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+    found = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
+    sources.set(name, found);
   }
-  return widgetSource;
+  return found;
+}
+
+export interface CustomerRouteOptions extends CustomerPageOptions {
+  /** Websites that may show the page in the launcher's frame (CHAT_ALLOWED_ORIGINS); the SA's own origin always may. */
+  embedOrigins?: string[];
 }
 
 /**
@@ -19,7 +26,7 @@ function widget(): { text: string; etag: string } {
  * SA (same origin) and to the platform (another origin, only known at run time, hence any http(s) origin).
  * Even a bug that put message text into markup could not run script.
  */
-export function customerPageCsp(): string {
+export function customerPageCsp(embedOrigins: string[] = []): string {
   const styleHash = createHash('sha256').update(CUSTOMER_PAGE_CSS).digest('base64');
   return [
     "default-src 'none'",
@@ -29,6 +36,7 @@ export function customerPageCsp(): string {
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'none'",
+    `frame-ancestors ${["'self'", ...embedOrigins].join(' ')}`,
   ].join('; ');
 }
 
@@ -36,10 +44,9 @@ export function customerPageCsp(): string {
  * `GET /` (the customer chat page) and `GET /widget.js` (its script). Mount at the SA's root:
  * the page asks `POST /chat/token` for its token (the SA implements that route).
  */
-export function customerPageRoutes(opts: CustomerPageOptions = {}): Hono {
-  const { text, etag } = widget();
+export function customerPageRoutes(opts: CustomerRouteOptions = {}): Hono {
   const html = customerPageHtml(opts);
-  const csp = customerPageCsp();
+  const csp = customerPageCsp(opts.embedOrigins);
   const app = new Hono();
 
   app.get('/', (c) => {
@@ -50,13 +57,18 @@ export function customerPageRoutes(opts: CustomerPageOptions = {}): Hono {
     return c.html(html);
   });
 
-  app.get('/widget.js', (c) => {
-    c.header('Cache-Control', 'no-cache');
-    c.header('ETag', etag);
-    c.header('X-Content-Type-Options', 'nosniff');
-    if (c.req.header('If-None-Match') === etag) return c.body(null, 304);
-    return c.body(text, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
-  });
+  // /launcher.js is loaded by other websites (one <script> tag): it opens this page in a frame.
+  for (const name of ['widget.js', 'launcher.js'] as const) {
+    app.get(`/${name}`, (c) => {
+      const { text, etag } = source(name);
+      c.header('Cache-Control', 'no-cache');
+      c.header('ETag', etag);
+      c.header('X-Content-Type-Options', 'nosniff');
+      if (name === 'launcher.js') c.header('Cross-Origin-Resource-Policy', 'cross-origin');
+      if (c.req.header('If-None-Match') === etag) return c.body(null, 304);
+      return c.body(text, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
+    });
+  }
 
   return app;
 }

@@ -14,6 +14,8 @@ const CULTURE = 'en-us';
 const USER_AGENT = 'carechat-widget/1.0';
 /** At most one `setIsTyping` POST per this interval while the customer types. */
 export const TYPING_INTERVAL_MS = 3000;
+/** A typing indication stays up at least this long, so that a person can see it (and a message from the typist waits for it). */
+export const MIN_TYPING_MS = 1000;
 /** Waits between event-channel retries after a network error or a 5xx; then the widget gives up. */
 export const POLL_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
 const REL_PREFIXES = ['ms:rtc:saas:', 'service:'];
@@ -194,7 +196,7 @@ class StartError extends Error {}
 
 /**
  * @typedef {{ setStatus(status: 'sending' | 'sent' | 'delivered' | 'failed', detail?: string): void,
- *   status: string }} OutgoingHandle
+ *   status: string, retry?: () => void }} OutgoingHandle
  * @typedef {object} ChatView
  * @property {(text: string, tone: 'idle' | 'busy' | 'ok' | 'error' | 'ended') => void} status
  * @property {() => void} showChat
@@ -236,6 +238,14 @@ export class CustomerChat {
     this.participants = new Map();
     /** participant key → display name (who is typing now) */
     this.typingNow = new Map();
+    /** participant key → when their typing indication was first shown (ms) */
+    this.typingSince = new Map();
+    /** participant key → timer that will take their typing indication down */
+    this.typingStops = new Map();
+    /** participant keys of the agents the customer sees in the chat (not the help desk itself) */
+    this.agentsHere = new Set();
+    /** Incoming messages are shown in order through this chain (one may wait for its typing notice). */
+    this.display = Promise.resolve();
     /** keys of incoming messages already shown (a batch fetched twice is not shown twice) */
     this.seenMessages = new Set();
     /** @type {Map<string, OutgoingHandle>} operationId → own message */
@@ -426,10 +436,7 @@ export class CustomerChat {
       if (!next && restart) this.resetTransient();
       if (this.reconnecting) {
         this.reconnecting = false;
-        this.view.status(
-          this.connected ? 'Connected' : 'Waiting for an agent…',
-          this.connected ? 'ok' : 'busy',
-        );
+        this.showStatus();
       }
       await this.processBatch(body, url);
     }
@@ -471,8 +478,68 @@ export class CustomerChat {
 
   /** A `resync`/`resume` means transient state was dropped: forget who is typing. */
   resetTransient() {
+    for (const timer of this.typingStops.values()) clearTimeout(timer);
+    this.typingStops.clear();
+    this.typingSince.clear();
     this.typingNow.clear();
     this.view.typing([]);
+  }
+
+  /** The header: waiting until an agent is in the chat, then connected. */
+  showStatus() {
+    if (this.ended) return;
+    if (this.agentsHere.size > 0) this.view.status('Connected', 'ok');
+    else this.view.status('Waiting for an agent…', 'busy');
+  }
+
+  /** Whether a participant key is the help desk (the service itself), not an agent. @param {string} key */
+  isHelpdesk(key) {
+    const user = this.helpdeskUri.replace(/^sip:/i, '').toLowerCase();
+    return !!user && key.endsWith(`/${user}`);
+  }
+
+  /** @param {string} key @param {string} name */
+  startTyping(key, name) {
+    const stop = this.typingStops.get(key);
+    if (stop) clearTimeout(stop);
+    this.typingStops.delete(key);
+    if (!this.typingNow.has(key)) this.typingSince.set(key, Date.now());
+    this.typingNow.set(key, name);
+    this.view.typing([...this.typingNow.values()]);
+  }
+
+  /**
+   * Take a typing indication down, but not before it was up MIN_TYPING_MS (`now`: at once).
+   * @param {string} key @param {boolean} [now]
+   */
+  stopTyping(key, now = false) {
+    if (!this.typingNow.has(key)) return;
+    const shown = Date.now() - (this.typingSince.get(key) ?? 0);
+    if (!now && shown < MIN_TYPING_MS) {
+      if (!this.typingStops.has(key)) {
+        this.typingStops.set(
+          key,
+          setTimeout(() => {
+            this.typingStops.delete(key);
+            this.stopTyping(key, true);
+          }, MIN_TYPING_MS - shown),
+        );
+      }
+      return;
+    }
+    const stop = this.typingStops.get(key);
+    if (stop) clearTimeout(stop);
+    this.typingStops.delete(key);
+    this.typingNow.delete(key);
+    this.typingSince.delete(key);
+    this.view.typing([...this.typingNow.values()]);
+  }
+
+  /** An agent is in the chat (from the roster, or because they wrote). @param {string} key */
+  agentArrived(key) {
+    if (this.isHelpdesk(key) || this.agentsHere.has(key)) return;
+    this.agentsHere.add(key);
+    this.showStatus();
   }
 
   /** @param {unknown} body @param {string} base */
@@ -543,7 +610,7 @@ export class CustomerChat {
       if (!this.connected && this.links.sendMessage) {
         this.connected = true;
         this.view.setConnected(true);
-        this.view.status('Connected', 'ok');
+        this.showStatus();
       }
     } else if (state === 'Disconnected' || event.type === 'deleted') {
       this.end('Chat ended', 'The chat has ended.');
@@ -575,11 +642,17 @@ export class CustomerChat {
       this.seenMessages.add(key);
       const participant = findLink(message, 'participant');
       const author = participant?.title || 'Support';
-      this.view.incoming({ author, text, time: parseWireDate(message.timeStamp) ?? new Date() });
-      if (participant) {
-        const who = hrefKey(resolveHref(participant.href, base));
-        if (this.typingNow.delete(who)) this.view.typing([...this.typingNow.values()]);
-      }
+      const who = participant ? hrefKey(resolveHref(participant.href, base)) : undefined;
+      const time = parseWireDate(message.timeStamp) ?? new Date();
+      if (who) this.agentArrived(who);
+      // A message from someone whose typing notice went up a moment ago waits until it was seen.
+      const since = who && this.typingNow.has(who) ? this.typingSince.get(who) : undefined;
+      const hold = since === undefined ? 0 : Math.max(0, MIN_TYPING_MS - (Date.now() - since));
+      this.display = this.display.then(async () => {
+        if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
+        this.view.incoming({ author, text, time });
+        if (who) this.stopTyping(who, true);
+      });
       return;
     }
     if (message.direction === 'Outgoing' && event.type === 'completed') {
@@ -611,19 +684,20 @@ export class CustomerChat {
       'An agent';
     const inRel = isObject(event.in) ? localRel(event.in.rel) : undefined;
     if (inRel === 'typingParticipants') {
-      if (event.type === 'added') this.typingNow.set(key, name);
-      else if (event.type === 'deleted') this.typingNow.delete(key);
-      this.view.typing([...this.typingNow.values()]);
+      if (event.type === 'added') this.startTyping(key, name);
+      else if (event.type === 'deleted') this.stopTyping(key);
       return;
     }
     if (inRel) return;
     if (event.type === 'added' && !this.participants.has(key)) {
       this.participants.set(key, name);
       this.view.system(`${name} joined`);
+      this.agentArrived(key);
     } else if (event.type === 'deleted' && this.participants.has(key)) {
       this.participants.delete(key);
-      if (this.typingNow.delete(key)) this.view.typing([...this.typingNow.values()]);
+      this.stopTyping(key, true);
       this.view.system(`${name} left`);
+      if (this.agentsHere.delete(key)) this.showStatus();
     }
   }
 
@@ -631,10 +705,20 @@ export class CustomerChat {
 
   /** @param {string} text */
   async send(text) {
-    const target = this.links.sendMessage;
-    if (!target || this.ended || !text.trim()) return;
-    const operationId = uuid();
+    if (!this.links.sendMessage || this.ended || !text.trim()) return;
     const own = this.view.outgoing({ author: this.name, text, time: new Date() });
+    own.retry = () => {
+      if (!this.ended && this.links.sendMessage) void this.deliver(own, text);
+    };
+    await this.deliver(own, text);
+  }
+
+  /** POST one message (again, for a retry) under a fresh operationId. @param {OutgoingHandle} own @param {string} text */
+  async deliver(own, text) {
+    const target = this.links.sendMessage;
+    if (!target || this.ended) return;
+    const operationId = uuid();
+    own.setStatus('sending');
     this.byOperation.set(operationId, own);
     this.lastTypingAt = 0; // sending ends the typing indication on the platform
     const url = new URL(target);
@@ -713,8 +797,8 @@ export class CustomerChat {
     this.ended = true;
     this.connected = false;
     this.abort.abort();
-    this.typingNow.clear();
-    this.view.typing([]);
+    this.resetTransient();
+    this.agentsHere.clear();
     this.view.system(note);
     this.view.status(status, tone);
     this.view.ended(status);
@@ -761,8 +845,20 @@ export function mount(root) {
   /** @type {HTMLButtonElement} */ const restartButton = $('[data-testid="restart"]');
   const tokenUrl = root.dataset.tokenUrl || '/chat/token';
 
+  // Embedded by launcher.js (?embed=1&host=<origin of the website>): tell the launcher about new messages.
+  const params = new URLSearchParams(location.search);
+  const embedded = params.get('embed') === '1' && window.parent !== window;
+  const host = params.get('host');
+  const hostOrigin = host && URL.canParse(host) && new URL(host).origin === host ? host : undefined;
+  if (embedded) document.documentElement.classList.add('embedded');
+  const tellHost = (/** @type {Record<string, unknown>} */ message) => {
+    if (embedded && hostOrigin) window.parent.postMessage({ source: 'carechat', ...message }, hostOrigin);
+  };
+
+  /** Show the end of the conversation, after the layout settled (a button may just have appeared). */
   const scrollToEnd = () => {
-    list.scrollTop = list.scrollHeight;
+    list.scrollTo({ top: list.scrollHeight, behavior: 'instant' });
+    requestAnimationFrame(() => list.scrollTo({ top: list.scrollHeight, behavior: 'instant' }));
   };
 
   /**
@@ -825,23 +921,39 @@ export function mount(root) {
     },
     incoming({ author, text, time }) {
       addMessage('in', author, text, time);
+      tellHost({ type: 'message', author });
     },
     outgoing({ author, text, time }) {
       const item = addMessage('out', author, text, time);
       const receipt = document.createElement('span');
       receipt.className = 'receipt';
       item.append(receipt);
+      const retry = document.createElement('button');
+      retry.type = 'button';
+      retry.className = 'retry';
+      retry.dataset.testid = 'retry';
+      retry.textContent = 'Retry';
+      retry.hidden = true;
+      item.append(retry);
       /** @type {OutgoingHandle} */
       const handle = {
         status: 'sending',
         setStatus(status, detail) {
-          // A delivered or failed message stays so (a late 201 must not turn "Delivered" into "Sent").
-          if (this.status === 'delivered' || this.status === 'failed') return;
+          // A delivered message stays so (a late 201 must not turn "Delivered" into "Sent"); a failed one
+          // changes only when it is sent again.
+          if (this.status === 'delivered' || (this.status === 'failed' && status !== 'sending')) return;
           this.status = status;
           item.dataset.status = status;
           receipt.textContent = detail ?? RECEIPTS[status];
+          retry.hidden = status !== 'failed' || !this.retry;
         },
       };
+      retry.addEventListener('click', () => {
+        retry.hidden = true;
+        handle.setStatus('sending');
+        handle.retry?.();
+        input.focus();
+      });
       item.dataset.status = 'sending';
       receipt.textContent = RECEIPTS.sending;
       return handle;
@@ -856,6 +968,12 @@ export function mount(root) {
       setComposer(false);
       leaveButton.hidden = true;
       restartButton.hidden = false;
+      /** @type {HTMLElement} */ for (const button of list.querySelectorAll('[data-testid="retry"]'))
+        button.hidden = true;
+      // The last line ("You left the chat.", "The chat has ended.") in full view, and the way on focused.
+      scrollToEnd();
+      restartButton.focus({ preventScroll: true });
+      tellHost({ type: 'ended' });
     },
   };
 
