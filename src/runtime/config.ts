@@ -5,7 +5,13 @@
 import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
-import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../sa/rateLimit.ts';
+import {
+  DEFAULT_CHAT_TOKEN_RATE_LIMIT,
+  type ProxyTrust,
+  parseRateLimit,
+  parseTrustProxy,
+  type RateLimitSpec,
+} from '../sa/rateLimit.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -41,8 +47,11 @@ export interface SaConfig {
   allowedOrigins: string[];
   /** POST /chat/token requests per client address (CHAT_TOKEN_RATE_LIMIT); null: no limit. */
   chatTokenRateLimit: RateLimitSpec | null;
-  /** Take the client address from the proxy's X-Forwarded-For entry (TRUST_PROXY=true). */
-  trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-For tells the client address (TRUST_PROXY): `false` nobody, `true` any peer (the
+   * right-most entry), or a list of proxy addresses / CIDR blocks.
+   */
+  trustProxy: ProxyTrust;
   chat: ChatSettings;
   agents: AgentSpec[];
   routing: {
@@ -157,10 +166,15 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
       return (error as Error).message;
     }
   });
-  const trustProxy =
-    read('TRUST_PROXY', 'false', (v) =>
-      /^(true|false)$/i.test(v) ? undefined : 'expected true or false',
-    ).toLowerCase() === 'true';
+  let trustProxy: ProxyTrust = false;
+  read('TRUST_PROXY', 'false', (v) => {
+    try {
+      trustProxy = parseTrustProxy(v);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  });
   const chat: ChatSettings = {
     helpdeskName: read('HELPDESK_NAME', 'Contoso Help Desk'),
     welcomeText: read('WELCOME_TEXT', 'Welcome to Contoso support! We are finding an agent for you.'),

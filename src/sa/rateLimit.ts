@@ -36,8 +36,11 @@ export interface RateLimiter {
   readonly spec: Readonly<RateLimitSpec>;
 }
 
-/** CHAT_TOKEN_RATE_LIMIT when unset. */
-export const DEFAULT_CHAT_TOKEN_RATE_LIMIT = '20/60s';
+/**
+ * CHAT_TOKEN_RATE_LIMIT when unset: generous enough for a busy office behind one NAT address (each chat
+ * takes one token), tight enough to stop one address from opening chats in bulk.
+ */
+export const DEFAULT_CHAT_TOKEN_RATE_LIMIT = '120/60s';
 
 const DEFAULT_MAX_KEYS = 10_000;
 /** Refill is fractional (window/limit need not divide): forgive floating-point dust. */
@@ -131,23 +134,93 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
 }
 
 /**
+ * Which peers may tell the client's address in `X-Forwarded-For` (TRUST_PROXY):
+ * - `false`: nobody; the socket's address is the client's.
+ * - `true`: whoever connects (only safe when nothing but the proxy can reach the SA): the right-most entry.
+ * - a list of addresses and CIDR blocks: only a peer inside the list is believed; the entries are read
+ *   from the right, skipping those that are themselves listed proxies (a chain), and the first one that
+ *   is not is the client.
+ */
+export type ProxyTrust = boolean | TrustedProxies;
+
+/** A list of proxy addresses and networks (`10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32`). */
+export class TrustedProxies {
+  private readonly nets: Array<{ version: 4 | 6; bits: bigint; prefix: number }>;
+
+  /** Throws an Error whose message names the entry and the expected form. */
+  constructor(readonly entries: readonly string[]) {
+    if (entries.length === 0) throw new Error('expected at least one proxy address or CIDR block');
+    this.nets = entries.map((entry) => parseCidr(entry));
+  }
+
+  has(address: string): boolean {
+    const normal = normaliseAddress(address);
+    if (!normal) return false;
+    const version = isIP(normal) as 4 | 6;
+    const bits = addressBits(normal);
+    return this.nets.some((net) => {
+      if (net.version !== version) return false;
+      const width = version === 4 ? 32 : 128;
+      const shift = BigInt(width - net.prefix);
+      return bits >> shift === net.bits >> shift;
+    });
+  }
+
+  toString(): string {
+    return this.entries.join(',');
+  }
+}
+
+/**
+ * TRUST_PROXY: `true`, `false`, or comma-separated proxy addresses / CIDR blocks. Throws an Error whose
+ * message states the expected form.
+ */
+export function parseTrustProxy(value: string): ProxyTrust {
+  const text = value.trim();
+  if (/^true$/i.test(text)) return true;
+  if (/^false$/i.test(text) || text === '') return false;
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  try {
+    return new TrustedProxies(entries);
+  } catch (error) {
+    throw new Error(
+      `expected true, false, or proxy addresses / CIDR blocks like 10.0.0.0/8,192.0.2.7,2001:db8::/32 (${(error as Error).message})`,
+    );
+  }
+}
+
+/**
  * The address a request is limited by. The socket's remote address, unless the SA sits behind a proxy it
- * trusts (`trustProxy`): then the right-most `X-Forwarded-For` entry, the address that proxy saw (entries
- * further left are whatever the client chose to send). IPv4-mapped IPv6 addresses are unmapped, and an
- * IPv6 client is keyed by its /64 network (one host usually owns a whole /64).
+ * trusts (see ProxyTrust): then the client address that proxy reported in `X-Forwarded-For` (entries
+ * further left than the trusted hops are whatever the client chose to send). IPv4-mapped IPv6 addresses
+ * are unmapped, and an IPv6 client is keyed by its /64 network (one host usually owns a whole /64).
  */
 export function clientKey(
   remoteAddress: string | undefined,
   forwardedFor: string | undefined,
-  trustProxy: boolean,
+  trustProxy: ProxyTrust,
 ): string {
-  if (trustProxy && forwardedFor) {
-    const entries = forwardedFor.split(',');
-    const nearest = normaliseAddress(entries.at(-1) ?? '');
-    if (nearest) return addressKey(nearest);
-  }
   const remote = normaliseAddress(remoteAddress ?? '');
-  return remote ? addressKey(remote) : 'unknown';
+  const fallback = remote ? addressKey(remote) : 'unknown';
+  if (!trustProxy || !forwardedFor) return fallback;
+  const entries = forwardedFor.split(',');
+  if (trustProxy === true) {
+    const nearest = normaliseAddress(entries.at(-1) ?? '');
+    return nearest ? addressKey(nearest) : fallback;
+  }
+  if (!remote || !trustProxy.has(remote)) return fallback;
+  // From the right: each listed proxy vouches for the entry before it; the first unlisted one is the client.
+  let client = remote;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = normaliseAddress(entries[i]!);
+    if (!entry) break;
+    client = entry;
+    if (!trustProxy.has(entry)) break;
+  }
+  return addressKey(client);
 }
 
 /** `1.2.3.4:5678`, `[::1]:80`, `::ffff:1.2.3.4` → a bare IP address; undefined when it is not one. */
@@ -180,4 +253,29 @@ function expandIpv6(address: string): string[] {
   const right = tail ? tail.split(':') : [];
   const middle = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
   return [...left, ...middle, ...right].map((group) => Number.parseInt(group, 16).toString(16));
+}
+
+/** `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32` → the network's bits and prefix length. */
+function parseCidr(entry: string): { version: 4 | 6; bits: bigint; prefix: number } {
+  const slash = entry.indexOf('/');
+  const address = normaliseAddress(slash < 0 ? entry : entry.slice(0, slash));
+  if (!address || (slash >= 0 && entry.slice(0, slash).includes('['))) {
+    throw new Error(`${JSON.stringify(entry)} is not an IP address or CIDR block`);
+  }
+  const version = isIP(address) as 4 | 6;
+  const width = version === 4 ? 32 : 128;
+  const prefixText = slash < 0 ? String(width) : entry.slice(slash + 1);
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > width) {
+    throw new Error(`${JSON.stringify(entry)}: the prefix length must be from 0 to ${width}`);
+  }
+  return { version, bits: addressBits(address), prefix };
+}
+
+/** An IP address as an unsigned integer (32 bits for IPv4, 128 for IPv6). */
+function addressBits(address: string): bigint {
+  if (isIP(address) === 4) {
+    return address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  }
+  return expandIpv6(address).reduce((acc, group) => (acc << 16n) | BigInt(Number.parseInt(group, 16)), 0n);
 }
