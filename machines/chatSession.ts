@@ -122,6 +122,8 @@ export interface ChatSessionContext {
   tried: string[];
   /** Offers made so far: the n-th offer's operationId is `<session>.offer.<n>`. */
   offers: number;
+  /** Offers in a row the platform failed (not the agent): the chat is retried until maxAttempts of them. */
+  offerFaults: number;
   currentAgent?: AgentCandidate;
   /** Why each agent was chosen, as routing explained it. */
   assignments: unknown[];
@@ -317,6 +319,37 @@ export const chatSessionMachine = setup({
         assignments: [...context.assignments, event.assignment],
       };
     }),
+    emitOfferEnded: emit(({ context, event }): ChatSessionEmitted => {
+      const output = (event as { output?: { agent?: AgentCandidate; result?: OfferResult; reason?: string } })
+        .output;
+      if (!output?.agent || !output.result)
+        return { type: 'chat.ignored', eventType: event.type, why: 'not the end of an offer' };
+      return {
+        type: 'routing.offerEnded',
+        sessionId: context.sessionId,
+        agent: output.agent,
+        result: output.result,
+        ...(output.reason ? { reason: output.reason } : {}),
+      };
+    }),
+    /** An offer that did not end in a join: should that agent join after all, they are shown out. */
+    withdrawOfferedAgent: assign(({ context, event }) => {
+      const uri = (event as { output?: { agent?: AgentCandidate } }).output?.agent?.uri.toLowerCase();
+      return uri && !context.withdrawn.includes(uri) ? { withdrawn: [...context.withdrawn, uri] } : {};
+    }),
+    /** The routing decision keeps how its offer ended and why (a platform fault is not the agent's). */
+    noteOfferResult: assign(({ context, event }) => {
+      const output = (event as { output?: { result?: OfferResult; reason?: string } }).output;
+      const last = context.assignments.at(-1);
+      if (!output?.result || !last || typeof last !== 'object') return {};
+      const offer = {
+        result: output.result,
+        ...(output.reason ? { reason: output.reason } : {}),
+        countsAsMissed: output.result === 'expired',
+        ...(output.result === 'failed' ? { fault: 'platform' as const } : {}),
+      };
+      return { assignments: [...context.assignments.slice(0, -1), { ...last, offer }] };
+    }),
     takeStaffingRequest: assign(({ context, event }) => {
       if (event.type !== 'chat.transfer' && event.type !== 'chat.addAgent' && event.type !== 'chat.monitor')
         return {};
@@ -467,6 +500,11 @@ export const chatSessionMachine = setup({
       !!event.uri &&
       context.strays.includes(event.uri.toLowerCase()),
     hasEjections: ({ context }) => context.ejecting.length > 0,
+    offerFailedOnPlatform: ({ event }) =>
+      (event as { output?: { result?: OfferResult } }).output?.result === 'failed',
+    offerFailedOnPlatformRetryable: ({ context, event }) =>
+      (event as { output?: { result?: OfferResult } }).output?.result === 'failed' &&
+      context.offerFaults + 1 < context.settings.maxAttempts,
     hasSupervisor: ({ context }) => context.supervisors.length > 0,
     canRetry: ({ context, event }) => {
       const error = (event as { error?: { retryable?: unknown } }).error;
@@ -522,6 +560,7 @@ export const chatSessionMachine = setup({
     open: input.open ?? true,
     tried: [],
     offers: 0,
+    offerFaults: 0,
     assignments: [],
     queue: { updates: 0 },
     idleWarnings: 0,
@@ -1255,7 +1294,9 @@ export const chatSessionMachine = setup({
                 guard: ({ event }) => event.output.result === 'accepted',
                 target: '#chatSession.agentsJoined',
                 actions: [
+                  'noteOfferResult',
                   assign({
+                    offerFaults: 0,
                     joinedAgents: ({ context, event }) => [
                       ...context.joinedAgents,
                       {
@@ -1282,9 +1323,52 @@ export const chatSessionMachine = setup({
                   })),
                 ],
               },
+              // The platform failed the offer: not the agent's doing (not tried, not missed); try again after a
+              // backoff (routing may pick the same agent or the next), up to maxAttempts faults in a row.
+              {
+                guard: 'offerFailedOnPlatformRetryable',
+                target: 'offerBackoff',
+                actions: [
+                  'noteOfferResult',
+                  'emitOfferEnded',
+                  'withdrawOfferedAgent',
+                  assign({ offerFaults: ({ context }) => context.offerFaults + 1 }),
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        `${context.sessionId}.offers`,
+                        context.offerFaults,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: 'offerFailedOnPlatform',
+                target: '#chatSession.failed',
+                actions: [
+                  'noteOfferResult',
+                  'emitOfferEnded',
+                  'withdrawOfferedAgent',
+                  {
+                    type: 'recordError',
+                    params: ({ event }) => ({
+                      error: {
+                        step: 'offer',
+                        code: 'PlatformFailure',
+                        message: `the platform failed ${event.output.agent.uri}'s offer: ${event.output.reason ?? 'no reason given'}`,
+                      },
+                    }),
+                  },
+                ],
+              },
               {
                 target: 'routing',
                 actions: [
+                  'noteOfferResult',
                   assign({
                     tried: ({ context, event }) => [...context.tried, event.output.agent.uri],
                     withdrawn: ({ context, event }) =>
@@ -1320,6 +1404,8 @@ export const chatSessionMachine = setup({
             'callback.invitationCompleted': { actions: sendTo('offer', ({ event }) => event) },
           },
         },
+        // The platform failed an offer: wait, then ask routing again.
+        offerBackoff: retryWhenDue('routing'),
       },
     },
 

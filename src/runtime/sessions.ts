@@ -430,7 +430,7 @@ export class SessionManager {
     actor.on('routing.status', (e) => queueMicrotask(() => router.status(e.sessionId)));
     actor.on('routing.offerEnded', (e) => {
       record.log.info({ agent: e.agent.uri, result: e.result, reason: e.reason ?? null }, 'offer ended');
-      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result));
+      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result, e.reason));
     });
     actor.on('routing.agentLeft', (e) => {
       record.log.info({ agent: e.agent.uri }, 'agent left the chat');

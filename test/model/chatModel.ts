@@ -71,6 +71,8 @@ export interface ChatModelContext {
   replyDue: boolean;
   /** The last agent left once and the chat was routed again. */
   rerouted: boolean;
+  /** The platform failed one chat offer already (the next fault fails the chat: MAX_ATTEMPTS=2). */
+  offerFaulted: boolean;
 }
 
 export type ChatModelEvent = { type: ChatModelEventType };
@@ -125,6 +127,10 @@ export const MODEL_EVENTS = {
   MONITOR: trigger('monitor', 'an operator has a supervisor monitor the chat'),
   BARGE: trigger('barge in', 'the monitoring supervisor barges in'),
   LATE_AGENT_JOINS: trigger('withdrawn agent joins', 'the agent whose offer was withdrawn accepts after all'),
+  RING_OUT: trigger(
+    'rings out',
+    "the platform's own ring timeout ends the ringing invitation (Failure, Timeout) before the SA's offer deadline",
+  ),
   // platform outcomes
   WITHIN_HOURS: platform('within hours', 'the chat arrives within business hours'),
   AFTER_HOURS: platform('after hours', 'the chat arrives outside business hours'),
@@ -166,6 +172,7 @@ const INITIAL_CONTEXT: ChatModelContext = {
   staffed: false,
   replyDue: false,
   rerouted: false,
+  offerFaulted: false,
 };
 
 const chatModelSetup = setup({
@@ -196,7 +203,7 @@ const chatModelSetup = setup({
     ringingWithdrawn: assign(({ context }) => (context.offerFor === 'chat' ? { withdrawnAgent: true } : {})),
     agentJoined: assign(({ context }) => {
       // What routing and offers kept track of no longer matters once the agent is in.
-      const done = { retried: false, offerFor: 'chat' as const, agentTries: 0 as const };
+      const done = { retried: false, offerFor: 'chat' as const, agentTries: 0 as const, offerFaulted: false };
       switch (context.offerFor) {
         case 'chat':
           return { ...done, agents: 1 as const, queuedOnce: false, queueUpdated: false };
@@ -208,6 +215,8 @@ const chatModelSetup = setup({
           return done;
       }
     }),
+    /** The platform failed a chat offer (its retries were used up): the chat waits and routes again. */
+    offerFault: assign({ offerFaulted: true, retried: false }),
     enterWelcomed: assign({ agentTries: 0, retried: false, queueUpdated: false, queuedOnce: false }),
   },
   guards: {
@@ -227,6 +236,7 @@ const chatModelSetup = setup({
     hasSupervisor: ({ context }) => context.supervisor,
     soleAgentCanLeave: ({ context }) => context.agents === 1 && !context.supervisor && !context.rerouted,
     strayPossible: ({ context }) => context.withdrawnAgent,
+    offerNotFaulted: ({ context }) => !context.offerFaulted,
   },
 });
 
@@ -306,11 +316,17 @@ const awaitingConference = {
  * declined / withdrawn / failed), parametrised by where the chat goes when the offer ends. Used for the
  * chat's own offers (`welcomed.offering`) and for staffing offers (`agentsJoined.staffOffer`).
  */
-export function offerStates<const A extends object, const I extends object>(ends: {
+export function offerStates<
+  const A extends object,
+  const F extends readonly object[],
+  const I extends object,
+>(ends: {
   /** The agent joined: the transition(s) to take. */
   accepted: A;
-  /** Where the chat goes on any other result (declined, withdrawn, failed). */
+  /** Where the chat goes when the agent declined or let it ring (the agent's doing). */
   lost: string;
+  /** The transitions when the platform failed the offer (not the agent's doing). */
+  faulted: F;
   /** Interruptions while the agent's phone rings (the chat's own handlers). */
   interruptions: I;
 }) {
@@ -321,8 +337,11 @@ export function offerStates<const A extends object, const I extends object>(ends
       bridging: {
         on: {
           API_OK: { target: 'inviting', actions: 'stepDone' },
-          API_UNAVAILABLE: [{ guard: 'notRetried', target: 'bridgingBackoff', actions: 'backoff' }, lost],
-          API_REFUSED: lost,
+          API_UNAVAILABLE: [
+            { guard: 'notRetried', target: 'bridgingBackoff', actions: 'backoff' },
+            ...ends.faulted,
+          ],
+          API_REFUSED: ends.faulted,
         },
       },
       bridgingBackoff: { on: { RETRY_TIMER: { target: 'bridging' } } },
@@ -331,9 +350,9 @@ export function offerStates<const A extends object, const I extends object>(ends
           API_OK: { target: 'ringing', actions: 'stepDone' },
           API_UNAVAILABLE: [
             { guard: 'notRetried', target: 'invitingBackoff', actions: 'backoff' },
-            { target: 'withdrawing', actions: 'stepDone' },
+            { target: 'unbridging', actions: 'stepDone' },
           ],
-          API_REFUSED: { target: 'withdrawing', actions: 'stepDone' },
+          API_REFUSED: { target: 'unbridging', actions: 'stepDone' },
           OFFER_CRASHES: lost,
         },
       },
@@ -343,12 +362,14 @@ export function offerStates<const A extends object, const I extends object>(ends
           AGENT_ACCEPTS: ends.accepted,
           AGENT_DECLINES: { target: 'declining' },
           OFFER_TIMEOUT: { target: 'withdrawing', actions: 'ringingWithdrawn' },
+          RING_OUT: { target: 'withdrawing' },
           ...ends.interruptions,
         },
       },
       // Taking the bridge entry back: best effort, the offer ends either way.
       declining: { on: { API_OK: lost, API_UNAVAILABLE: lost } },
       withdrawing: { on: { API_OK: lost, API_UNAVAILABLE: lost } },
+      unbridging: { on: { API_OK: ends.faulted, API_UNAVAILABLE: ends.faulted } },
     },
   } as const;
 }
@@ -488,8 +509,18 @@ export const chatModel = chatModelSetup.createMachine({
         offering: offerStates({
           accepted: { target: CHATTING, actions: 'agentJoined' },
           lost: `${M}.welcomed.routing`,
+          // Not the agent's doing: wait and route again; a second fault in a row fails the chat.
+          faulted: [
+            {
+              guard: 'offerNotFaulted',
+              target: `${M}.welcomed.offerBackoff`,
+              actions: 'offerFault',
+            },
+            { target: `${M}.failed.releasing`, actions: settle('failed') },
+          ],
           interruptions: interruptions(true),
         }),
+        offerBackoff: { on: { RETRY_TIMER: { target: 'routing' }, ...interruptions(true) } },
       },
     },
     agentsJoined: {
@@ -557,6 +588,7 @@ export const chatModel = chatModelSetup.createMachine({
             { target: CHATTING, actions: 'agentJoined' },
           ],
           lost: CHATTING,
+          faulted: [{ target: CHATTING, actions: 'offerLost' }],
           interruptions: {},
         }),
         // The supervisor's bridge filter turned to Disabled (barge in).

@@ -461,6 +461,20 @@ export class MachineDriver extends PathDriver {
         });
         break;
       }
+      case 'RING_OUT': {
+        const offerIndex = this.actor!.getSnapshot().context.offers - 1;
+        this.send({
+          type: 'callback.invitationCompleted',
+          kind: 'participant',
+          direction: 'Outgoing',
+          invitationHref: `${BASE}/participantInvitations/pi-${offerIndex}`,
+          operationId: op(`offer.${offerIndex}`),
+          status: 'Failure',
+          state: 'Failed',
+          reason: { code: 'Timeout', subcode: 'Timeout' },
+        });
+        break;
+      }
       case 'AGENT_FREE': {
         const agent = MODEL_AGENTS.find((a) => !this.exclude.includes(a.uri))!;
         this.send({ type: 'agent.assigned', agent: { ...agent }, assignment: { winner: agent.uri } });

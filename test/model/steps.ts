@@ -68,6 +68,12 @@ function offerSteps(prefix: string, who: string): Record<string, ApiStep> {
       method: 'DELETE',
       path: BRIDGED_PARTICIPANT,
     },
+    [`${prefix}.unbridging`]: {
+      label: `unbridge ${who}`,
+      effect: 'removeBridgedParticipant',
+      method: 'DELETE',
+      path: BRIDGED_PARTICIPANT,
+    },
   };
 }
 
@@ -199,13 +205,13 @@ export const PASS_THROUGH: ReadonlySet<string> = new Set([
 
 /**
  * Real chat states a step may pass through, beyond PASS_THROUGH: when the meeting ends while an agent's
- * phone rings, the platform cancels the invitation first, and the offer may end (and routing start over)
- * before the meeting's deletion arrives; when it ends with agents in it, the platform removes them first
+ * phone rings, the platform cancels the invitation first, and the offer may end as the platform's failure
+ * (and the session wait to route again) before the meeting's deletion arrives; when it ends with agents in it, the platform removes them first
  * (the session announces that its agent left and routes again) and reports the deletion after.
  */
 export function passThroughFor(step: PathStep): ReadonlySet<string> {
   if (step.event === 'MEETING_ENDED' && step.source === 'welcomed.offering.ringing') {
-    return new Set([...PASS_THROUGH, 'welcomed.routing', 'welcomed.offering']);
+    return new Set([...PASS_THROUGH, 'welcomed.offerBackoff', 'welcomed.routing', 'welcomed.offering']);
   }
   if (step.event === 'MEETING_ENDED' && step.source === 'agentsJoined.chatting') {
     return new Set([
@@ -232,6 +238,7 @@ export function offerResultOf(step: PathStep): 'accepted' | 'declined' | 'expire
     case 'withdrawing':
       return 'expired';
     case 'bridging':
+    case 'unbridging':
       return 'failed';
     default:
       return undefined;
