@@ -326,10 +326,7 @@ describe('chat session machine', () => {
   it('fails cleanly on a non-retryable error: declines the invitation and ends terminated', async () => {
     const h = harness(undefined, { startAdhocMeeting: [{ retryable: false, code: 'Forbidden' }] });
     await h.flush();
-    // No meeting href is known yet: wait (bounded) for a late meeting report, then release.
-    const at = h.actor.getSnapshot().context.deadlines['timer.stepTimeout']!;
-    h.send({ type: 'timer.stepTimeout', at });
-    await h.flush();
+    // A definite refusal created no meeting: nothing to wait for.
     const snapshot = h.actor.getSnapshot();
     expect(snapshot.value).toBe('terminated');
     expect(snapshot.context.outcome).toBe('failed');
@@ -338,6 +335,56 @@ describe('chat session machine', () => {
       reason: 'failed',
       declineHref: `${BASE}/messagingInvitations/inv-1/decline`,
     });
+  });
+
+  it('declines at once when the meeting cannot be created, then ends a meeting that reports itself late', async () => {
+    const timeout = { retryable: true, code: 'Timeout' };
+    const h = harness(undefined, { startAdhocMeeting: [timeout, timeout, timeout] });
+    await h.flush();
+    for (let i = 0; i < 2; i++) {
+      h.send({ type: 'timer.retry', at: h.actor.getSnapshot().context.deadlines['timer.retry']! });
+      await h.flush();
+    }
+    // The customer is declined without waiting; the wait for the meeting goes on behind it.
+    const first = h.calls.filter((c) => c.effect === 'teardown');
+    expect(first.map((c) => c.input)).toEqual([
+      expect.objectContaining({ declineHref: `${BASE}/messagingInvitations/inv-1/decline` }),
+    ]);
+    expect((first[0]!.input as TeardownInput).conferenceHref).toBeUndefined();
+    expect(h.actor.getSnapshot().value).toEqual({ failed: 'awaitingConference' });
+    expect(h.actor.getSnapshot().context.deadlines['timer.stepTimeout']).toBeDefined();
+    // The meeting of an attempt that timed out reports itself: it is deleted, the customer left alone.
+    h.send({
+      type: 'callback.invitationStarted',
+      kind: 'onlineMeeting',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/onlineMeetingInvitations/omi-1`,
+      operationId: 's1.adhocMeeting',
+      conversationHref: CONF,
+    });
+    await h.flush();
+    const teardowns = h.calls.filter((c) => c.effect === 'teardown').map((c) => c.input as TeardownInput);
+    expect(teardowns).toHaveLength(2);
+    expect(teardowns[1]).toEqual({ sessionId: 's1', reason: 'failed', conferenceHref: CONF });
+    expect(h.actor.getSnapshot().value).toBe('terminated');
+  });
+
+  it('stops waiting for a late meeting at the step deadline', async () => {
+    const busy = { retryable: true, code: 'ServiceFailure' };
+    const h = harness(undefined, { startAdhocMeeting: [busy, busy, busy] });
+    await h.flush();
+    for (let i = 0; i < 2; i++) {
+      h.send({ type: 'timer.retry', at: h.actor.getSnapshot().context.deadlines['timer.retry']! });
+      await h.flush();
+    }
+    expect(h.actor.getSnapshot().value).toEqual({ failed: 'awaitingConference' });
+    h.send({
+      type: 'timer.stepTimeout',
+      at: h.actor.getSnapshot().context.deadlines['timer.stepTimeout']!,
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toBe('terminated');
+    expect(h.calls.filter((c) => c.effect === 'teardown')).toHaveLength(1);
   });
 
   it('gives up after maxAttempts retryable failures', async () => {
@@ -502,6 +549,70 @@ describe('chat session machine', () => {
     expect(h.calls.find((c) => (c.input as SendMessageInput).text === settings.agentLeftText)).toBeDefined();
     // Routing hands out Alice again first (she is not excluded: she left, she did not decline).
     expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
+  });
+
+  it.each([
+    ['its messaging ends first (as the platform reports it)', true],
+    ['its agents are reported removed first', false],
+  ])('completes a chat whose meeting ends with an agent in it: %s', async (_, messagingFirst) => {
+    const h = harness([
+      { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      { uri: 'sip:bob@contoso.com', name: 'Bob' },
+    ]);
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    if (messagingFirst)
+      h.send({ type: 'callback.messagingUpdated', conversationHref: CONF, state: 'Disconnected', links: {} });
+    h.send({
+      type: 'callback.participantDeleted',
+      conversationHref: CONF,
+      participantHref: `${CONF}/participants/alice@contoso.com`,
+      links: {},
+    });
+    await h.flush();
+    h.send({ type: 'callback.conversationDeleted', conversationHref: CONF });
+    await h.flush();
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.outcome).toBe('completed');
+    expect(snapshot.context.error).toBeUndefined();
+    // The meeting is gone; the customer, still there, is let go.
+    expect(h.calls.filter((c) => c.effect === 'teardown').at(-1)?.input).toMatchObject({
+      reason: 'completed',
+      customerConversationHref: P2P,
+    });
+  });
+
+  it('does not hold a platform failure of an offer against the agent: waits, then routes again', async () => {
+    const h = harness([{ uri: 'sip:alice@contoso.com', name: 'Alice' }]);
+    await driveToWelcome(h);
+    // Alice's phone rings; the platform fails the invitation (not a decline, not a ring-out).
+    h.send({
+      type: 'callback.invitationCompleted',
+      kind: 'participant',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/participantInvitations/pi-0`,
+      operationId: 's1.offer.0',
+      status: 'Failure',
+      state: 'Failed',
+      reason: { code: 'ServiceFailure', message: 'the platform failed' },
+    });
+    await h.flush();
+    expect(h.routing).toContainEqual(
+      expect.objectContaining({ type: 'routing.offerEnded', result: 'failed', reason: 'ServiceFailure' }),
+    );
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toEqual({ welcomed: 'offerBackoff' });
+    expect(snapshot.context.tried).toEqual([]);
+    expect(snapshot.context.assignments.at(-1)).toMatchObject({
+      offer: { result: 'failed', fault: 'platform', countsAsMissed: false },
+    });
+    h.send({ type: 'timer.retry', at: snapshot.context.deadlines['timer.retry']! });
+    await h.flush();
+    // Alice is offered the chat again: she was not tried, the platform failed.
+    expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
+    expect(h.actor.getSnapshot().context.offers).toBe(2);
   });
 
   it('warns an idle customer, then closes the chat', async () => {

@@ -116,6 +116,13 @@ export interface ChatSessionContext {
   meetingRequested: boolean;
   /** Set once acceptAndBridge succeeded: the customer's conversation is ours to end. */
   accepted: boolean;
+  /** Set once an agent joined the chat: the customer was served (a meeting ending later completes it). */
+  served: boolean;
+  /**
+   * The ending's teardown: the meeting it set out to delete, and whether the customer's side (apology,
+   * decline, leaving their conversation) is done, so a second teardown (a late meeting) does not repeat it.
+   */
+  teardown: { conference?: Href; customerReleased: boolean };
   topic?: string;
   open: boolean;
   /** Agents tried in this routing round (declined, expired): routing skips them. */
@@ -416,6 +423,25 @@ export const chatSessionMachine = setup({
     recordError: assign((_, params: { error: SessionError }) => ({ error: params.error })),
     setOutcome: assign((_, params: { outcome: Outcome }) => ({ outcome: params.outcome })),
     markCustomerGone: assign(({ context }) => ({ p2p: { ...context.p2p, gone: true } })),
+    /** What this teardown sets out to release (the meeting's href may be learnt while it runs). */
+    planRelease: assign(({ context }) => ({
+      teardown: {
+        ...context.teardown,
+        conference:
+          context.conference.conversationHref && !context.conference.gone
+            ? context.conference.conversationHref
+            : undefined,
+      },
+    })),
+    markReleased: assign(({ context }) => ({
+      teardown: { customerReleased: true },
+      conference: {
+        ...context.conference,
+        gone:
+          context.conference.gone ||
+          sameHref(context.teardown.conference, context.conference.conversationHref),
+      },
+    })),
     learnConference: assign(({ context, event }) =>
       event.type === 'callback.invitationStarted' && event.conversationHref
         ? {
@@ -533,7 +559,20 @@ export const chatSessionMachine = setup({
         event.state === 'Disconnected' &&
         sameHref(event.conversationHref, context.p2p.conversationHref) &&
         context.p2p.messagingState === 'Connected'),
-    conferenceWaitOver: ({ context }) => !context.meetingRequested || !!context.conference.conversationHref,
+    /** A meeting whose href we know and that nobody has deleted yet: the ending must delete it. */
+    conferenceToRelease: ({ context }) => !!context.conference.conversationHref && !context.conference.gone,
+    /** No meeting may still report itself: either none was asked for, or it is known (and released). */
+    nothingToAwait: ({ context }) => !context.meetingRequested || !!context.conference.conversationHref,
+    /** The meeting's own messaging ended: the meeting is over (it ends before its participants are removed). */
+    conferenceDisconnected: ({ context, event }) =>
+      event.type === 'callback.messagingUpdated' &&
+      event.state === 'Disconnected' &&
+      sameHref(event.conversationHref, context.conference.conversationHref),
+    /** The meeting ended after an agent had served the customer (the agents' removal may come first). */
+    servedConferenceEnded: ({ context, event }) =>
+      context.served &&
+      event.type === 'callback.conversationDeleted' &&
+      sameHref(event.conversationHref, context.conference.conversationHref),
   },
   delays: {},
 }).createMachine({
@@ -556,6 +595,8 @@ export const chatSessionMachine = setup({
     conference: { ready: false, gone: false },
     meetingRequested: false,
     accepted: false,
+    served: false,
+    teardown: { customerReleased: false },
     ...(input.topic ? { topic: input.topic } : {}),
     open: input.open ?? true,
     tried: [],
@@ -594,6 +635,9 @@ export const chatSessionMachine = setup({
       on: {
         'callback.conversationDeleted': { guard: 'customerLeft', target: 'abandoned' },
         'chat.close': { target: 'abandoned' },
+        // An attempt that timed out may still have created the meeting: learn its href, so that it is
+        // deleted should the chat end here.
+        'callback.invitationStarted': { guard: 'isOurMeetingInvitation', actions: 'learnConference' },
       },
       states: {
         // Outside business hours no meeting is created: the invitation is declined.
@@ -1101,6 +1145,16 @@ export const chatSessionMachine = setup({
       on: {
         'callback.conversationDeleted': [
           { guard: 'customerLeft', target: 'abandoned' },
+          // An agent served the customer and the meeting ended (its agents' removal may have come first,
+          // taken for the last agent leaving): the chat is over, and it was served.
+          {
+            guard: 'servedConferenceEnded',
+            target: 'closed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              { type: 'setOutcome', params: { outcome: 'completed' } },
+            ],
+          },
           {
             guard: 'isConference',
             target: 'failed',
@@ -1296,6 +1350,7 @@ export const chatSessionMachine = setup({
                 actions: [
                   'noteOfferResult',
                   assign({
+                    served: true,
                     offerFaults: 0,
                     joinedAgents: ({ context, event }) => [
                       ...context.joinedAgents,
@@ -1530,7 +1585,15 @@ export const chatSessionMachine = setup({
             ],
           },
         ],
-        'callback.messagingUpdated': { guard: 'customerLeft', target: 'closed', actions: 'markCustomerGone' },
+        'callback.messagingUpdated': [
+          { guard: 'customerLeft', target: 'closed', actions: 'markCustomerGone' },
+          // Someone ended the meeting: its messaging ends first, before the agents' removal is reported.
+          {
+            guard: 'conferenceDisconnected',
+            target: 'closed',
+            actions: { type: 'setOutcome', params: { outcome: 'completed' } },
+          },
+        ],
         'callback.conversationDeleted': [
           {
             guard: 'customerLeft',
@@ -1860,12 +1923,13 @@ export const chatSessionMachine = setup({
 });
 
 /**
- * How `abandoned` and `failed` end: wait (bounded) for a meeting the SA asked for but has not heard of
- * yet, then release everything (teardown, retried on retryable errors) and terminate.
+ * How `abandoned` and `failed` end: release at once what exists (the customer hears the apology, or their
+ * invitation is declined, without waiting for anything), then wait (bounded) for a meeting the SA asked
+ * for but has not heard of yet, and release that too should it report itself.
  */
 function releaseAndTerminate() {
   return {
-    initial: 'awaitingConference' as const,
+    initial: 'releasing' as const,
     on: {
       // A meeting we asked for may still report itself: learn its href so it can be terminated.
       'callback.invitationStarted': {
@@ -1877,27 +1941,14 @@ function releaseAndTerminate() {
       'callback.*': {},
     },
     states: {
-      awaitingConference: {
-        entry: [
-          {
-            type: 'setDeadline' as const,
-            params: ({ context }: { context: ChatSessionContext }) => ({
-              timer: 'timer.stepTimeout' as const,
-              delayMs: context.settings.stepTimeoutMs,
-            }),
-          },
-        ],
-        exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
-        always: { guard: 'conferenceWaitOver' as const, target: 'releasing' },
-        on: { 'timer.stepTimeout': { guard: 'deadlineDue' as const, target: 'releasing' } },
-      },
       releasing: {
+        entry: 'planRelease' as const,
         invoke: {
           id: 'teardown',
           src: 'teardown' as const,
           input: ({ context }: { context: ChatSessionContext }) =>
             teardownInput(context, context.outcome ?? 'failed'),
-          onDone: { target: '#chatSession.terminated' },
+          onDone: { target: 'awaitingConference', actions: 'markReleased' as const },
           onError: [
             {
               guard: 'canRetry' as const,
@@ -1917,6 +1968,25 @@ function releaseAndTerminate() {
         },
       },
       backoff: retryWhenDue('releasing'),
+      // The meeting may exist although we never heard of it (an attempt that timed out): wait for it in
+      // the background, bounded by the step deadline, and end it if it appears.
+      awaitingConference: {
+        entry: [
+          {
+            type: 'setDeadline' as const,
+            params: ({ context }: { context: ChatSessionContext }) => ({
+              timer: 'timer.stepTimeout' as const,
+              delayMs: context.settings.stepTimeoutMs,
+            }),
+          },
+        ],
+        exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
+        always: [
+          { guard: 'conferenceToRelease' as const, target: 'releasing' },
+          { guard: 'nothingToAwait' as const, target: '#chatSession.terminated' },
+        ],
+        on: { 'timer.stepTimeout': { guard: 'deadlineDue' as const, target: '#chatSession.terminated' } },
+      },
     },
   };
 }
@@ -1946,9 +2016,11 @@ function isWelcome(
 }
 
 function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownInput {
+  // A second teardown (a meeting that reported itself late) leaves the customer's side alone.
+  const customerSide = !context.teardown.customerReleased && !context.p2p.gone;
   const apologise = reason === 'failed' || reason === 'noAgent' || reason === 'queueTimeout';
   const apology =
-    apologise && !context.p2p.gone && context.p2p.sendMessage
+    apologise && customerSide && context.p2p.sendMessage
       ? {
           href: context.p2p.sendMessage,
           text: reason === 'queueTimeout' ? context.settings.fallbackText : context.settings.apologyText,
@@ -1959,11 +2031,11 @@ function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownIn
     sessionId: context.sessionId,
     reason,
     ...(apology ? { apology } : {}),
-    ...(!context.accepted && !context.p2p.gone && context.invitation.decline
+    ...(!context.accepted && customerSide && context.invitation.decline
       ? { declineHref: context.invitation.decline }
       : {}),
     // The SA ends the chat while the customer is still there: leave their conversation too.
-    ...(context.accepted && !context.p2p.gone && context.p2p.conversationHref
+    ...(context.accepted && customerSide && context.p2p.conversationHref
       ? { customerConversationHref: context.p2p.conversationHref }
       : {}),
     ...(context.conference.conversationHref && !context.conference.gone

@@ -29,6 +29,11 @@ export type MeetingKnowledge =
   | 'none'
   /** Asked for with an ambiguous answer (503): it may exist, its href is unknown, so the SA waits. */
   | 'requested'
+  /**
+   * Asked for, and the platform carried the request out after the SA's API timeout: it will report itself
+   * once the request completes (the SA then deletes it).
+   */
+  | 'late'
   /** Its conversation href is known: teardown deletes it. */
   | 'known'
   /** It ended (someone deleted it): nothing to delete. */
@@ -137,6 +142,14 @@ export const MODEL_EVENTS = {
   API_OK: platform('ok', "the platform accepts the SA's request"),
   API_UNAVAILABLE: platform('503', 'the platform answers 503 (retryable)'),
   API_REFUSED: platform('403', 'the platform answers 403 (not retryable)'),
+  API_TIMES_OUT: platform(
+    'times out',
+    "the platform holds the request past the SA's API timeout, then carries it out (retryable for the SA)",
+  ),
+  MEETING_APPEARS: platform(
+    'meeting appears late',
+    'the meeting of a startAdhocMeeting that timed out reports itself after the SA gave up on it',
+  ),
   EFFECT_FAILS: platform('effect fails', 'the side effect itself rejects'),
   MEETING_READY: platform('meeting ready', 'the meeting callbacks arrive'),
   MEETING_FAILS: platform('meeting fails', 'the onlineMeetingInvitation completes with Failure'),
@@ -221,7 +234,11 @@ const chatModelSetup = setup({
   },
   guards: {
     notRetried: ({ context }) => !context.retried,
-    meetingPending: ({ context }) => context.meeting === 'requested',
+    meetingPending: ({ context }) => context.meeting === 'requested' || context.meeting === 'late',
+    meetingRequested: ({ context }) => context.meeting === 'requested',
+    meetingLate: ({ context }) => context.meeting === 'late',
+    meetingNotLate: ({ context }) => context.meeting !== 'late',
+    rerouted: ({ context }) => context.rerouted,
     meetingKnown: ({ context }) => context.meeting === 'known',
     meetingKnownNotRetried: ({ context }) => context.meeting === 'known' && !context.retried,
     canAssign: ({ context }) => context.agentTries < 2,
@@ -247,12 +264,12 @@ const settle = (outcome: ModelOutcome, meeting?: MeetingKnowledge) =>
   ({ type: 'settle', params: meeting ? { outcome, meeting } : { outcome } }) as const;
 const learn = (meeting: MeetingKnowledge) => ({ type: 'learnMeeting', params: { meeting } }) as const;
 
-/** Into `failed` (or `abandoned`): wait for a meeting whose href is unknown, else release at once. */
+/**
+ * Into `failed` (or `abandoned`): release at once what is known (the customer is told or declined); a
+ * meeting whose href is unknown is waited for afterwards.
+ */
 function ending(state: 'failed' | 'abandoned', outcome: ModelOutcome = state) {
-  return [
-    { guard: 'meetingPending', target: `${M}.${state}.awaitingConference`, actions: settle(outcome) },
-    { target: `${M}.${state}.releasing`, actions: settle(outcome) },
-  ] as const;
+  return { target: `${M}.${state}.releasing`, actions: settle(outcome) } as const;
 }
 const toFailed = ending('failed');
 const toAbandoned = ending('abandoned');
@@ -284,7 +301,11 @@ function interruptions<const U extends boolean>(unnoticed: U) {
   return {
     CUSTOMER_LEAVES: toAbandoned,
     OPERATOR_CLOSES: toAbandoned,
-    MEETING_ENDED: meetingGone,
+    // After an agent served the customer (and left), the meeting ending completes the chat.
+    MEETING_ENDED: [
+      { guard: 'rerouted', target: `${M}.closed.releasing`, actions: settle('completed', 'gone') },
+      meetingGone,
+    ] as const,
     ...((unnoticed ? { CUSTOMER_LEAVES_UNNOTICED: toAbandoned } : {}) as U extends true
       ? { CUSTOMER_LEAVES_UNNOTICED: typeof toAbandoned }
       : object),
@@ -292,23 +313,38 @@ function interruptions<const U extends boolean>(unnoticed: U) {
 }
 
 /** Teardown: the meeting is deleted only when its href is known, so only then can that DELETE fail. */
-const releasing = {
-  releasing: {
-    on: {
-      API_OK: { target: TERMINATED },
-      API_UNAVAILABLE: [
-        { guard: 'meetingKnownNotRetried', target: 'backoff', actions: 'backoff' },
-        { guard: 'meetingKnown', target: TERMINATED },
-      ],
-      API_REFUSED: { guard: 'meetingKnown', target: TERMINATED },
-    },
-  },
+const teardownEvents = {
+  API_UNAVAILABLE: [
+    { guard: 'meetingKnownNotRetried', target: 'backoff', actions: 'backoff' },
+    { guard: 'meetingKnown', target: TERMINATED },
+  ],
+  API_REFUSED: { guard: 'meetingKnown', target: TERMINATED },
+} as const;
+
+/** How `closed` ends: the meeting is known (or gone); release, then terminated. */
+const closing = {
+  releasing: { on: { API_OK: { target: TERMINATED }, ...teardownEvents } },
   backoff: { on: { RETRY_TIMER: { target: 'releasing' } } },
 } as const;
 
-/** Waiting for a meeting that may exist (after an ambiguous 503): only the step deadline ends it. */
-const awaitingConference = {
-  on: { STEP_TIMEOUT: { target: 'releasing', actions: learn('none') } },
+/**
+ * How `abandoned` and `failed` end: release at once; then, if a meeting may still report itself, wait for
+ * it (only the step deadline ends that wait) and release it too should it appear.
+ */
+const endingStates = {
+  releasing: {
+    on: {
+      API_OK: [{ guard: 'meetingPending', target: 'awaitingConference' }, { target: TERMINATED }],
+      ...teardownEvents,
+    },
+  },
+  backoff: { on: { RETRY_TIMER: { target: 'releasing' } } },
+  awaitingConference: {
+    on: {
+      STEP_TIMEOUT: { guard: 'meetingRequested', target: TERMINATED, actions: learn('none') },
+      MEETING_APPEARS: { guard: 'meetingLate', target: 'releasing', actions: learn('known') },
+    },
+  },
 } as const;
 
 /**
@@ -396,11 +432,22 @@ export const chatModel = chatModelSetup.createMachine({
             API_OK: { target: `${M}.adhocMeeting`, actions: ['stepDone', learn('known')] },
             API_UNAVAILABLE: [
               { guard: 'notRetried', target: 'backoff', actions: ['backoff', learn('requested')] },
-              // Retries used up on an ambiguous answer: the meeting may exist, its href is unknown.
-              { target: `${M}.failed.awaitingConference`, actions: settle('failed', 'requested') },
+              // Retries used up on an ambiguous answer: the meeting may exist, its href is unknown (and an
+              // earlier attempt that timed out will still create it).
+              { guard: 'meetingLate', target: `${M}.failed.releasing`, actions: settle('failed') },
+              { target: `${M}.failed.releasing`, actions: settle('failed', 'requested') },
             ],
-            // A definite refusal created nothing, even after an earlier ambiguous 503.
-            API_REFUSED: { target: `${M}.failed.releasing`, actions: settle('failed', 'none') },
+            API_TIMES_OUT: [
+              { guard: 'notRetried', target: 'backoff', actions: ['backoff', learn('late')] },
+              { target: `${M}.failed.releasing`, actions: settle('failed', 'late') },
+            ],
+            // A definite refusal created nothing, even after an earlier ambiguous 503 (after an attempt
+            // that took effect the platform would answer the retry with that attempt's result).
+            API_REFUSED: {
+              guard: 'meetingNotLate',
+              target: `${M}.failed.releasing`,
+              actions: settle('failed', 'none'),
+            },
           },
         },
         backoff: {
@@ -560,9 +607,8 @@ export const chatModel = chatModelSetup.createMachine({
             },
             CUSTOMER_LEAVES: { target: `${M}.closed`, actions: settle('completed') },
             CUSTOMER_LEAVES_UNNOTICED: { target: `${M}.closed`, actions: settle('completed') },
-            // The platform removes the meeting's participants before it reports the meeting deleted: the
-            // session takes that for its last agent leaving and routes again, then fails on the deletion.
-            MEETING_ENDED: meetingGone,
+            // The meeting's messaging ends first: the chat closes, completed, whatever comes after.
+            MEETING_ENDED: { target: `${M}.closed`, actions: settle('completed', 'gone') },
             MEETING_ENDED_AGENTS_UNNOTICED: { target: `${M}.closed`, actions: settle('completed', 'gone') },
             OPERATOR_CLOSES: { target: `${M}.closed`, actions: settle('closedBySa') },
           },
@@ -604,9 +650,9 @@ export const chatModel = chatModelSetup.createMachine({
         },
       },
     },
-    closed: { initial: 'releasing', states: releasing },
-    abandoned: { initial: 'releasing', states: { awaitingConference, ...releasing } },
-    failed: { initial: 'releasing', states: { awaitingConference, ...releasing } },
+    closed: { initial: 'releasing', states: closing },
+    abandoned: { initial: 'releasing', states: endingStates },
+    failed: { initial: 'releasing', states: endingStates },
     terminated: { type: 'final' },
   },
 });

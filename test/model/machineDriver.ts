@@ -77,6 +77,13 @@ function failure(status: 503 | 403): Error {
   });
 }
 
+function timedOut(): Error {
+  return Object.assign(new Error('the platform did not answer in time'), {
+    code: 'Timeout',
+    retryable: true,
+  });
+}
+
 type TimerEvent = { type: TimerName | 'timer.offerExpired'; at: number };
 
 export class MachineDriver extends PathDriver {
@@ -181,12 +188,13 @@ export class MachineDriver extends PathDriver {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  private settle(source: string, outcome: 'ok' | 503 | 403 | 'reject'): void {
+  private settle(source: string, outcome: 'ok' | 503 | 403 | 'timeout' | 'reject'): void {
     const effect = API_STEPS[source]?.effect;
     const at = this.pending.findIndex((p) => p.effect === effect);
     if (!effect || at < 0) throw new Error(`no pending side effect ${effect ?? '?'} in ${source}`);
     const [call] = this.pending.splice(at, 1);
     if (outcome === 'reject') call!.reject(new Error(`${effect} failed`));
+    else if (outcome === 'timeout') call!.reject(timedOut());
     else if (outcome !== 'ok') call!.reject(failure(outcome));
     else if (effect === 'sendMessage') call!.resolve({ location: `${P2P}/messaging/messages/1` });
     else if (effect === 'addBridgedParticipant') {
@@ -254,6 +262,20 @@ export class MachineDriver extends PathDriver {
         break;
       case 'API_REFUSED':
         this.settle(step.source, 403);
+        break;
+      case 'API_TIMES_OUT':
+        this.settle(step.source, 'timeout');
+        break;
+      case 'MEETING_APPEARS':
+        this.send({
+          type: 'callback.invitationStarted',
+          kind: 'onlineMeeting',
+          direction: 'Outgoing',
+          invitationHref: `${BASE}/onlineMeetingInvitations/omi-1`,
+          operationId: op('adhocMeeting'),
+          conversationHref: CONF,
+          onlineMeetingUri: MEETING_URI,
+        });
         break;
       case 'EFFECT_FAILS':
         this.settle(step.source, 'reject');
@@ -408,7 +430,14 @@ export class MachineDriver extends PathDriver {
         this.send({ type: 'chat.close' });
         break;
       case 'MEETING_ENDED':
-        // As the platform reports it: the meeting's participants removed, then the meeting deleted.
+        // As the platform reports it: the meeting's messaging ends, its participants are removed, then the
+        // meeting is deleted.
+        this.send({
+          type: 'callback.messagingUpdated',
+          conversationHref: CONF,
+          state: 'Disconnected',
+          links: {},
+        });
         for (const agent of this.actor!.getSnapshot().context.joinedAgents) {
           this.send({
             type: 'callback.participantDeleted',

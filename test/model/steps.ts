@@ -193,8 +193,9 @@ export function atomicIdsOf(real: RealState): string[] {
 }
 
 /**
- * Real chat states a model step may pass through without a model state of its own: the wait for a
- * meeting ends at once when the SA knows there is none or knows its href; a transfer's new agent is
+ * Real chat states a model step may pass through without a model state of its own: after the ending's
+ * teardown, the wait for a meeting ends at once when the SA knows there is none or knows (and released)
+ * it; a transfer's new agent is
  * in (staffing steady) for one microstep before the previous one is shown out.
  */
 export const PASS_THROUGH: ReadonlySet<string> = new Set([
@@ -206,22 +207,11 @@ export const PASS_THROUGH: ReadonlySet<string> = new Set([
 /**
  * Real chat states a step may pass through, beyond PASS_THROUGH: when the meeting ends while an agent's
  * phone rings, the platform cancels the invitation first, and the offer may end as the platform's failure
- * (and the session wait to route again) before the meeting's deletion arrives; when it ends with agents in it, the platform removes them first
- * (the session announces that its agent left and routes again) and reports the deletion after.
+ * (and the session wait to route again) before the meeting's deletion arrives.
  */
 export function passThroughFor(step: PathStep): ReadonlySet<string> {
   if (step.event === 'MEETING_ENDED' && step.source === 'welcomed.offering.ringing') {
     return new Set([...PASS_THROUGH, 'welcomed.offerBackoff', 'welcomed.routing', 'welcomed.offering']);
-  }
-  if (step.event === 'MEETING_ENDED' && step.source === 'agentsJoined.chatting') {
-    return new Set([
-      ...PASS_THROUGH,
-      'welcomed.announcingAgentLeft',
-      'welcomed.routing',
-      'welcomed.offering',
-      'welcomed.queued.informing',
-      'welcomed.queued.waiting',
-    ]);
   }
   return PASS_THROUGH;
 }
@@ -262,7 +252,7 @@ export function stepLabel(step: PathStep): string | undefined {
   if (info.kind === 'trigger') {
     return step.source === 'idle' ? info.label : `[${step.source}] ${info.label}`;
   }
-  if (step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED') {
+  if (step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED' || step.event === 'API_TIMES_OUT') {
     return `${API_STEPS[step.source]?.label ?? step.source} ${info.label}`;
   }
   const unremarkable: ChatModelEventType[] = [
