@@ -11,6 +11,8 @@ import {
   type ChatSettings,
   chatSessionMachine,
   type EjectParticipantsInput,
+  type RelayMessagesInput,
+  type RelayMessagesOutput,
   type SendMessageInput,
   type StartAdhocMeetingInput,
   type TeardownInput,
@@ -42,6 +44,7 @@ const settings: ChatSettings = {
   agentLeftText: 'Your agent had to leave; finding another.',
   agentReplyMs: 120_000,
   agentNudgeText: 'Customer waiting.',
+  handoverHistory: 20,
 };
 
 function input(open = true): ChatSessionInput {
@@ -105,6 +108,9 @@ function harness(
         () => undefined,
       ),
       ejectParticipants: effect<EjectParticipantsInput, void>('ejectParticipants', () => undefined),
+      relayMessages: effect<RelayMessagesInput, RelayMessagesOutput>('relayMessages', (i) => ({
+        sent: i.lines.map((l) => ({ operationId: l.operationId, text: `${l.from}: ${l.text}` })),
+      })),
       agentOffer: agentOfferMachine.provide({
         actors: {
           addBridgedParticipant: effect<AddBridgedParticipantInput, { location?: string }>(
@@ -613,6 +619,69 @@ describe('chat session machine', () => {
     // Alice is offered the chat again: she was not tried, the platform failed.
     expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
     expect(h.actor.getSnapshot().context.offers).toBe(2);
+  });
+
+  it('keeps what the customer writes before an agent joins and relays it to that agent first, once', async () => {
+    const h = harness('queue');
+    await driveToWelcome(h);
+    const customerSays = (n: number, text: string): CallbackEvent => ({
+      type: 'callback.messageCompleted',
+      conversationHref: CONF,
+      messageHref: `${CONF}/messaging/messages/${n}`,
+      direction: 'Incoming',
+      status: 'Success',
+      text,
+      timestamp: `2026-01-05T10:4${n}:00.000Z`,
+      sender: { uri: 'sip:123@anonymous.invalid', name: 'Jane' },
+    });
+    h.send(customerSays(1, 'my invoice is wrong'));
+    h.send(customerSays(1, 'my invoice is wrong')); // the same callback twice
+    h.send(customerSays(2, 'order 1234'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.backlog.map((l) => l.text)).toEqual([
+      'my invoice is wrong',
+      'order 1234',
+    ]);
+    // An agent becomes free and joins.
+    h.actor.send({
+      type: 'agent.assigned',
+      agent: { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      assignment: { winner: 'sip:alice@contoso.com' },
+    });
+    await h.flush();
+    h.send(agentJoined());
+    await h.flush();
+    const relays = h.calls
+      .filter((c) => c.effect === 'relayMessages')
+      .map((c) => c.input as RelayMessagesInput);
+    expect(relays).toHaveLength(1);
+    expect(relays[0]!.lines).toEqual([
+      expect.objectContaining({
+        label: 'beforeJoined',
+        from: 'Jane',
+        text: 'my invoice is wrong',
+        operationId: 's1.relay.0',
+        at: '2026-01-05T10:41:00.000Z',
+      }),
+      expect.objectContaining({
+        label: 'beforeJoined',
+        from: 'Jane',
+        text: 'order 1234',
+        operationId: 's1.relay.1',
+      }),
+    ]);
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.context.backlog).toEqual([]);
+    expect(snapshot.context.relayed).toBe(2);
+    // The agent owes the customer an answer.
+    expect(snapshot.context.deadlines['timer.agentReply']).toBeDefined();
+    // A late duplicate of a relayed message is not kept (nor relayed) again.
+    h.send(customerSays(2, 'order 1234'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.history.map((l) => l.text)).toEqual([
+      'my invoice is wrong',
+      'order 1234',
+    ]);
   });
 
   it('warns an idle customer, then closes the chat', async () => {

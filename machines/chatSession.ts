@@ -15,8 +15,11 @@ import type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  ChatLine,
   EjectParticipantsInput,
   Outcome,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
@@ -57,6 +60,8 @@ export interface ChatSettings {
   /** A customer message unanswered this long nudges the agents (a message in the meeting only). */
   agentReplyMs: number;
   agentNudgeText: string;
+  /** Recent messages (both sides) a second, transferred-to or monitoring person gets when they join. */
+  handoverHistory: number;
 }
 
 export interface ChatSessionInput {
@@ -155,6 +160,16 @@ export interface ChatSessionContext {
   error?: SessionError;
   /** Operation ids of our side effects, in order: each side effect gets its own. */
   operations: string[];
+  /** The last `handoverHistory` messages of the chat, both sides, as the meeting saw them. */
+  history: ChatLine[];
+  /** Customer messages no agent has seen yet (written while no agent was in the meeting), in order. */
+  backlog: ChatLine[];
+  /** Ids of the messages kept lately: a duplicated callback is not kept (nor relayed) twice. */
+  lineIds: string[];
+  /** The relay the staffing region is to send (backlog and history for whoever just joined). */
+  relay?: RelayMessagesInput['lines'];
+  /** Lines relayed so far: the n-th relayed line's operationId is `<session>.relay.<n>`. */
+  relayed: number;
 }
 
 export type TimerEvent = { type: TimerName; at: number };
@@ -182,7 +197,10 @@ export type ChatSessionEmitted =
       html?: string;
       from?: string;
       leg: 'p2p' | 'conference';
+      /** Sent into the meeting for the agents (backlog or history), never to the customer. */
+      relayed?: true;
     }
+  | { type: 'chat.relayFailed'; sessionId: string; lines: number; error: SessionError }
   | { type: 'chat.typing'; from?: string; isTyping: boolean; leg: 'p2p' | 'conference' }
   | {
       type: 'chat.participant';
@@ -209,13 +227,21 @@ export type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  ChatLine,
   EjectParticipantsInput,
   Outcome,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
   UpdateBridgedParticipantInput,
 } from './effects.ts';
+
+/** The most customer messages kept for an agent who has not joined yet (a bound on memory, not a filter). */
+export const MAX_BACKLOG = 500;
+/** Message ids remembered to drop duplicated callbacks. */
+const MAX_LINE_IDS = 200;
 
 function notProvided<I, O = void>(name: string) {
   return fromPromise<O, I>(async () => {
@@ -266,6 +292,42 @@ function reasonText(reason: Reason | undefined): string {
     : 'no reason given';
 }
 
+function isFromCustomer(context: ChatSessionContext, event: ChatSessionEvent): boolean {
+  return (
+    event.type === 'callback.messageCompleted' &&
+    event.direction === 'Incoming' &&
+    ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
+      (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name))
+  );
+}
+
+/** A message href as a key: its path, decoded and lower-cased (hosts and spellings vary). */
+function messageKey(href: string): string {
+  try {
+    return decodeURIComponent(new URL(href, 'http://x.invalid').pathname).toLowerCase();
+  } catch {
+    return href.toLowerCase();
+  }
+}
+
+/**
+ * What an agent who joins now is sent: the chat's recent history they did not see (`earlier`), then
+ * every customer message no agent has seen yet (`beforeJoined`), in order.
+ */
+function relayFor(context: ChatSessionContext): NonNullable<ChatSessionContext['relay']> {
+  const waiting = new Set(context.backlog.map((line) => line.id));
+  const lines = [
+    ...context.history
+      .filter((line) => !waiting.has(line.id))
+      .map((line) => ({ ...line, label: 'earlier' as const })),
+    ...context.backlog.map((line) => ({ ...line, label: 'beforeJoined' as const })),
+  ];
+  return lines.map((line, i) => ({
+    ...line,
+    operationId: operationIdFor(context.sessionId, `relay.${context.relayed + i}`),
+  }));
+}
+
 /** The retry deadline after a failed attempt (exponential backoff, deterministic jitter); after 'countAttempt'. */
 const retryDeadline = {
   type: 'setDeadline' as const,
@@ -305,6 +367,7 @@ export const chatSessionMachine = setup({
     teardown: notProvided<TeardownInput>('teardown'),
     updateBridgedParticipant: notProvided<UpdateBridgedParticipantInput>('updateBridgedParticipant'),
     ejectParticipants: notProvided<EjectParticipantsInput>('ejectParticipants'),
+    relayMessages: notProvided<RelayMessagesInput, RelayMessagesOutput>('relayMessages'),
     agentOffer: agentOfferMachine,
   },
   actions: {
@@ -343,6 +406,65 @@ export const chatSessionMachine = setup({
     withdrawOfferedAgent: assign(({ context, event }) => {
       const uri = (event as { output?: { agent?: AgentCandidate } }).output?.agent?.uri.toLowerCase();
       return uri && !context.withdrawn.includes(uri) ? { withdrawn: [...context.withdrawn, uri] } : {};
+    }),
+    /**
+     * Keep a message of the meeting (either side) for agents who join later: in the history, and, when
+     * the customer wrote it while no agent was in the meeting, in the backlog. Duplicates are dropped.
+     */
+    keepLine: assign(({ context, event }) => {
+      if (event.type !== 'callback.messageCompleted' || event.direction !== 'Incoming') return {};
+      if (!sameHref(event.conversationHref, context.conference.conversationHref)) return {};
+      if (event.text === undefined && event.html === undefined) return {};
+      const id = messageKey(event.messageHref);
+      if (context.lineIds.includes(id)) return {};
+      const customer = isFromCustomer(context, event);
+      const line: ChatLine = {
+        id,
+        ...(event.timestamp ? { at: event.timestamp } : {}),
+        from: customer
+          ? (event.sender?.name ?? context.customer.name ?? 'Customer')
+          : (event.sender?.name ?? 'Agent'),
+        side: customer ? 'customer' : 'agent',
+        ...(event.text !== undefined ? { text: event.text } : {}),
+        ...(event.html !== undefined ? { html: event.html } : {}),
+      };
+      const keep = Math.max(0, context.settings.handoverHistory);
+      return {
+        lineIds: [...context.lineIds, id].slice(-MAX_LINE_IDS),
+        history: keep > 0 ? [...context.history, line].slice(-keep) : [],
+        ...(customer && context.joinedAgents.length === 0
+          ? { backlog: [...context.backlog, line].slice(-MAX_BACKLOG) }
+          : {}),
+      };
+    }),
+    /** Someone joined: what they are to be sent (the staffing region sends it before anything else). */
+    prepareRelay: assign(({ context }) => {
+      const lines = relayFor(context);
+      return { relay: lines.length ? lines : undefined, backlog: [] };
+    }),
+    /** The relay went out: record each line in the transcript as relayed (the customer never sees it). */
+    relayDone: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as { output?: RelayMessagesOutput }).output;
+      for (const sent of output?.sent ?? []) {
+        enqueue.emit({
+          type: 'chat.message',
+          direction: 'Outgoing',
+          text: sent.text,
+          from: context.settings.helpdeskName,
+          leg: 'conference',
+          relayed: true,
+        });
+      }
+      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
+    }),
+    relayFailed: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.emit({
+        type: 'chat.relayFailed',
+        sessionId: context.sessionId,
+        lines: context.relay?.length ?? 0,
+        error: errorOf('relay', (event as { error?: unknown }).error),
+      });
+      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
     }),
     /** The routing decision keeps how its offer ended and why (a platform fault is not the agent's). */
     noteOfferResult: assign(({ context, event }) => {
@@ -502,11 +624,8 @@ export const chatSessionMachine = setup({
       event.type.startsWith('timer.') && 'at' in event
         ? context.deadlines[event.type as TimerName] === event.at
         : false,
-    fromCustomer: ({ context, event }) =>
-      event.type === 'callback.messageCompleted' &&
-      event.direction === 'Incoming' &&
-      ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
-        (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name)),
+    fromCustomer: ({ context, event }) => isFromCustomer(context, event),
+    hasRelay: ({ context }) => !!context.relay?.length,
     lastAgentLeaving: ({ context, event }) =>
       event.type === 'callback.participantDeleted' &&
       context.joinedAgents.length > 0 &&
@@ -615,6 +734,10 @@ export const chatSessionMachine = setup({
     retry: { attempt: 0 },
     deadlines: {},
     operations: [],
+    history: [],
+    backlog: [],
+    lineIds: [],
+    relayed: 0,
   }),
   // Events no state handles are recorded, never fatal: late, duplicate or foreign callbacks are normal.
   on: {
@@ -1013,7 +1136,7 @@ export const chatSessionMachine = setup({
             }),
           },
         ],
-        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.messageCompleted': { actions: ['emitMessage', 'keepLine'] },
         'callback.invitationStarted': {},
         'callback.invitationCompleted': {},
         'callback.conversationConnected': {},
@@ -1112,7 +1235,7 @@ export const chatSessionMachine = setup({
                   }),
                 },
               },
-              { actions: 'emitMessage' },
+              { actions: ['emitMessage', 'keepLine'] },
             ],
             'timer.stepTimeout': {
               guard: 'deadlineDue',
@@ -1170,7 +1293,7 @@ export const chatSessionMachine = setup({
           },
         ],
         'callback.messagingUpdated': { guard: 'customerLeft', target: 'abandoned' },
-        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.messageCompleted': { actions: ['emitMessage', 'keepLine'] },
         'callback.typing': { actions: 'emitTyping' },
         'timer.queueExpired': {
           guard: 'deadlineDue',
@@ -1349,6 +1472,15 @@ export const chatSessionMachine = setup({
                 target: '#chatSession.agentsJoined',
                 actions: [
                   'noteOfferResult',
+                  // The customer wrote while waiting: the agent gets it first, and owes a reply.
+                  enqueueActions(({ context, enqueue }) => {
+                    if (context.backlog.length === 0) return;
+                    enqueue({
+                      type: 'setDeadline',
+                      params: { timer: 'timer.agentReply', delayMs: context.settings.agentReplyMs },
+                    });
+                  }),
+                  'prepareRelay',
                   assign({
                     served: true,
                     offerFaults: 0,
@@ -1632,6 +1764,7 @@ export const chatSessionMachine = setup({
                 target: '.active',
                 actions: [
                   'emitMessage',
+                  'keepLine',
                   {
                     type: 'setDeadline',
                     params: ({ context }) => ({
@@ -1650,7 +1783,11 @@ export const chatSessionMachine = setup({
               },
               {
                 guard: ({ event }) => event.direction === 'Incoming',
-                actions: ['emitMessage', { type: 'clearDeadline', params: { timer: 'timer.agentReply' } }],
+                actions: [
+                  'emitMessage',
+                  'keepLine',
+                  { type: 'clearDeadline', params: { timer: 'timer.agentReply' } },
+                ],
               },
               { actions: 'emitMessage' },
             ],
@@ -1745,8 +1882,13 @@ export const chatSessionMachine = setup({
         staffing: {
           initial: 'steady',
           states: {
+            // Whoever joined is sent what they missed first (the backlog, the history), then anyone who
+            // should not be there any more is shown out.
             steady: {
-              always: { guard: 'hasEjections', target: 'ejecting' },
+              always: [
+                { guard: 'hasRelay', target: 'briefing' },
+                { guard: 'hasEjections', target: 'ejecting' },
+              ],
               on: {
                 'chat.transfer': { target: 'offering', actions: 'takeStaffingRequest' },
                 'chat.addAgent': { target: 'offering', actions: 'takeStaffingRequest' },
@@ -1780,6 +1922,7 @@ export const chatSessionMachine = setup({
                     target: 'steady',
                     actions: [
                       'staffingAccepted',
+                      'prepareRelay',
                       emit(({ context, event }) => ({
                         type: 'routing.offerEnded' as const,
                         sessionId: context.sessionId,
@@ -1820,6 +1963,34 @@ export const chatSessionMachine = setup({
                 'callback.invitationCompleted': { actions: sendTo('staffOffer', ({ event }) => event) },
               },
             },
+            briefing: {
+              entry: [
+                { type: 'beginStep', params: ({ context }) => ({ step: `relay.${context.relayed}` }) },
+                assign({
+                  operations: ({ context }) => [
+                    ...context.operations,
+                    ...(context.relay ?? [])
+                      .map((line) => line.operationId)
+                      .filter((id) => !context.operations.includes(id)),
+                  ],
+                }),
+              ],
+              invoke: {
+                id: 'relayMessages',
+                src: 'relayMessages',
+                input: ({ context }) => ({
+                  sessionId: context.sessionId,
+                  href: context.conference.sendMessage ?? '',
+                  lines: context.relay ?? [],
+                }),
+                onDone: { target: 'steady', actions: 'relayDone' },
+                onError: [
+                  { guard: 'canRetry', target: 'briefingBackoff', actions: ['countAttempt', retryDeadline] },
+                  { target: 'steady', actions: 'relayFailed' },
+                ],
+              },
+            },
+            briefingBackoff: retryWhenDue('briefing'),
             barging: {
               invoke: {
                 id: 'barge',

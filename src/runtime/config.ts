@@ -202,6 +202,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     ),
     agentReplyMs: Number(read('AGENT_REPLY_MS', '120000', int(1000, 86_400_000))),
     agentNudgeText: read('AGENT_NUDGE_TEXT', 'Reminder: the customer is waiting for a reply.'),
+    handoverHistory: Number(read('HANDOVER_HISTORY', '20', int(0, 200))),
   };
   const strategy = read('ROUTING_STRATEGY', 'longest-idle', (v) =>
     (STRATEGIES as readonly string[]).includes(v) ? undefined : `expected one of ${STRATEGIES.join(', ')}`,

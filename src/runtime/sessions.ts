@@ -38,6 +38,8 @@ export interface TranscriptEntry {
   html?: string;
   isTyping?: boolean;
   change?: 'added' | 'updated' | 'deleted';
+  /** A message the SA relayed into the meeting for the agents (backlog or history): never shown to the customer. */
+  relayed?: true;
 }
 
 /** What a customer who could not be served left behind: contact and every message they wrote. */
@@ -184,7 +186,12 @@ export class SessionManager {
         { ...base, operationId: event.operationId ?? null, event: event.type },
         'callback event dispatched',
       );
-      session.actor.send(event);
+      // A message the platform did not time-stamp is stamped when it reached the SA (relays show the time).
+      session.actor.send(
+        event.type === 'callback.messageCompleted' && !event.timestamp
+          ? { ...event, timestamp: new Date(this.opts.clock.now()).toISOString() }
+          : event,
+      );
     }
     return reply;
   }
@@ -529,8 +536,12 @@ export class SessionManager {
           ...(emitted.from ? { from: emitted.from } : {}),
           ...(text !== undefined ? { text } : {}),
           ...(safe ? { html: safe.html } : {}),
+          ...(emitted.relayed ? { relayed: true as const } : {}),
         });
-        record.log.info({ leg: emitted.leg, direction: emitted.direction }, 'message');
+        record.log.info(
+          { leg: emitted.leg, direction: emitted.direction, relayed: emitted.relayed ?? false },
+          'message',
+        );
         record.log.debug({ text }, 'message body');
         break;
       }
@@ -564,6 +575,12 @@ export class SessionManager {
       }
       case 'chat.ignored':
         record.log.debug({ event: emitted.eventType, why: emitted.why }, 'callback event ignored');
+        break;
+      case 'chat.relayFailed':
+        record.log.warn(
+          { lines: emitted.lines, error: emitted.error },
+          'messages for the joining agent could not be relayed (they stay in the transcript)',
+        );
         break;
     }
   }

@@ -94,7 +94,15 @@ export async function startSa({
   });
   const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
   sessions = new SessionManager({
-    logic: provideChatSession({ client, clock, logger }),
+    logic: provideChatSession({
+      client,
+      clock,
+      logger,
+      // Relayed messages show their time as the helpdesk's business hours read it.
+      ...(config.routing.businessHours !== 'always'
+        ? { timeZone: config.routing.businessHours.timeZone }
+        : {}),
+    }),
     clock,
     logger,
     settings: config.chat,

@@ -78,6 +78,12 @@ export interface ChatModelContext {
   rerouted: boolean;
   /** The platform failed one chat offer already (the next fault fails the chat: MAX_ATTEMPTS=2). */
   offerFaulted: boolean;
+  /** The customer wrote at some point: whoever joins is sent the chat's history first (a relay). */
+  history: boolean;
+  /** The customer wrote while no agent was in the chat: the agent who joins owes an answer. */
+  backlog: boolean;
+  /** A transfer's new agent is being briefed; the previous agent is shown out after. */
+  ejectPending: boolean;
 }
 
 export type ChatModelEvent = { type: ChatModelEventType };
@@ -186,6 +192,9 @@ const INITIAL_CONTEXT: ChatModelContext = {
   replyDue: false,
   rerouted: false,
   offerFaulted: false,
+  history: false,
+  backlog: false,
+  ejectPending: false,
 };
 
 const chatModelSetup = setup({
@@ -219,7 +228,15 @@ const chatModelSetup = setup({
       const done = { retried: false, offerFor: 'chat' as const, agentTries: 0 as const, offerFaulted: false };
       switch (context.offerFor) {
         case 'chat':
-          return { ...done, agents: 1 as const, queuedOnce: false, queueUpdated: false };
+          // What the customer wrote while waiting is relayed to the agent, who owes an answer.
+          return {
+            ...done,
+            agents: 1 as const,
+            queuedOnce: false,
+            queueUpdated: false,
+            backlog: false,
+            replyDue: context.backlog,
+          };
         case 'add':
           return { ...done, agents: 2 as const };
         case 'monitor':
@@ -228,6 +245,11 @@ const chatModelSetup = setup({
           return done;
       }
     }),
+    /** The customer writes while no agent is in the chat: kept for the agent who joins. */
+    wroteWaiting: assign({ backlog: true, history: true }),
+    ejectAfterBriefing: assign({ ejectPending: true }),
+    /** The relay to whoever joined went out (or was given up): a pending show-out comes next. */
+    briefed: assign({ ejectPending: false, retried: false }),
     /** The platform failed a chat offer (its retries were used up): the chat waits and routes again. */
     offerFault: assign({ offerFaulted: true, retried: false }),
     enterWelcomed: assign({ agentTries: 0, retried: false, queueUpdated: false, queuedOnce: false }),
@@ -254,6 +276,10 @@ const chatModelSetup = setup({
     soleAgentCanLeave: ({ context }) => context.agents === 1 && !context.supervisor && !context.rerouted,
     strayPossible: ({ context }) => context.withdrawnAgent,
     offerNotFaulted: ({ context }) => !context.offerFaulted,
+    noBacklog: ({ context }) => !context.backlog,
+    historyKept: ({ context }) => context.history,
+    transferWithHistory: ({ context }) => context.history && context.offerFor === 'transfer',
+    ejectPending: ({ context }) => context.ejectPending,
   },
 });
 
@@ -546,6 +572,7 @@ export const chatModel = chatModelSetup.createMachine({
                   actions: { type: 'startOffer', params: { purpose: 'chat' } },
                 },
                 UNASKED_QUEUE_UPDATE: { guard: 'firstQueueUpdate', target: 'informing' },
+                CUSTOMER_WRITES: { guard: 'noBacklog', actions: 'wroteWaiting' },
                 ROUTING_GIVES_UP: { target: `${M}.failed.releasing`, actions: settle('noAgent') },
                 ...interruptions(true),
               },
@@ -554,7 +581,11 @@ export const chatModel = chatModelSetup.createMachine({
           },
         },
         offering: offerStates({
-          accepted: { target: CHATTING, actions: 'agentJoined' },
+          // The agent is sent what they missed first (the history, what the customer wrote meanwhile).
+          accepted: [
+            { guard: 'historyKept', target: `${M}.agentsJoined.briefing`, actions: 'agentJoined' },
+            { target: CHATTING, actions: 'agentJoined' },
+          ],
           lost: `${M}.welcomed.routing`,
           // Not the agent's doing: wait and route again; a second fault in a row fails the chat.
           faulted: [
@@ -565,7 +596,10 @@ export const chatModel = chatModelSetup.createMachine({
             },
             { target: `${M}.failed.releasing`, actions: settle('failed') },
           ],
-          interruptions: interruptions(true),
+          interruptions: {
+            ...interruptions(true),
+            CUSTOMER_WRITES: { guard: 'noBacklog', actions: 'wroteWaiting' },
+          },
         }),
         offerBackoff: { on: { RETRY_TIMER: { target: 'routing' }, ...interruptions(true) } },
       },
@@ -576,7 +610,11 @@ export const chatModel = chatModelSetup.createMachine({
         // customer active, replies watched, staffing steady
         chatting: {
           on: {
-            CUSTOMER_WRITES: { guard: 'quiet', target: 'chatting', actions: assign({ replyDue: true }) },
+            CUSTOMER_WRITES: {
+              guard: 'quiet',
+              target: 'chatting',
+              actions: assign({ replyDue: true, history: true }),
+            },
             IDLE_TIMER: { guard: 'quiet', target: 'warningIdle' },
             REPLY_TIMER: { guard: 'replyDue', target: 'nudging' },
             AGENT_LEAVES: {
@@ -618,7 +656,7 @@ export const chatModel = chatModelSetup.createMachine({
         idleGrace: {
           on: {
             IDLE_TIMER: { target: `${M}.closed`, actions: settle('idle') },
-            CUSTOMER_WRITES: { target: 'chatting', actions: assign({ replyDue: true }) },
+            CUSTOMER_WRITES: { target: 'chatting', actions: assign({ replyDue: true, history: true }) },
           },
         },
         // The nudge to the agents in the meeting (best effort).
@@ -630,6 +668,12 @@ export const chatModel = chatModelSetup.createMachine({
         },
         staffOffer: offerStates({
           accepted: [
+            {
+              guard: 'transferWithHistory',
+              target: `${M}.agentsJoined.briefing`,
+              actions: ['agentJoined', 'ejectAfterBriefing'],
+            },
+            { guard: 'historyKept', target: `${M}.agentsJoined.briefing`, actions: 'agentJoined' },
             { guard: 'transferOffer', target: `${M}.agentsJoined.ejecting`, actions: 'agentJoined' },
             { target: CHATTING, actions: 'agentJoined' },
           ],
@@ -637,6 +681,26 @@ export const chatModel = chatModelSetup.createMachine({
           faulted: [{ target: CHATTING, actions: 'offerLost' }],
           interruptions: {},
         }),
+        // Whoever joined is sent the history and the backlog (retried once), then a transfer's previous
+        // agent is shown out.
+        briefing: {
+          on: {
+            API_OK: [
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+            API_UNAVAILABLE: [
+              { guard: 'notRetried', target: 'briefingBackoff', actions: 'backoff' },
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+            API_REFUSED: [
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+          },
+        },
+        briefingBackoff: { on: { RETRY_TIMER: { target: 'briefing' } } },
         // The supervisor's bridge filter turned to Disabled (barge in).
         barging: {
           on: {

@@ -21,6 +21,8 @@ import type {
   AddParticipantInput,
   AgentCandidate,
   EjectParticipantsInput,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
@@ -60,6 +62,7 @@ const SETTINGS: ChatSettings = {
   agentLeftText: 'Your agent had to leave.',
   agentReplyMs: 2000,
   agentNudgeText: 'The customer is waiting.',
+  handoverHistory: 20,
 };
 
 interface Pending {
@@ -130,6 +133,7 @@ export class MachineDriver extends PathDriver {
         teardown: this.effect<TeardownInput>('teardown'),
         updateBridgedParticipant: this.effect<UpdateBridgedParticipantInput>('updateBridgedParticipant'),
         ejectParticipants: this.effect<EjectParticipantsInput>('ejectParticipants'),
+        relayMessages: this.effect<RelayMessagesInput, RelayMessagesOutput>('relayMessages'),
         agentOffer: agentOfferMachine.provide({
           actors: {
             addBridgedParticipant: this.effect<AddBridgedParticipantInput, { location?: string }>(
@@ -197,7 +201,12 @@ export class MachineDriver extends PathDriver {
     else if (outcome === 'timeout') call!.reject(timedOut());
     else if (outcome !== 'ok') call!.reject(failure(outcome));
     else if (effect === 'sendMessage') call!.resolve({ location: `${P2P}/messaging/messages/1` });
-    else if (effect === 'addBridgedParticipant') {
+    else if (effect === 'relayMessages') {
+      const { lines } = call!.input as RelayMessagesInput;
+      call!.resolve({
+        sent: lines.map((l) => ({ operationId: l.operationId, text: `${l.from}: ${l.text}` })),
+      });
+    } else if (effect === 'addBridgedParticipant') {
       const { href, participantUri } = call!.input as { href: string; participantUri: string };
       call!.resolve({ location: `${href}/${participantUri.slice(4)}` });
     } else call!.resolve(undefined);

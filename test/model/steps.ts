@@ -19,7 +19,8 @@ export type EffectName =
   | 'updateBridgedParticipant'
   | 'ejectParticipants'
   | 'addBridgedParticipant'
-  | 'removeBridgedParticipant';
+  | 'removeBridgedParticipant'
+  | 'relayMessages';
 
 export interface ApiStep {
   /** Used in path names: `acceptAndBridge 503`. */
@@ -108,6 +109,7 @@ export const API_STEPS: Readonly<Record<string, ApiStep>> = {
   ...offerSteps('welcomed.offering', 'agent'),
   'agentsJoined.warningIdle': { label: 'idle warning', effect: 'sendMessage', method: 'POST', path: SEND },
   'agentsJoined.nudging': { label: 'nudge', effect: 'sendMessage', method: 'POST', path: SEND },
+  'agentsJoined.briefing': { label: 'relay', effect: 'relayMessages', method: 'POST', path: SEND },
   ...offerSteps('agentsJoined.staffOffer', 'staff'),
   'agentsJoined.barging': {
     label: 'barge filter',
@@ -178,6 +180,10 @@ export function realStateOf(modelLeaf: string): RealState {
       return { chat: joined('active', 'watching', 'barging') };
     case 'agentsJoined.ejecting':
       return { chat: joined('active', 'watching', 'ejecting') };
+    case 'agentsJoined.briefing':
+      return { chat: joined('active', 'watching', 'briefing') };
+    case 'agentsJoined.briefingBackoff':
+      return { chat: joined('active', 'watching', 'briefingBackoff') };
     default:
       return { chat: modelLeaf };
   }
