@@ -5,7 +5,7 @@ import { defaultEmulatorConfig, type EmulatorConfig, startEmulator } from '../em
 import { isRelPrefix } from '../wire/rels.ts';
 
 const USAGE =
-  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--public-url URL] [--heartbeat-ms N]';
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N]';
 
 interface Options {
   port: number;
@@ -58,6 +58,15 @@ export function parseEmulatorArgs(args: string[]): Options | string {
           return `--heartbeat-ms needs a whole number of milliseconds (0 = off), got '${text ?? ''}'`;
         }
         options.config.heartbeatIntervalMs = ms;
+        break;
+      }
+      case '--anonymous-idle-ms': {
+        const text = value();
+        const ms = Number(text);
+        if (text === undefined || !Number.isInteger(ms) || ms < 0) {
+          return `--anonymous-idle-ms needs a whole number of milliseconds (0 = never), got '${text ?? ''}'`;
+        }
+        options.config.anonymousIdleTimeoutMs = ms;
         break;
       }
       case '--callback-url':

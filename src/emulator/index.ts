@@ -9,6 +9,7 @@ import { CallbackDispatcher } from './callbacks.ts';
 import { type EmulatorConfig, resolveConfig } from './config.ts';
 import { controlRoutes } from './control.ts';
 import { codeForStatus, EmulatorError } from './errors.ts';
+import { AnonymousExpiry } from './expiry.ts';
 import { Faults } from './faults.ts';
 import { type Core, type Env, errorResponse, json, queryOf } from './http.ts';
 import { ActivityLog } from './log.ts';
@@ -86,6 +87,8 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
   const agents = new Agents(config, scheduler, logger);
   agents.bind(world);
   world.agents = agents;
+  const expiry = new AnonymousExpiry({ world, scheduler, logger, idleMs: config.anonymousIdleTimeoutMs });
+  expiry.start();
   const core: Core = {
     config,
     logger,
@@ -96,6 +99,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     faults,
     log,
     scheduler,
+    expiry,
     publicUrl: getPublicUrl,
     knownOrigins: new Set(),
   };
@@ -242,6 +246,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     jwks: () => jwksOf(auth.keys.aad),
     callbacksBusy: () => callbacks.busy,
     async close() {
+      expiry.close();
       scheduler.close();
       callbacks.close();
       world.close();
