@@ -29,7 +29,7 @@ import type { CallbackEvent, Href, InvitationReceived, Reason } from './events.t
 
 export const CHAT_SESSION_MACHINE_ID = 'chatSession';
 /** Bump when a change makes stored snapshots unreadable; the store refuses unknown versions. */
-export const CHAT_SESSION_MACHINE_VERSION = 1;
+export const CHAT_SESSION_MACHINE_VERSION = 2;
 
 export interface ChatSettings {
   /** Display name the customer sees for the helpdesk side (acceptAndBridge `localUserDisplayName`). */

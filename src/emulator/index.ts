@@ -264,6 +264,11 @@ export async function startEmulator(
       const server = serve({ fetch: emulator.app.fetch, port: opts.port ?? 0, hostname: host }, (info) =>
         resolve({ server, address: info }),
       );
+      // Idle keep-alive connections stay open longer than clients keep them (Node's default is 5 s): a
+      // client reusing one never meets a socket being closed that instant.
+      const s = server as typeof server & { keepAliveTimeout?: number; headersTimeout?: number };
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 66_000;
       server.once('error', reject);
     },
   );
