@@ -5,6 +5,11 @@
  * and fires as `timer.offerExpired`. Invoked by the chat session, which forwards the callbacks it gets.
  *
  *   bridging → inviting → ringing → accepted | declined | expired (withdrawn) | failed
+ *
+ * Whose doing the end was decides what it costs the agent: `declined` is the agent's choice, `expired` is
+ * a ring nobody answered (the offer deadline, or the platform ringing out) and counts as a missed offer,
+ * and `failed` is the platform's fault (an API error after the retries, an invitation that failed for any
+ * reason other than a decline or a ring-out), which never counts against the agent.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import { backoffDelay } from './backoff.ts';
@@ -72,6 +77,27 @@ function describeError(error: unknown): string {
   return typeof e.code === 'string' ? `${e.code}: ${String(e.message ?? '')}` : String(e.message ?? error);
 }
 
+function isOurFailedInvitation(context: AgentOfferContext, event: AgentOfferEvent): boolean {
+  return (
+    event.type === 'callback.invitationCompleted' &&
+    event.kind === 'participant' &&
+    event.status === 'Failure' &&
+    event.operationId === offerOperationId(context.sessionId, context.offerIndex)
+  );
+}
+
+/**
+ * Why a participant invitation failed: the agent said no (`Declined`, or `Busy`: their client refused
+ * it), nobody answered (`Timeout`), or anything else (the platform, the meeting ending, …).
+ */
+function failureKind(event: AgentOfferEvent): 'declined' | 'rangOut' | 'other' {
+  if (event.type !== 'callback.invitationCompleted') return 'other';
+  const codes = [event.reason?.code, event.reason?.subcode, event.state].map((c) => c?.toLowerCase());
+  if (codes.includes('declined') || codes.includes('busy')) return 'declined';
+  if (codes.includes('timeout')) return 'rangOut';
+  return 'other';
+}
+
 export const agentOfferMachine = setup({
   types: {
     context: {} as AgentOfferContext,
@@ -97,6 +123,12 @@ export const agentOfferMachine = setup({
       const { [params.timer]: _removed, ...rest } = context.deadlines;
       return { deadlines: rest };
     }),
+    noteInvitationFailure: assign({
+      reason: ({ event }) =>
+        event.type === 'callback.invitationCompleted'
+          ? [event.reason?.code, event.reason?.subcode].filter(Boolean).join('/') || 'Failure'
+          : undefined,
+    }),
   },
   guards: {
     deadlineDue: ({ context, event }) =>
@@ -109,11 +141,11 @@ export const agentOfferMachine = setup({
     isOurAgentJoining: ({ context, event }) =>
       event.type === 'callback.participantAdded' &&
       event.uri?.toLowerCase() === context.agent.uri.toLowerCase(),
-    isOurInvitationFailing: ({ context, event }) =>
-      event.type === 'callback.invitationCompleted' &&
-      event.kind === 'participant' &&
-      event.status === 'Failure' &&
-      event.operationId === offerOperationId(context.sessionId, context.offerIndex),
+    isOurInvitationDeclined: ({ context, event }) =>
+      isOurFailedInvitation(context, event) && failureKind(event) === 'declined',
+    isOurInvitationRingingOut: ({ context, event }) =>
+      isOurFailedInvitation(context, event) && failureKind(event) === 'rangOut',
+    isOurInvitationFailing: ({ context, event }) => isOurFailedInvitation(context, event),
   },
 }).createMachine({
   id: AGENT_OFFER_MACHINE_ID,
@@ -199,7 +231,8 @@ export const agentOfferMachine = setup({
               },
             ],
           },
-          { target: 'withdrawing', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
+          // The platform failed the invitation (5xx or a timeout after the retries, any 4xx): not the agent's doing.
+          { target: 'unbridging', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
         ],
       },
     },
@@ -232,16 +265,12 @@ export const agentOfferMachine = setup({
               event.type === 'callback.participantAdded' ? event.participantHref : undefined,
           }),
         },
-        'callback.invitationCompleted': {
-          guard: 'isOurInvitationFailing',
-          target: 'declining',
-          actions: assign({
-            reason: ({ event }) =>
-              event.type === 'callback.invitationCompleted'
-                ? [event.reason?.code, event.reason?.subcode].filter(Boolean).join('/') || 'Failure'
-                : undefined,
-          }),
-        },
+        'callback.invitationCompleted': [
+          { guard: 'isOurInvitationDeclined', target: 'declining', actions: 'noteInvitationFailure' },
+          // The platform rang out before our own deadline: a ring nobody answered, like our timeout.
+          { guard: 'isOurInvitationRingingOut', target: 'withdrawing', actions: 'noteInvitationFailure' },
+          { guard: 'isOurInvitationFailing', target: 'unbridging', actions: 'noteInvitationFailure' },
+        ],
         'timer.offerExpired': {
           guard: 'deadlineDue',
           target: 'withdrawing',
@@ -260,6 +289,19 @@ export const agentOfferMachine = setup({
         }),
         onDone: { target: 'declined' },
         onError: { target: 'declined' },
+      },
+    },
+    // The platform failed the offer: take the bridge entry back; the agent is not to blame.
+    unbridging: {
+      invoke: {
+        id: 'removeBridgedParticipant',
+        src: 'removeBridgedParticipant',
+        input: ({ context }) => ({
+          sessionId: context.sessionId,
+          href: context.bridgedParticipantHref ?? '',
+        }),
+        onDone: { target: 'failed' },
+        onError: { target: 'failed' },
       },
     },
     // The offer is withdrawn: the agent is no longer bridged; if they join late the session ejects them.

@@ -11,6 +11,8 @@ import {
   type ChatSettings,
   chatSessionMachine,
   type EjectParticipantsInput,
+  type RelayMessagesInput,
+  type RelayMessagesOutput,
   type SendMessageInput,
   type StartAdhocMeetingInput,
   type TeardownInput,
@@ -42,6 +44,7 @@ const settings: ChatSettings = {
   agentLeftText: 'Your agent had to leave; finding another.',
   agentReplyMs: 120_000,
   agentNudgeText: 'Customer waiting.',
+  handoverHistory: 20,
 };
 
 function input(open = true): ChatSessionInput {
@@ -105,6 +108,9 @@ function harness(
         () => undefined,
       ),
       ejectParticipants: effect<EjectParticipantsInput, void>('ejectParticipants', () => undefined),
+      relayMessages: effect<RelayMessagesInput, RelayMessagesOutput>('relayMessages', (i) => ({
+        sent: i.lines.map((l) => ({ operationId: l.operationId, text: `${l.from}: ${l.text}` })),
+      })),
       agentOffer: agentOfferMachine.provide({
         actors: {
           addBridgedParticipant: effect<AddBridgedParticipantInput, { location?: string }>(
@@ -326,10 +332,7 @@ describe('chat session machine', () => {
   it('fails cleanly on a non-retryable error: declines the invitation and ends terminated', async () => {
     const h = harness(undefined, { startAdhocMeeting: [{ retryable: false, code: 'Forbidden' }] });
     await h.flush();
-    // No meeting href is known yet: wait (bounded) for a late meeting report, then release.
-    const at = h.actor.getSnapshot().context.deadlines['timer.stepTimeout']!;
-    h.send({ type: 'timer.stepTimeout', at });
-    await h.flush();
+    // A definite refusal created no meeting: nothing to wait for.
     const snapshot = h.actor.getSnapshot();
     expect(snapshot.value).toBe('terminated');
     expect(snapshot.context.outcome).toBe('failed');
@@ -338,6 +341,56 @@ describe('chat session machine', () => {
       reason: 'failed',
       declineHref: `${BASE}/messagingInvitations/inv-1/decline`,
     });
+  });
+
+  it('declines at once when the meeting cannot be created, then ends a meeting that reports itself late', async () => {
+    const timeout = { retryable: true, code: 'Timeout' };
+    const h = harness(undefined, { startAdhocMeeting: [timeout, timeout, timeout] });
+    await h.flush();
+    for (let i = 0; i < 2; i++) {
+      h.send({ type: 'timer.retry', at: h.actor.getSnapshot().context.deadlines['timer.retry']! });
+      await h.flush();
+    }
+    // The customer is declined without waiting; the wait for the meeting goes on behind it.
+    const first = h.calls.filter((c) => c.effect === 'teardown');
+    expect(first.map((c) => c.input)).toEqual([
+      expect.objectContaining({ declineHref: `${BASE}/messagingInvitations/inv-1/decline` }),
+    ]);
+    expect((first[0]!.input as TeardownInput).conferenceHref).toBeUndefined();
+    expect(h.actor.getSnapshot().value).toEqual({ failed: 'awaitingConference' });
+    expect(h.actor.getSnapshot().context.deadlines['timer.stepTimeout']).toBeDefined();
+    // The meeting of an attempt that timed out reports itself: it is deleted, the customer left alone.
+    h.send({
+      type: 'callback.invitationStarted',
+      kind: 'onlineMeeting',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/onlineMeetingInvitations/omi-1`,
+      operationId: 's1.adhocMeeting',
+      conversationHref: CONF,
+    });
+    await h.flush();
+    const teardowns = h.calls.filter((c) => c.effect === 'teardown').map((c) => c.input as TeardownInput);
+    expect(teardowns).toHaveLength(2);
+    expect(teardowns[1]).toEqual({ sessionId: 's1', reason: 'failed', conferenceHref: CONF });
+    expect(h.actor.getSnapshot().value).toBe('terminated');
+  });
+
+  it('stops waiting for a late meeting at the step deadline', async () => {
+    const busy = { retryable: true, code: 'ServiceFailure' };
+    const h = harness(undefined, { startAdhocMeeting: [busy, busy, busy] });
+    await h.flush();
+    for (let i = 0; i < 2; i++) {
+      h.send({ type: 'timer.retry', at: h.actor.getSnapshot().context.deadlines['timer.retry']! });
+      await h.flush();
+    }
+    expect(h.actor.getSnapshot().value).toEqual({ failed: 'awaitingConference' });
+    h.send({
+      type: 'timer.stepTimeout',
+      at: h.actor.getSnapshot().context.deadlines['timer.stepTimeout']!,
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toBe('terminated');
+    expect(h.calls.filter((c) => c.effect === 'teardown')).toHaveLength(1);
   });
 
   it('gives up after maxAttempts retryable failures', async () => {
@@ -502,6 +555,133 @@ describe('chat session machine', () => {
     expect(h.calls.find((c) => (c.input as SendMessageInput).text === settings.agentLeftText)).toBeDefined();
     // Routing hands out Alice again first (she is not excluded: she left, she did not decline).
     expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
+  });
+
+  it.each([
+    ['its messaging ends first (as the platform reports it)', true],
+    ['its agents are reported removed first', false],
+  ])('completes a chat whose meeting ends with an agent in it: %s', async (_, messagingFirst) => {
+    const h = harness([
+      { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      { uri: 'sip:bob@contoso.com', name: 'Bob' },
+    ]);
+    await driveToWelcome(h);
+    h.send(agentJoined());
+    await h.flush();
+    if (messagingFirst)
+      h.send({ type: 'callback.messagingUpdated', conversationHref: CONF, state: 'Disconnected', links: {} });
+    h.send({
+      type: 'callback.participantDeleted',
+      conversationHref: CONF,
+      participantHref: `${CONF}/participants/alice@contoso.com`,
+      links: {},
+    });
+    await h.flush();
+    h.send({ type: 'callback.conversationDeleted', conversationHref: CONF });
+    await h.flush();
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toBe('terminated');
+    expect(snapshot.context.outcome).toBe('completed');
+    expect(snapshot.context.error).toBeUndefined();
+    // The meeting is gone; the customer, still there, is let go.
+    expect(h.calls.filter((c) => c.effect === 'teardown').at(-1)?.input).toMatchObject({
+      reason: 'completed',
+      customerConversationHref: P2P,
+    });
+  });
+
+  it('does not hold a platform failure of an offer against the agent: waits, then routes again', async () => {
+    const h = harness([{ uri: 'sip:alice@contoso.com', name: 'Alice' }]);
+    await driveToWelcome(h);
+    // Alice's phone rings; the platform fails the invitation (not a decline, not a ring-out).
+    h.send({
+      type: 'callback.invitationCompleted',
+      kind: 'participant',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/participantInvitations/pi-0`,
+      operationId: 's1.offer.0',
+      status: 'Failure',
+      state: 'Failed',
+      reason: { code: 'ServiceFailure', message: 'the platform failed' },
+    });
+    await h.flush();
+    expect(h.routing).toContainEqual(
+      expect.objectContaining({ type: 'routing.offerEnded', result: 'failed', reason: 'ServiceFailure' }),
+    );
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.value).toEqual({ welcomed: 'offerBackoff' });
+    expect(snapshot.context.tried).toEqual([]);
+    expect(snapshot.context.assignments.at(-1)).toMatchObject({
+      offer: { result: 'failed', fault: 'platform', countsAsMissed: false },
+    });
+    h.send({ type: 'timer.retry', at: snapshot.context.deadlines['timer.retry']! });
+    await h.flush();
+    // Alice is offered the chat again: she was not tried, the platform failed.
+    expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
+    expect(h.actor.getSnapshot().context.offers).toBe(2);
+  });
+
+  it('keeps what the customer writes before an agent joins and relays it to that agent first, once', async () => {
+    const h = harness('queue');
+    await driveToWelcome(h);
+    const customerSays = (n: number, text: string): CallbackEvent => ({
+      type: 'callback.messageCompleted',
+      conversationHref: CONF,
+      messageHref: `${CONF}/messaging/messages/${n}`,
+      direction: 'Incoming',
+      status: 'Success',
+      text,
+      timestamp: `2026-01-05T10:4${n}:00.000Z`,
+      sender: { uri: 'sip:123@anonymous.invalid', name: 'Jane' },
+    });
+    h.send(customerSays(1, 'my invoice is wrong'));
+    h.send(customerSays(1, 'my invoice is wrong')); // the same callback twice
+    h.send(customerSays(2, 'order 1234'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.backlog.map((l) => l.text)).toEqual([
+      'my invoice is wrong',
+      'order 1234',
+    ]);
+    // An agent becomes free and joins.
+    h.actor.send({
+      type: 'agent.assigned',
+      agent: { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      assignment: { winner: 'sip:alice@contoso.com' },
+    });
+    await h.flush();
+    h.send(agentJoined());
+    await h.flush();
+    const relays = h.calls
+      .filter((c) => c.effect === 'relayMessages')
+      .map((c) => c.input as RelayMessagesInput);
+    expect(relays).toHaveLength(1);
+    expect(relays[0]!.lines).toEqual([
+      expect.objectContaining({
+        label: 'beforeJoined',
+        from: 'Jane',
+        text: 'my invoice is wrong',
+        operationId: 's1.relay.0',
+        at: '2026-01-05T10:41:00.000Z',
+      }),
+      expect.objectContaining({
+        label: 'beforeJoined',
+        from: 'Jane',
+        text: 'order 1234',
+        operationId: 's1.relay.1',
+      }),
+    ]);
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.context.backlog).toEqual([]);
+    expect(snapshot.context.relayed).toBe(2);
+    // The agent owes the customer an answer.
+    expect(snapshot.context.deadlines['timer.agentReply']).toBeDefined();
+    // A late duplicate of a relayed message is not kept (nor relayed) again.
+    h.send(customerSays(2, 'order 1234'));
+    await h.flush();
+    expect(h.actor.getSnapshot().context.history.map((l) => l.text)).toEqual([
+      'my invoice is wrong',
+      'order 1234',
+    ]);
   });
 
   it('warns an idle customer, then closes the chat', async () => {

@@ -15,8 +15,11 @@ import type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  ChatLine,
   EjectParticipantsInput,
   Outcome,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
@@ -26,7 +29,7 @@ import type { CallbackEvent, Href, InvitationReceived, Reason } from './events.t
 
 export const CHAT_SESSION_MACHINE_ID = 'chatSession';
 /** Bump when a change makes stored snapshots unreadable; the store refuses unknown versions. */
-export const CHAT_SESSION_MACHINE_VERSION = 1;
+export const CHAT_SESSION_MACHINE_VERSION = 2;
 
 export interface ChatSettings {
   /** Display name the customer sees for the helpdesk side (acceptAndBridge `localUserDisplayName`). */
@@ -57,6 +60,8 @@ export interface ChatSettings {
   /** A customer message unanswered this long nudges the agents (a message in the meeting only). */
   agentReplyMs: number;
   agentNudgeText: string;
+  /** Recent messages (both sides) a second, transferred-to or monitoring person gets when they join. */
+  handoverHistory: number;
 }
 
 export interface ChatSessionInput {
@@ -116,12 +121,21 @@ export interface ChatSessionContext {
   meetingRequested: boolean;
   /** Set once acceptAndBridge succeeded: the customer's conversation is ours to end. */
   accepted: boolean;
+  /** Set once an agent joined the chat: the customer was served (a meeting ending later completes it). */
+  served: boolean;
+  /**
+   * The ending's teardown: the meeting it set out to delete, and whether the customer's side (apology,
+   * decline, leaving their conversation) is done, so a second teardown (a late meeting) does not repeat it.
+   */
+  teardown: { conference?: Href; customerReleased: boolean };
   topic?: string;
   open: boolean;
   /** Agents tried in this routing round (declined, expired): routing skips them. */
   tried: string[];
   /** Offers made so far: the n-th offer's operationId is `<session>.offer.<n>`. */
   offers: number;
+  /** Offers in a row the platform failed (not the agent): the chat is retried until maxAttempts of them. */
+  offerFaults: number;
   currentAgent?: AgentCandidate;
   /** Why each agent was chosen, as routing explained it. */
   assignments: unknown[];
@@ -146,6 +160,16 @@ export interface ChatSessionContext {
   error?: SessionError;
   /** Operation ids of our side effects, in order: each side effect gets its own. */
   operations: string[];
+  /** The last `handoverHistory` messages of the chat, both sides, as the meeting saw them. */
+  history: ChatLine[];
+  /** Customer messages no agent has seen yet (written while no agent was in the meeting), in order. */
+  backlog: ChatLine[];
+  /** Ids of the messages kept lately: a duplicated callback is not kept (nor relayed) twice. */
+  lineIds: string[];
+  /** The relay the staffing region is to send (backlog and history for whoever just joined). */
+  relay?: RelayMessagesInput['lines'];
+  /** Lines relayed so far: the n-th relayed line's operationId is `<session>.relay.<n>`. */
+  relayed: number;
 }
 
 export type TimerEvent = { type: TimerName; at: number };
@@ -173,7 +197,10 @@ export type ChatSessionEmitted =
       html?: string;
       from?: string;
       leg: 'p2p' | 'conference';
+      /** Sent into the meeting for the agents (backlog or history), never to the customer. */
+      relayed?: true;
     }
+  | { type: 'chat.relayFailed'; sessionId: string; lines: number; error: SessionError }
   | { type: 'chat.typing'; from?: string; isTyping: boolean; leg: 'p2p' | 'conference' }
   | {
       type: 'chat.participant';
@@ -200,13 +227,21 @@ export type {
   AddMessagingInput,
   AddParticipantInput,
   AgentCandidate,
+  ChatLine,
   EjectParticipantsInput,
   Outcome,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
   UpdateBridgedParticipantInput,
 } from './effects.ts';
+
+/** The most customer messages kept for an agent who has not joined yet (a bound on memory, not a filter). */
+export const MAX_BACKLOG = 500;
+/** Message ids remembered to drop duplicated callbacks. */
+const MAX_LINE_IDS = 200;
 
 function notProvided<I, O = void>(name: string) {
   return fromPromise<O, I>(async () => {
@@ -257,6 +292,42 @@ function reasonText(reason: Reason | undefined): string {
     : 'no reason given';
 }
 
+function isFromCustomer(context: ChatSessionContext, event: ChatSessionEvent): boolean {
+  return (
+    event.type === 'callback.messageCompleted' &&
+    event.direction === 'Incoming' &&
+    ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
+      (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name))
+  );
+}
+
+/** A message href as a key: its path, decoded and lower-cased (hosts and spellings vary). */
+function messageKey(href: string): string {
+  try {
+    return decodeURIComponent(new URL(href, 'http://x.invalid').pathname).toLowerCase();
+  } catch {
+    return href.toLowerCase();
+  }
+}
+
+/**
+ * What an agent who joins now is sent: the chat's recent history they did not see (`earlier`), then
+ * every customer message no agent has seen yet (`beforeJoined`), in order.
+ */
+function relayFor(context: ChatSessionContext): NonNullable<ChatSessionContext['relay']> {
+  const waiting = new Set(context.backlog.map((line) => line.id));
+  const lines = [
+    ...context.history
+      .filter((line) => !waiting.has(line.id))
+      .map((line) => ({ ...line, label: 'earlier' as const })),
+    ...context.backlog.map((line) => ({ ...line, label: 'beforeJoined' as const })),
+  ];
+  return lines.map((line, i) => ({
+    ...line,
+    operationId: operationIdFor(context.sessionId, `relay.${context.relayed + i}`),
+  }));
+}
+
 /** The retry deadline after a failed attempt (exponential backoff, deterministic jitter); after 'countAttempt'. */
 const retryDeadline = {
   type: 'setDeadline' as const,
@@ -296,6 +367,7 @@ export const chatSessionMachine = setup({
     teardown: notProvided<TeardownInput>('teardown'),
     updateBridgedParticipant: notProvided<UpdateBridgedParticipantInput>('updateBridgedParticipant'),
     ejectParticipants: notProvided<EjectParticipantsInput>('ejectParticipants'),
+    relayMessages: notProvided<RelayMessagesInput, RelayMessagesOutput>('relayMessages'),
     agentOffer: agentOfferMachine,
   },
   actions: {
@@ -316,6 +388,96 @@ export const chatSessionMachine = setup({
         offers: context.offers + 1,
         assignments: [...context.assignments, event.assignment],
       };
+    }),
+    emitOfferEnded: emit(({ context, event }): ChatSessionEmitted => {
+      const output = (event as { output?: { agent?: AgentCandidate; result?: OfferResult; reason?: string } })
+        .output;
+      if (!output?.agent || !output.result)
+        return { type: 'chat.ignored', eventType: event.type, why: 'not the end of an offer' };
+      return {
+        type: 'routing.offerEnded',
+        sessionId: context.sessionId,
+        agent: output.agent,
+        result: output.result,
+        ...(output.reason ? { reason: output.reason } : {}),
+      };
+    }),
+    /** An offer that did not end in a join: should that agent join after all, they are shown out. */
+    withdrawOfferedAgent: assign(({ context, event }) => {
+      const uri = (event as { output?: { agent?: AgentCandidate } }).output?.agent?.uri.toLowerCase();
+      return uri && !context.withdrawn.includes(uri) ? { withdrawn: [...context.withdrawn, uri] } : {};
+    }),
+    /**
+     * Keep a message of the meeting (either side) for agents who join later: in the history, and, when
+     * the customer wrote it while no agent was in the meeting, in the backlog. Duplicates are dropped.
+     */
+    keepLine: assign(({ context, event }) => {
+      if (event.type !== 'callback.messageCompleted' || event.direction !== 'Incoming') return {};
+      if (!sameHref(event.conversationHref, context.conference.conversationHref)) return {};
+      if (event.text === undefined && event.html === undefined) return {};
+      const id = messageKey(event.messageHref);
+      if (context.lineIds.includes(id)) return {};
+      const customer = isFromCustomer(context, event);
+      const line: ChatLine = {
+        id,
+        ...(event.timestamp ? { at: event.timestamp } : {}),
+        from: customer
+          ? (event.sender?.name ?? context.customer.name ?? 'Customer')
+          : (event.sender?.name ?? 'Agent'),
+        side: customer ? 'customer' : 'agent',
+        ...(event.text !== undefined ? { text: event.text } : {}),
+        ...(event.html !== undefined ? { html: event.html } : {}),
+      };
+      const keep = Math.max(0, context.settings.handoverHistory);
+      return {
+        lineIds: [...context.lineIds, id].slice(-MAX_LINE_IDS),
+        history: keep > 0 ? [...context.history, line].slice(-keep) : [],
+        ...(customer && context.joinedAgents.length === 0
+          ? { backlog: [...context.backlog, line].slice(-MAX_BACKLOG) }
+          : {}),
+      };
+    }),
+    /** Someone joined: what they are to be sent (the staffing region sends it before anything else). */
+    prepareRelay: assign(({ context }) => {
+      const lines = relayFor(context);
+      return { relay: lines.length ? lines : undefined, backlog: [] };
+    }),
+    /** The relay went out: record each line in the transcript as relayed (the customer never sees it). */
+    relayDone: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as { output?: RelayMessagesOutput }).output;
+      for (const sent of output?.sent ?? []) {
+        enqueue.emit({
+          type: 'chat.message',
+          direction: 'Outgoing',
+          text: sent.text,
+          from: context.settings.helpdeskName,
+          leg: 'conference',
+          relayed: true,
+        });
+      }
+      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
+    }),
+    relayFailed: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.emit({
+        type: 'chat.relayFailed',
+        sessionId: context.sessionId,
+        lines: context.relay?.length ?? 0,
+        error: errorOf('relay', (event as { error?: unknown }).error),
+      });
+      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
+    }),
+    /** The routing decision keeps how its offer ended and why (a platform fault is not the agent's). */
+    noteOfferResult: assign(({ context, event }) => {
+      const output = (event as { output?: { result?: OfferResult; reason?: string } }).output;
+      const last = context.assignments.at(-1);
+      if (!output?.result || !last || typeof last !== 'object') return {};
+      const offer = {
+        result: output.result,
+        ...(output.reason ? { reason: output.reason } : {}),
+        countsAsMissed: output.result === 'expired',
+        ...(output.result === 'failed' ? { fault: 'platform' as const } : {}),
+      };
+      return { assignments: [...context.assignments.slice(0, -1), { ...last, offer }] };
     }),
     takeStaffingRequest: assign(({ context, event }) => {
       if (event.type !== 'chat.transfer' && event.type !== 'chat.addAgent' && event.type !== 'chat.monitor')
@@ -383,6 +545,25 @@ export const chatSessionMachine = setup({
     recordError: assign((_, params: { error: SessionError }) => ({ error: params.error })),
     setOutcome: assign((_, params: { outcome: Outcome }) => ({ outcome: params.outcome })),
     markCustomerGone: assign(({ context }) => ({ p2p: { ...context.p2p, gone: true } })),
+    /** What this teardown sets out to release (the meeting's href may be learnt while it runs). */
+    planRelease: assign(({ context }) => ({
+      teardown: {
+        ...context.teardown,
+        conference:
+          context.conference.conversationHref && !context.conference.gone
+            ? context.conference.conversationHref
+            : undefined,
+      },
+    })),
+    markReleased: assign(({ context }) => ({
+      teardown: { customerReleased: true },
+      conference: {
+        ...context.conference,
+        gone:
+          context.conference.gone ||
+          sameHref(context.teardown.conference, context.conference.conversationHref),
+      },
+    })),
     learnConference: assign(({ context, event }) =>
       event.type === 'callback.invitationStarted' && event.conversationHref
         ? {
@@ -443,11 +624,8 @@ export const chatSessionMachine = setup({
       event.type.startsWith('timer.') && 'at' in event
         ? context.deadlines[event.type as TimerName] === event.at
         : false,
-    fromCustomer: ({ context, event }) =>
-      event.type === 'callback.messageCompleted' &&
-      event.direction === 'Incoming' &&
-      ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
-        (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name)),
+    fromCustomer: ({ context, event }) => isFromCustomer(context, event),
+    hasRelay: ({ context }) => !!context.relay?.length,
     lastAgentLeaving: ({ context, event }) =>
       event.type === 'callback.participantDeleted' &&
       context.joinedAgents.length > 0 &&
@@ -467,6 +645,11 @@ export const chatSessionMachine = setup({
       !!event.uri &&
       context.strays.includes(event.uri.toLowerCase()),
     hasEjections: ({ context }) => context.ejecting.length > 0,
+    offerFailedOnPlatform: ({ event }) =>
+      (event as { output?: { result?: OfferResult } }).output?.result === 'failed',
+    offerFailedOnPlatformRetryable: ({ context, event }) =>
+      (event as { output?: { result?: OfferResult } }).output?.result === 'failed' &&
+      context.offerFaults + 1 < context.settings.maxAttempts,
     hasSupervisor: ({ context }) => context.supervisors.length > 0,
     canRetry: ({ context, event }) => {
       const error = (event as { error?: { retryable?: unknown } }).error;
@@ -495,7 +678,20 @@ export const chatSessionMachine = setup({
         event.state === 'Disconnected' &&
         sameHref(event.conversationHref, context.p2p.conversationHref) &&
         context.p2p.messagingState === 'Connected'),
-    conferenceWaitOver: ({ context }) => !context.meetingRequested || !!context.conference.conversationHref,
+    /** A meeting whose href we know and that nobody has deleted yet: the ending must delete it. */
+    conferenceToRelease: ({ context }) => !!context.conference.conversationHref && !context.conference.gone,
+    /** No meeting may still report itself: either none was asked for, or it is known (and released). */
+    nothingToAwait: ({ context }) => !context.meetingRequested || !!context.conference.conversationHref,
+    /** The meeting's own messaging ended: the meeting is over (it ends before its participants are removed). */
+    conferenceDisconnected: ({ context, event }) =>
+      event.type === 'callback.messagingUpdated' &&
+      event.state === 'Disconnected' &&
+      sameHref(event.conversationHref, context.conference.conversationHref),
+    /** The meeting ended after an agent had served the customer (the agents' removal may come first). */
+    servedConferenceEnded: ({ context, event }) =>
+      context.served &&
+      event.type === 'callback.conversationDeleted' &&
+      sameHref(event.conversationHref, context.conference.conversationHref),
   },
   delays: {},
 }).createMachine({
@@ -518,10 +714,13 @@ export const chatSessionMachine = setup({
     conference: { ready: false, gone: false },
     meetingRequested: false,
     accepted: false,
+    served: false,
+    teardown: { customerReleased: false },
     ...(input.topic ? { topic: input.topic } : {}),
     open: input.open ?? true,
     tried: [],
     offers: 0,
+    offerFaults: 0,
     assignments: [],
     queue: { updates: 0 },
     idleWarnings: 0,
@@ -535,6 +734,10 @@ export const chatSessionMachine = setup({
     retry: { attempt: 0 },
     deadlines: {},
     operations: [],
+    history: [],
+    backlog: [],
+    lineIds: [],
+    relayed: 0,
   }),
   // Events no state handles are recorded, never fatal: late, duplicate or foreign callbacks are normal.
   on: {
@@ -555,6 +758,9 @@ export const chatSessionMachine = setup({
       on: {
         'callback.conversationDeleted': { guard: 'customerLeft', target: 'abandoned' },
         'chat.close': { target: 'abandoned' },
+        // An attempt that timed out may still have created the meeting: learn its href, so that it is
+        // deleted should the chat end here.
+        'callback.invitationStarted': { guard: 'isOurMeetingInvitation', actions: 'learnConference' },
       },
       states: {
         // Outside business hours no meeting is created: the invitation is declined.
@@ -930,7 +1136,7 @@ export const chatSessionMachine = setup({
             }),
           },
         ],
-        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.messageCompleted': { actions: ['emitMessage', 'keepLine'] },
         'callback.invitationStarted': {},
         'callback.invitationCompleted': {},
         'callback.conversationConnected': {},
@@ -1029,7 +1235,7 @@ export const chatSessionMachine = setup({
                   }),
                 },
               },
-              { actions: 'emitMessage' },
+              { actions: ['emitMessage', 'keepLine'] },
             ],
             'timer.stepTimeout': {
               guard: 'deadlineDue',
@@ -1062,6 +1268,16 @@ export const chatSessionMachine = setup({
       on: {
         'callback.conversationDeleted': [
           { guard: 'customerLeft', target: 'abandoned' },
+          // An agent served the customer and the meeting ended (its agents' removal may have come first,
+          // taken for the last agent leaving): the chat is over, and it was served.
+          {
+            guard: 'servedConferenceEnded',
+            target: 'closed',
+            actions: [
+              assign({ conference: ({ context }) => ({ ...context.conference, gone: true }) }),
+              { type: 'setOutcome', params: { outcome: 'completed' } },
+            ],
+          },
           {
             guard: 'isConference',
             target: 'failed',
@@ -1077,7 +1293,7 @@ export const chatSessionMachine = setup({
           },
         ],
         'callback.messagingUpdated': { guard: 'customerLeft', target: 'abandoned' },
-        'callback.messageCompleted': { actions: 'emitMessage' },
+        'callback.messageCompleted': { actions: ['emitMessage', 'keepLine'] },
         'callback.typing': { actions: 'emitTyping' },
         'timer.queueExpired': {
           guard: 'deadlineDue',
@@ -1255,7 +1471,19 @@ export const chatSessionMachine = setup({
                 guard: ({ event }) => event.output.result === 'accepted',
                 target: '#chatSession.agentsJoined',
                 actions: [
+                  'noteOfferResult',
+                  // The customer wrote while waiting: the agent gets it first, and owes a reply.
+                  enqueueActions(({ context, enqueue }) => {
+                    if (context.backlog.length === 0) return;
+                    enqueue({
+                      type: 'setDeadline',
+                      params: { timer: 'timer.agentReply', delayMs: context.settings.agentReplyMs },
+                    });
+                  }),
+                  'prepareRelay',
                   assign({
+                    served: true,
+                    offerFaults: 0,
                     joinedAgents: ({ context, event }) => [
                       ...context.joinedAgents,
                       {
@@ -1282,9 +1510,52 @@ export const chatSessionMachine = setup({
                   })),
                 ],
               },
+              // The platform failed the offer: not the agent's doing (not tried, not missed); try again after a
+              // backoff (routing may pick the same agent or the next), up to maxAttempts faults in a row.
+              {
+                guard: 'offerFailedOnPlatformRetryable',
+                target: 'offerBackoff',
+                actions: [
+                  'noteOfferResult',
+                  'emitOfferEnded',
+                  'withdrawOfferedAgent',
+                  assign({ offerFaults: ({ context }) => context.offerFaults + 1 }),
+                  {
+                    type: 'setDeadline',
+                    params: ({ context }) => ({
+                      timer: 'timer.retry' as const,
+                      delayMs: backoffDelay(
+                        `${context.sessionId}.offers`,
+                        context.offerFaults,
+                        context.settings.retryBaseMs,
+                      ),
+                    }),
+                  },
+                ],
+              },
+              {
+                guard: 'offerFailedOnPlatform',
+                target: '#chatSession.failed',
+                actions: [
+                  'noteOfferResult',
+                  'emitOfferEnded',
+                  'withdrawOfferedAgent',
+                  {
+                    type: 'recordError',
+                    params: ({ event }) => ({
+                      error: {
+                        step: 'offer',
+                        code: 'PlatformFailure',
+                        message: `the platform failed ${event.output.agent.uri}'s offer: ${event.output.reason ?? 'no reason given'}`,
+                      },
+                    }),
+                  },
+                ],
+              },
               {
                 target: 'routing',
                 actions: [
+                  'noteOfferResult',
                   assign({
                     tried: ({ context, event }) => [...context.tried, event.output.agent.uri],
                     withdrawn: ({ context, event }) =>
@@ -1320,6 +1591,8 @@ export const chatSessionMachine = setup({
             'callback.invitationCompleted': { actions: sendTo('offer', ({ event }) => event) },
           },
         },
+        // The platform failed an offer: wait, then ask routing again.
+        offerBackoff: retryWhenDue('routing'),
       },
     },
 
@@ -1444,7 +1717,15 @@ export const chatSessionMachine = setup({
             ],
           },
         ],
-        'callback.messagingUpdated': { guard: 'customerLeft', target: 'closed', actions: 'markCustomerGone' },
+        'callback.messagingUpdated': [
+          { guard: 'customerLeft', target: 'closed', actions: 'markCustomerGone' },
+          // Someone ended the meeting: its messaging ends first, before the agents' removal is reported.
+          {
+            guard: 'conferenceDisconnected',
+            target: 'closed',
+            actions: { type: 'setOutcome', params: { outcome: 'completed' } },
+          },
+        ],
         'callback.conversationDeleted': [
           {
             guard: 'customerLeft',
@@ -1483,6 +1764,7 @@ export const chatSessionMachine = setup({
                 target: '.active',
                 actions: [
                   'emitMessage',
+                  'keepLine',
                   {
                     type: 'setDeadline',
                     params: ({ context }) => ({
@@ -1501,7 +1783,11 @@ export const chatSessionMachine = setup({
               },
               {
                 guard: ({ event }) => event.direction === 'Incoming',
-                actions: ['emitMessage', { type: 'clearDeadline', params: { timer: 'timer.agentReply' } }],
+                actions: [
+                  'emitMessage',
+                  'keepLine',
+                  { type: 'clearDeadline', params: { timer: 'timer.agentReply' } },
+                ],
               },
               { actions: 'emitMessage' },
             ],
@@ -1596,8 +1882,13 @@ export const chatSessionMachine = setup({
         staffing: {
           initial: 'steady',
           states: {
+            // Whoever joined is sent what they missed first (the backlog, the history), then anyone who
+            // should not be there any more is shown out.
             steady: {
-              always: { guard: 'hasEjections', target: 'ejecting' },
+              always: [
+                { guard: 'hasRelay', target: 'briefing' },
+                { guard: 'hasEjections', target: 'ejecting' },
+              ],
               on: {
                 'chat.transfer': { target: 'offering', actions: 'takeStaffingRequest' },
                 'chat.addAgent': { target: 'offering', actions: 'takeStaffingRequest' },
@@ -1631,6 +1922,7 @@ export const chatSessionMachine = setup({
                     target: 'steady',
                     actions: [
                       'staffingAccepted',
+                      'prepareRelay',
                       emit(({ context, event }) => ({
                         type: 'routing.offerEnded' as const,
                         sessionId: context.sessionId,
@@ -1671,6 +1963,34 @@ export const chatSessionMachine = setup({
                 'callback.invitationCompleted': { actions: sendTo('staffOffer', ({ event }) => event) },
               },
             },
+            briefing: {
+              entry: [
+                { type: 'beginStep', params: ({ context }) => ({ step: `relay.${context.relayed}` }) },
+                assign({
+                  operations: ({ context }) => [
+                    ...context.operations,
+                    ...(context.relay ?? [])
+                      .map((line) => line.operationId)
+                      .filter((id) => !context.operations.includes(id)),
+                  ],
+                }),
+              ],
+              invoke: {
+                id: 'relayMessages',
+                src: 'relayMessages',
+                input: ({ context }) => ({
+                  sessionId: context.sessionId,
+                  href: context.conference.sendMessage ?? '',
+                  lines: context.relay ?? [],
+                }),
+                onDone: { target: 'steady', actions: 'relayDone' },
+                onError: [
+                  { guard: 'canRetry', target: 'briefingBackoff', actions: ['countAttempt', retryDeadline] },
+                  { target: 'steady', actions: 'relayFailed' },
+                ],
+              },
+            },
+            briefingBackoff: retryWhenDue('briefing'),
             barging: {
               invoke: {
                 id: 'barge',
@@ -1774,12 +2094,13 @@ export const chatSessionMachine = setup({
 });
 
 /**
- * How `abandoned` and `failed` end: wait (bounded) for a meeting the SA asked for but has not heard of
- * yet, then release everything (teardown, retried on retryable errors) and terminate.
+ * How `abandoned` and `failed` end: release at once what exists (the customer hears the apology, or their
+ * invitation is declined, without waiting for anything), then wait (bounded) for a meeting the SA asked
+ * for but has not heard of yet, and release that too should it report itself.
  */
 function releaseAndTerminate() {
   return {
-    initial: 'awaitingConference' as const,
+    initial: 'releasing' as const,
     on: {
       // A meeting we asked for may still report itself: learn its href so it can be terminated.
       'callback.invitationStarted': {
@@ -1791,27 +2112,14 @@ function releaseAndTerminate() {
       'callback.*': {},
     },
     states: {
-      awaitingConference: {
-        entry: [
-          {
-            type: 'setDeadline' as const,
-            params: ({ context }: { context: ChatSessionContext }) => ({
-              timer: 'timer.stepTimeout' as const,
-              delayMs: context.settings.stepTimeoutMs,
-            }),
-          },
-        ],
-        exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
-        always: { guard: 'conferenceWaitOver' as const, target: 'releasing' },
-        on: { 'timer.stepTimeout': { guard: 'deadlineDue' as const, target: 'releasing' } },
-      },
       releasing: {
+        entry: 'planRelease' as const,
         invoke: {
           id: 'teardown',
           src: 'teardown' as const,
           input: ({ context }: { context: ChatSessionContext }) =>
             teardownInput(context, context.outcome ?? 'failed'),
-          onDone: { target: '#chatSession.terminated' },
+          onDone: { target: 'awaitingConference', actions: 'markReleased' as const },
           onError: [
             {
               guard: 'canRetry' as const,
@@ -1831,6 +2139,25 @@ function releaseAndTerminate() {
         },
       },
       backoff: retryWhenDue('releasing'),
+      // The meeting may exist although we never heard of it (an attempt that timed out): wait for it in
+      // the background, bounded by the step deadline, and end it if it appears.
+      awaitingConference: {
+        entry: [
+          {
+            type: 'setDeadline' as const,
+            params: ({ context }: { context: ChatSessionContext }) => ({
+              timer: 'timer.stepTimeout' as const,
+              delayMs: context.settings.stepTimeoutMs,
+            }),
+          },
+        ],
+        exit: [{ type: 'clearDeadline' as const, params: { timer: 'timer.stepTimeout' as const } }],
+        always: [
+          { guard: 'conferenceToRelease' as const, target: 'releasing' },
+          { guard: 'nothingToAwait' as const, target: '#chatSession.terminated' },
+        ],
+        on: { 'timer.stepTimeout': { guard: 'deadlineDue' as const, target: '#chatSession.terminated' } },
+      },
     },
   };
 }
@@ -1860,9 +2187,11 @@ function isWelcome(
 }
 
 function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownInput {
+  // A second teardown (a meeting that reported itself late) leaves the customer's side alone.
+  const customerSide = !context.teardown.customerReleased && !context.p2p.gone;
   const apologise = reason === 'failed' || reason === 'noAgent' || reason === 'queueTimeout';
   const apology =
-    apologise && !context.p2p.gone && context.p2p.sendMessage
+    apologise && customerSide && context.p2p.sendMessage
       ? {
           href: context.p2p.sendMessage,
           text: reason === 'queueTimeout' ? context.settings.fallbackText : context.settings.apologyText,
@@ -1873,11 +2202,11 @@ function teardownInput(context: ChatSessionContext, reason: Outcome): TeardownIn
     sessionId: context.sessionId,
     reason,
     ...(apology ? { apology } : {}),
-    ...(!context.accepted && !context.p2p.gone && context.invitation.decline
+    ...(!context.accepted && customerSide && context.invitation.decline
       ? { declineHref: context.invitation.decline }
       : {}),
     // The SA ends the chat while the customer is still there: leave their conversation too.
-    ...(context.accepted && !context.p2p.gone && context.p2p.conversationHref
+    ...(context.accepted && customerSide && context.p2p.conversationHref
       ? { customerConversationHref: context.p2p.conversationHref }
       : {}),
     ...(context.conference.conversationHref && !context.conference.gone

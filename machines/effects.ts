@@ -69,6 +69,36 @@ export interface TeardownInput {
 
 export interface UpdateBridgedParticipantInput extends AddBridgedParticipantInput {}
 
+/** A message of the chat as the meeting saw it (kept for agents who join later). */
+export interface ChatLine {
+  /** The platform's message resource (normalised): tells duplicated callbacks apart. */
+  id: string;
+  /** When it was written (ISO 8601), as the platform stamped it. */
+  at?: string;
+  /** The author's display name. */
+  from: string;
+  side: 'customer' | 'agent';
+  /** Plain text, or the HTML as sent (the relay sanitises it into text). */
+  text?: string;
+  html?: string;
+}
+
+/**
+ * Customer messages written while no agent was in the meeting (`beforeJoined`) and the recent history of
+ * the chat (`earlier`), sent into the meeting for an agent who joins: the customer does not see them.
+ */
+export interface RelayMessagesInput {
+  sessionId: string;
+  /** The meeting's sendMessage link. */
+  href: Href;
+  lines: Array<ChatLine & { label: 'beforeJoined' | 'earlier'; operationId: string }>;
+}
+
+export interface RelayMessagesOutput {
+  /** What was sent, in order: the text as the agents read it. */
+  sent: Array<{ operationId: string; text: string }>;
+}
+
 export interface EjectParticipantsInput {
   sessionId: string;
   /** Eject links of participants, or bridged-participant hrefs to delete (those start with the bridge's path). */

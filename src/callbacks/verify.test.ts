@@ -68,6 +68,50 @@ describe('createCallbackVerifier', () => {
     await expect(verify(`Bearer ${await signer.token()}`)).resolves.toBeDefined();
   });
 
+  it('verifies a token once: the same token again skips the signature, not the expiry', async () => {
+    let lookups = 0;
+    const keys = signer.keys;
+    let now = TEST_NOW;
+    const verify = createCallbackVerifier({
+      ...base(),
+      clockToleranceSec: 0,
+      now: () => now,
+      keys: async (header, token) => {
+        lookups += 1;
+        return keys(header, token);
+      },
+    });
+    const token = await signer.token();
+    const first = await verify(`Bearer ${token}`);
+    await expect(verify(`Bearer ${token}`)).resolves.toEqual(first);
+    expect(lookups).toBe(1);
+    // Another token is verified on its own.
+    await verify(`Bearer ${await signer.token({ oid: 'other' })}`);
+    expect(lookups).toBe(2);
+    // Past its expiry the remembered token is refused like any other.
+    now = new Date(((first.exp as number) + 1) * 1000);
+    expect(await reason(verify(`Bearer ${token}`))).toMatch(/^token expired at /);
+    expect(lookups).toBe(2);
+  });
+
+  it('with cacheSize 0 verifies every token every time', async () => {
+    let lookups = 0;
+    const keys = signer.keys;
+    const verify = createCallbackVerifier({
+      ...base(),
+      cacheSize: 0,
+      keys: async (header, token) => {
+        lookups += 1;
+        return keys(header, token);
+      },
+    });
+    const token = await signer.token();
+    await verify(`Bearer ${token}`);
+    await verify(`Bearer ${token}`);
+    expect(lookups).toBe(2);
+    expect(() => createCallbackVerifier({ ...base(), cacheSize: -1 })).toThrow(/cacheSize/);
+  });
+
   it('allows clock skew up to clockToleranceSec and no further', async () => {
     const exp = Math.floor(TEST_NOW.getTime() / 1000) - 30;
     const token = await signer.token({ iat: exp - 3600, nbf: exp - 3600, exp });

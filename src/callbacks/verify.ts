@@ -36,6 +36,12 @@ export interface CallbackVerifierOptions {
   clockToleranceSec?: number;
   /** The clock; injectable for tests. */
   now?: () => Date;
+  /**
+   * Tokens verified lately, kept so that the same token on the next callback is not verified again (the
+   * platform sends one token on many callbacks, as AAD clients reuse tokens until they expire); its time
+   * claims are checked again on every use. Default 1000; 0 keeps none.
+   */
+  cacheSize?: number;
 }
 
 /** Verifies an `Authorization` header value; resolves to the token's claims or throws. */
@@ -75,9 +81,23 @@ export function createCallbackVerifier(opts: CallbackVerifierOptions): CallbackV
   const getKey = guardKeyResolver(keyResolver(opts));
   const issuers = [...opts.issuers];
   const { appId, now } = opts;
+  const cacheSize = opts.cacheSize ?? 1000;
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new Error('createCallbackVerifier: `cacheSize` must be an integer >= 0');
+  }
+  /** Token → its verified claims, least recently used first. */
+  const verified = new Map<string, JWTPayload>();
 
   return async function verifyCallbackToken(authorizationHeader) {
     const token = bearerToken(authorizationHeader);
+    const known = verified.get(token);
+    if (known) {
+      // Verified before: only time has passed since, so only the time claims can have changed.
+      checkTimes(known, (now?.() ?? new Date()).getTime() / 1000, clockTolerance);
+      verified.delete(token);
+      verified.set(token, known);
+      return known;
+    }
     checkAlgorithm(token);
     let payload: JWTPayload;
     try {
@@ -98,8 +118,22 @@ export function createCallbackVerifier(opts: CallbackVerifierOptions): CallbackV
         `token appid ${quote(payload.appid)} is not the expected application (${appId})`,
       );
     }
+    if (cacheSize > 0) {
+      verified.set(token, payload);
+      while (verified.size > cacheSize) verified.delete(verified.keys().next().value as string);
+    }
     return payload;
   };
+}
+
+/** The time claims of a token verified earlier, against the clock now (the same rules as jose's). */
+function checkTimes(payload: JWTPayload, nowSec: number, tolerance: number): void {
+  if (typeof payload.exp === 'number' && payload.exp <= nowSec - tolerance) {
+    throw new CallbackAuthError(`token expired at ${isoTime(payload.exp)}`);
+  }
+  if (typeof payload.nbf === 'number' && payload.nbf > nowSec + tolerance) {
+    throw new CallbackAuthError(`token is not valid yet (nbf ${isoTime(payload.nbf)})`);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { isRelPrefix } from '../wire/rels.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE =
-  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N]';
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N]';
 
 interface Options {
   port: number;
@@ -71,6 +71,15 @@ export function parseEmulatorArgs(args: string[]): Options | string {
           return `--sign-in-redirect needs an absolute http(s) URL, got '${url ?? ''}'`;
         }
         options.redirectUris.push(url);
+        break;
+      }
+      case '--anonymous-idle-ms': {
+        const text = value();
+        const ms = Number(text);
+        if (text === undefined || !Number.isInteger(ms) || ms < 0) {
+          return `--anonymous-idle-ms needs a whole number of milliseconds (0 = never), got '${text ?? ''}'`;
+        }
+        options.config.anonymousIdleTimeoutMs = ms;
         break;
       }
       case '--callback-url':

@@ -10,8 +10,11 @@ export interface RateLimitSpec {
   windowMs: number;
 }
 
-/** CHAT_TOKEN_RATE_LIMIT when unset. */
-export const DEFAULT_CHAT_TOKEN_RATE_LIMIT = '20/60s';
+/**
+ * CHAT_TOKEN_RATE_LIMIT when unset: generous enough for a busy office behind one NAT address (each chat
+ * takes one token), tight enough to stop one address from opening chats in bulk.
+ */
+export const DEFAULT_CHAT_TOKEN_RATE_LIMIT = '120/60s';
 
 const MAX_LIMIT = 1_000_000;
 const MAX_WINDOW_MS = 24 * 60 * 60 * 1000;

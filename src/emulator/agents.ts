@@ -6,6 +6,7 @@ import {
   type Presence,
 } from './config.ts';
 import { badParameter, conflict, EmulatorError } from './errors.ts';
+import { parseRelayed, relayedName } from './relayed.ts';
 import type { ParticipantInfo } from './resources.ts';
 import type { Scheduler } from './scheduler.ts';
 import { userPart } from './wire.ts';
@@ -17,6 +18,8 @@ export interface AgentMessage {
   from: ParticipantInfo;
   text: string;
   origin: 'customer' | 'agent' | 'sa' | 'self';
+  /** A customer message the SA relayed into the meeting (see relayed.ts): unanswered backlog or history. */
+  relayed?: 'backlog' | 'history';
 }
 
 interface AgentConversation {
@@ -107,6 +110,7 @@ export class Agents implements AgentHooks {
     const conv = agent?.conversations.get(conversationId);
     if (!agent || !conv) return;
     conv.typing.delete(userPart(message.from.uri));
+    if (message.origin === 'sa' && this.receivedRelayed(agent, conversationId, message.text)) return;
     conv.messages.push({ time: new Date().toISOString(), direction: 'in', ...message });
     if (message.origin === 'customer' && agent.behaviour.autoReply && conv.active) {
       this.sayWithTyping(
@@ -201,6 +205,38 @@ export class Agents implements AgentHooks {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * A message the SA relayed for the agent who joined (what the customer wrote before, the history): the
+   * agent reads it as the named customer's message, and answers what was written before they joined like
+   * a live message. False when the text is not a relayed customer message of this meeting.
+   */
+  private receivedRelayed(agent: AgentState, conversationId: string, text: string): boolean {
+    const relayed = parseRelayed(text);
+    if (!relayed) return false;
+    const guest = this.world
+      .bridgedLegs(conversationId)
+      .map((leg) => this.world.guestOf(leg))
+      .find((g) => relayedName(g.name) === relayed.name);
+    const conv = agent.conversations.get(conversationId);
+    if (!guest || !conv) return false;
+    conv.messages.push({
+      time: new Date().toISOString(),
+      direction: 'in',
+      from: guest,
+      text: relayed.text,
+      origin: 'customer',
+      relayed: relayed.kind,
+    });
+    if (relayed.kind === 'backlog' && agent.behaviour.autoReply && conv.active) {
+      this.sayWithTyping(
+        agent,
+        conversationId,
+        agent.behaviour.replyTemplate.replaceAll('{text}', relayed.text),
+      );
+    }
+    return true;
+  }
 
   private sayWithTyping(agent: AgentState, conversationId: string, text: string): void {
     const send = () => {

@@ -214,7 +214,29 @@ export class Auth {
 
   // ---- callbacks (platform → SA), signed "by AAD" ----
 
+  /** The token each application's callbacks carry, reused like an AAD client reuses its token. */
+  private readonly callbackTokens = new Map<string, { token: string; iat: number }>();
+
+  /**
+   * The bearer token of a callback. Without overrides (faults) the same token is reused for up to five
+   * minutes (and never past half its lifetime), as the platform reuses the token it got from AAD; this
+   * also spares an RSA signature per callback.
+   */
   async signCallback(app: EmulatorApplication, overrides: CallbackTokenOverrides = {}): Promise<string> {
+    if (Object.keys(overrides).length > 0) return this.signCallbackToken(app, overrides);
+    const now = nowSec();
+    const reuseSec = Math.min(300, Math.floor(this.config.callbackTokenLifetimeSec / 2));
+    const cached = this.callbackTokens.get(app.applicationId);
+    if (cached && now - cached.iat < reuseSec) return cached.token;
+    const token = await this.signCallbackToken(app, {});
+    this.callbackTokens.set(app.applicationId, { token, iat: now });
+    return token;
+  }
+
+  private async signCallbackToken(
+    app: EmulatorApplication,
+    overrides: CallbackTokenOverrides,
+  ): Promise<string> {
     const now = nowSec();
     const iat = overrides.expired ? now - 7200 : now;
     const tid = overrides.tid ?? app.tenantId;

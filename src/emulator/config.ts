@@ -79,6 +79,11 @@ export interface EmulatorConfig {
   typingIdleMs: number;
   /** Default and maximum long-poll hold of the anonymous event channel. */
   eventChannelTimeoutSec: number;
+  /**
+   * An anonymous application whose event channel is not polled this long is ended by the platform (the
+   * customer's page went away without leaving); its conversations end as if the guest had left. 0 = never.
+   */
+  anonymousIdleTimeoutMs: number;
   /** acceptAndBridge success status: 201 as captured (SDK mock) or 200 as in the docs. */
   acceptAndBridgeStatus: 200 | 201;
   /** anonApplicationTokens success status: 200 as in the docs or 201 as in the SDK mock. */
@@ -113,6 +118,7 @@ export function defaultEmulatorConfig(): EmulatorConfig {
     invitationTimeoutMs: 120_000,
     typingIdleMs: 5_000,
     eventChannelTimeoutSec: 180,
+    anonymousIdleTimeoutMs: 180_000,
     acceptAndBridgeStatus: 201,
     anonTokenStatus: 200,
     logLimit: 5_000,

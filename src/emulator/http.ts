@@ -5,6 +5,7 @@ import type { Auth } from './auth.ts';
 import type { CallbackDispatcher } from './callbacks.ts';
 import type { EmulatorConfig } from './config.ts';
 import { EmulatorError, readBodyText } from './errors.ts';
+import type { AnonymousExpiry } from './expiry.ts';
 import type { Faults } from './faults.ts';
 import type { ActivityLog } from './log.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -21,6 +22,8 @@ export interface Core {
   faults: Faults;
   log: ActivityLog;
   scheduler: Scheduler;
+  /** Ends anonymous applications whose event channel is no longer polled. */
+  expiry: AnonymousExpiry;
   publicUrl(): string;
   /** Every origin named in an issued psat token (answers CORS preflights, which carry no token). */
   knownOrigins: Set<string>;

@@ -11,6 +11,7 @@ import { type EmulatorConfig, resolveConfig } from './config.ts';
 import { controlRoutes } from './control.ts';
 import { deskRoutes } from './desk/routes.ts';
 import { codeForStatus, EmulatorError } from './errors.ts';
+import { AnonymousExpiry } from './expiry.ts';
 import { Faults } from './faults.ts';
 import { announceBridgedParticipants } from './guestRoster.ts';
 import { type Core, type Env, errorResponse, json, queryOf } from './http.ts';
@@ -93,6 +94,8 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
   const agents = new Agents(config, scheduler, logger);
   agents.bind(world);
   world.agents = agents;
+  const expiry = new AnonymousExpiry({ world, scheduler, logger, idleMs: config.anonymousIdleTimeoutMs });
+  expiry.start();
   const core: Core = {
     config,
     logger,
@@ -103,6 +106,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     faults,
     log,
     scheduler,
+    expiry,
     publicUrl: getPublicUrl,
     knownOrigins: new Set(),
   };
@@ -253,6 +257,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
     jwks: () => jwksOf(auth.keys.aad),
     callbacksBusy: () => callbacks.busy,
     async close() {
+      expiry.close();
       scheduler.close();
       callbacks.close();
       world.close();
@@ -270,6 +275,11 @@ export async function startEmulator(
       const server = serve({ fetch: emulator.app.fetch, port: opts.port ?? 0, hostname: host }, (info) =>
         resolve({ server, address: info }),
       );
+      // Idle keep-alive connections stay open longer than clients keep them (Node's default is 5 s): a
+      // client reusing one never meets a socket being closed that instant.
+      const s = server as typeof server & { keepAliveTimeout?: number; headersTimeout?: number };
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 66_000;
       server.once('error', reject);
     },
   );

@@ -64,6 +64,7 @@ export function ucwaRoutes(core: Core): Router {
       userAgent: requiredString(body, 'userAgent', { max: 100 }),
       displayName: optionalString(body, 'anonymousDisplayName', { max: 250 })?.trim() || 'Guest',
     });
+    core.expiry.created(anon);
     return json(world.renderAnonApp(anon), 201, { Location: abs(anon.hrefs.path()) });
   });
 
@@ -109,10 +110,27 @@ export function ucwaRoutes(core: Core): Router {
       }
       timeoutSec = Math.min(value, config.eventChannelTimeoutSec);
     }
-    const onAbort = () => anon.channel.abandon(ack);
+    // An application whose channel nobody polls expires (expiry.ts); a held poll keeps it alive, until it
+    // is answered or the guest goes away (an abandoned poll is never answered).
+    let polling = true;
+    const pollEnded = () => {
+      if (!polling) return;
+      polling = false;
+      core.expiry.pollEnded(anon);
+    };
+    const onAbort = () => {
+      anon.channel.abandon(ack);
+      pollEnded();
+    };
     req.raw.signal?.addEventListener('abort', onAbort, { once: true });
-    const result = await anon.channel.poll(ack, timeoutSec * 1000);
-    req.raw.signal?.removeEventListener('abort', onAbort);
+    core.expiry.pollStarted(anon);
+    let result: Awaited<ReturnType<typeof anon.channel.poll>>;
+    try {
+      result = await anon.channel.poll(ack, timeoutSec * 1000);
+    } finally {
+      pollEnded();
+      req.raw.signal?.removeEventListener('abort', onAbort);
+    }
     if (result.kind === 'replaced') {
       throw new EmulatorError(
         409,

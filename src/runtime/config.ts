@@ -4,6 +4,7 @@
  */
 import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
+import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
@@ -42,8 +43,11 @@ export interface SaConfig {
   allowedOrigins: string[];
   /** POST /chat/token requests per client address (CHAT_TOKEN_RATE_LIMIT); null: no limit. */
   chatTokenRateLimit: RateLimitSpec | null;
-  /** Take the client address from the proxy's X-Forwarded-For entry (TRUST_PROXY=true). */
-  trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-For tells the client address (TRUST_PROXY): `false` nobody, `true` any peer (the
+   * right-most entry), or a list of proxy addresses / CIDR blocks.
+   */
+  trustProxy: ProxyTrust;
   chat: ChatSettings;
   agents: AgentSpec[];
   /** Sign-in (OIDC), roles, the session cookie and the operator API token. */
@@ -160,10 +164,15 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
       return (error as Error).message;
     }
   });
-  const trustProxy =
-    read('TRUST_PROXY', 'false', (v) =>
-      /^(true|false)$/i.test(v) ? undefined : 'expected true or false',
-    ).toLowerCase() === 'true';
+  let trustProxy: ProxyTrust = false;
+  read('TRUST_PROXY', 'false', (v) => {
+    try {
+      trustProxy = parseTrustProxy(v);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  });
   const chat: ChatSettings = {
     helpdeskName: read('HELPDESK_NAME', 'Contoso Help Desk'),
     welcomeText: read('WELCOME_TEXT', 'Welcome to Contoso support! We are finding an agent for you.'),
@@ -191,6 +200,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     ),
     agentReplyMs: Number(read('AGENT_REPLY_MS', '120000', int(1000, 86_400_000))),
     agentNudgeText: read('AGENT_NUDGE_TEXT', 'Reminder: the customer is waiting for a reply.'),
+    handoverHistory: Number(read('HANDOVER_HISTORY', '20', int(0, 200))),
   };
   const strategy = read('ROUTING_STRATEGY', 'longest-idle', (v) =>
     (STRATEGIES as readonly string[]).includes(v) ? undefined : `expected one of ${STRATEGIES.join(', ')}`,

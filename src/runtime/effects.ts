@@ -13,6 +13,8 @@ import {
   type AddParticipantInput,
   chatSessionMachine,
   type EjectParticipantsInput,
+  type RelayMessagesInput,
+  type RelayMessagesOutput,
   type SendMessageInput,
   type StartAdhocMeetingInput,
   type TeardownInput,
@@ -22,11 +24,14 @@ import {
 import { isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
 import type { Clock } from './clock.ts';
+import { relayText } from './relay.ts';
 
 export interface EffectDeps {
   client: PlatformClient;
   clock: Clock;
   logger: pino.Logger;
+  /** Relayed messages show the time they were written in this zone (IANA name); default the system's. */
+  timeZone?: string;
 }
 
 function sessionOf(operationId: string): string {
@@ -34,7 +39,12 @@ function sessionOf(operationId: string): string {
 }
 
 /** The chat session machine with real side effects and the runtime's clock. */
-export function provideChatSession({ client, clock, logger }: EffectDeps) {
+export function provideChatSession({
+  client,
+  clock,
+  logger,
+  timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone,
+}: EffectDeps) {
   const effect = <I, O>(
     name: string,
     ids: (input: I) => { sessionId: string; operationId?: string },
@@ -141,6 +151,21 @@ export function provideChatSession({ client, clock, logger }: EffectDeps) {
                 ),
             );
           }
+        },
+      ),
+      // One message per line, in order, each with its own operationId: a retry re-sends the same ids, so
+      // the platform carries out each line once.
+      relayMessages: effect<RelayMessagesInput, RelayMessagesOutput>(
+        'relayMessages',
+        (i) => ({ sessionId: i.sessionId }),
+        async (i) => {
+          const sent: RelayMessagesOutput['sent'] = [];
+          for (const line of i.lines) {
+            const text = relayText(line, timeZone);
+            await client.sendMessage(i.href, { text, operationId: line.operationId });
+            sent.push({ operationId: line.operationId, text });
+          }
+          return { sent };
         },
       ),
       teardown: effect<TeardownInput, void>(

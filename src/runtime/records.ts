@@ -10,6 +10,8 @@ export interface TranscriptEntry {
   html?: string;
   isTyping?: boolean;
   change?: 'added' | 'updated' | 'deleted';
+  /** A message the SA relayed into the meeting for the agents (backlog or history): never shown to the customer. */
+  relayed?: true;
 }
 
 /** What a customer who could not be served left behind: contact and every message they wrote. */

@@ -100,9 +100,13 @@ export class Router {
     this.opts.send(sessionId, { type: 'queue.update', position: pos, message: waitMessage(pos, wait) });
   }
 
-  offerEnded(sessionId: string, agent: AgentCandidate, result: OfferResult): void {
+  /**
+   * An offer ended. Only a ring nobody answered (`expired`) counts as a missed offer; a decline is the
+   * agent's choice and a `failed` offer is the platform's fault, so neither counts against the agent.
+   */
+  offerEnded(sessionId: string, agent: AgentCandidate, result: OfferResult, reason?: string): void {
     const now = this.opts.clock.now();
-    const log = this.opts.logger.child({ sessionId, agent: agent.uri, result });
+    const log = this.opts.logger.child({ sessionId, agent: agent.uri, result, reason: reason ?? null });
     if (!this.known(agent.uri)) return;
     if (result === 'accepted') {
       this.pool = confirm(this.pool, agent.uri, sessionId, now);
@@ -116,7 +120,8 @@ export class Router {
         if (missed.madeUnavailable) log.warn('agent missed too many offers in a row: set away');
       }
       this.pool = release(this.pool, agent.uri, sessionId, now);
-      log.info('offer not taken');
+      if (result === 'failed') log.warn('offer failed on the platform: not counted as a missed offer');
+      else log.info('offer not taken');
     }
     this.trackPeaks();
     this.pump();

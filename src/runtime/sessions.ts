@@ -171,7 +171,12 @@ export class SessionManager {
         { ...base, operationId: event.operationId ?? null, event: event.type },
         'callback event dispatched',
       );
-      session.actor.send(event);
+      // A message the platform did not time-stamp is stamped when it reached the SA (relays show the time).
+      session.actor.send(
+        event.type === 'callback.messageCompleted' && !event.timestamp
+          ? { ...event, timestamp: new Date(this.opts.clock.now()).toISOString() }
+          : event,
+      );
     }
     return reply;
   }
@@ -451,7 +456,7 @@ export class SessionManager {
     actor.on('routing.status', (e) => queueMicrotask(() => router.status(e.sessionId)));
     actor.on('routing.offerEnded', (e) => {
       record.log.info({ agent: e.agent.uri, result: e.result, reason: e.reason ?? null }, 'offer ended');
-      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result));
+      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result, e.reason));
     });
     actor.on('routing.agentLeft', (e) => {
       record.log.info({ agent: e.agent.uri }, 'agent left the chat');
@@ -550,8 +555,12 @@ export class SessionManager {
           ...(emitted.from ? { from: emitted.from } : {}),
           ...(text !== undefined ? { text } : {}),
           ...(safe ? { html: safe.html } : {}),
+          ...(emitted.relayed ? { relayed: true as const } : {}),
         });
-        record.log.info({ leg: emitted.leg, direction: emitted.direction }, 'message');
+        record.log.info(
+          { leg: emitted.leg, direction: emitted.direction, relayed: emitted.relayed ?? false },
+          'message',
+        );
         record.log.debug({ text }, 'message body');
         break;
       }
@@ -585,6 +594,12 @@ export class SessionManager {
       }
       case 'chat.ignored':
         record.log.debug({ event: emitted.eventType, why: emitted.why }, 'callback event ignored');
+        break;
+      case 'chat.relayFailed':
+        record.log.warn(
+          { lines: emitted.lines, error: emitted.error },
+          'messages for the joining agent could not be relayed (they stay in the transcript)',
+        );
         break;
     }
   }

@@ -29,6 +29,7 @@ import {
   createRateLimiter,
   DEFAULT_CHAT_TOKEN_RATE_LIMIT,
   formatRateLimit,
+  type ProxyTrust,
   parseRateLimit,
   type RateLimitSpec,
 } from './rateLimit.ts';
@@ -55,8 +56,8 @@ export interface SaAppOptions {
   extraRoutes?: Array<(app: Hono) => void>;
   /** POST /chat/token requests per client address; default 20/60s, null: no limit. */
   tokenRateLimit?: RateLimitSpec | null;
-  /** Limit by the right-most X-Forwarded-For address (the SA is behind a proxy that sets it). */
-  trustProxy?: boolean;
+  /** Whose X-Forwarded-For is believed when limiting (TRUST_PROXY): nobody, anyone, or listed proxies. */
+  trustProxy?: ProxyTrust;
   /** Time for the rate limiter and the session cookies (epoch ms); default Date.now. */
   now?: () => number;
   /** Sign-in, roles, session cookie, API token. */

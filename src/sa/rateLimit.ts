@@ -8,9 +8,10 @@
  * forgotten: keys are kept in least-recently-used order, idle ones are dropped as requests come in, and
  * there are never more than `maxKeys` (the least recently used go first).
  */
-import { isIP } from 'node:net';
+import { addressKey, normaliseAddress, type ProxyTrust } from '../config/proxies.ts';
 import type { RateLimitSpec } from '../config/rateLimit.ts';
 
+export { normaliseAddress, type ProxyTrust, parseTrustProxy, TrustedProxies } from '../config/proxies.ts';
 /** The setting's parsing lives with the configuration; the SA's callers keep finding it here. */
 export {
   DEFAULT_CHAT_TOKEN_RATE_LIMIT,
@@ -97,52 +98,31 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
 
 /**
  * The address a request is limited by. The socket's remote address, unless the SA sits behind a proxy it
- * trusts (`trustProxy`): then the right-most `X-Forwarded-For` entry, the address that proxy saw (entries
- * further left are whatever the client chose to send). IPv4-mapped IPv6 addresses are unmapped, and an
- * IPv6 client is keyed by its /64 network (one host usually owns a whole /64).
+ * trusts (see ProxyTrust): then the client address that proxy reported in `X-Forwarded-For` (entries
+ * further left than the trusted hops are whatever the client chose to send). IPv4-mapped IPv6 addresses
+ * are unmapped, and an IPv6 client is keyed by its /64 network (one host usually owns a whole /64).
  */
 export function clientKey(
   remoteAddress: string | undefined,
   forwardedFor: string | undefined,
-  trustProxy: boolean,
+  trustProxy: ProxyTrust,
 ): string {
-  if (trustProxy && forwardedFor) {
-    const entries = forwardedFor.split(',');
-    const nearest = normaliseAddress(entries.at(-1) ?? '');
-    if (nearest) return addressKey(nearest);
-  }
   const remote = normaliseAddress(remoteAddress ?? '');
-  return remote ? addressKey(remote) : 'unknown';
-}
-
-/** `1.2.3.4:5678`, `[::1]:80`, `::ffff:1.2.3.4` → a bare IP address; undefined when it is not one. */
-export function normaliseAddress(raw: string): string | undefined {
-  let text = raw.trim();
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
-  if (bracketed) text = bracketed[1]!;
-  else if (/^\d{1,3}(?:\.\d{1,3}){3}:\d+$/.test(text)) text = text.slice(0, text.lastIndexOf(':'));
-  text = text.replace(/%.*$/, '');
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(text);
-  if (mapped) text = mapped[1]!;
-  return isIP(text) ? text.toLowerCase() : undefined;
-}
-
-function addressKey(address: string): string {
-  if (isIP(address) !== 6) return address;
-  return `${expandIpv6(address).slice(0, 4).join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address, as lower-case hex without leading zeros. */
-function expandIpv6(address: string): string[] {
-  let text = address;
-  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  const fallback = remote ? addressKey(remote) : 'unknown';
+  if (!trustProxy || !forwardedFor) return fallback;
+  const entries = forwardedFor.split(',');
+  if (trustProxy === true) {
+    const nearest = normaliseAddress(entries.at(-1) ?? '');
+    return nearest ? addressKey(nearest) : fallback;
   }
-  const [head = '', tail] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const middle = tail === undefined ? [] : Array(8 - left.length - right.length).fill('0');
-  return [...left, ...middle, ...right].map((group) => Number.parseInt(group, 16).toString(16));
+  if (!remote || !trustProxy.has(remote)) return fallback;
+  // From the right: each listed proxy vouches for the entry before it; the first unlisted one is the client.
+  let client = remote;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = normaliseAddress(entries[i]!);
+    if (!entry) break;
+    client = entry;
+    if (!trustProxy.has(entry)) break;
+  }
+  return addressKey(client);
 }

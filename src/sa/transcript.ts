@@ -92,7 +92,9 @@ export function transcriptLine(entry: TranscriptEntry): string | undefined {
   const who = entry.from ? singleLine(entry.from) : undefined;
   switch (entry.kind) {
     case 'message': {
-      const name = who ?? (entry.direction === 'Outgoing' ? 'helpdesk' : 'unknown sender');
+      const author = who ?? (entry.direction === 'Outgoing' ? 'helpdesk' : 'unknown sender');
+      // Relayed into the meeting for the agents (what they missed): the customer never saw it.
+      const name = entry.relayed ? `${author} (relayed to the agents)` : author;
       const indent = ' '.repeat(at.length + 2);
       const body = cleanText(entry.text ?? '').replace(/\n/g, `\n${indent}`);
       return `${at}  ${name}: ${body}`;

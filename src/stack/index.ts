@@ -39,13 +39,28 @@ export interface StartSaOptions {
   extraRoutes?: Array<(app: Hono) => void>;
 }
 
+/**
+ * How long an idle keep-alive connection stays open: longer than the idle timeouts of the clients and
+ * proxies in front (60 s on common load balancers), so that one reusing a connection never meets a socket
+ * the server is closing that instant (a reset the client cannot tell from a failure). Node's default is 5 s.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export function listen(app: Hono, port: number, host: string): Promise<{ server: ServerType; url: string }> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname: host }, (info: AddressInfo) => {
       resolve({ server, url: `http://${host.includes(':') ? `[${host}]` : host}:${info.port}` });
     });
+    keepConnections(server);
     server.once('error', reject);
   });
+}
+
+/** Idle connections stay open KEEP_ALIVE_TIMEOUT_MS (headers must be allowed a little longer). */
+export function keepConnections(server: ServerType): void {
+  const s = server as ServerType & { keepAliveTimeout?: number; headersTimeout?: number };
+  s.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  s.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 }
 
 export function closeServer(server: ServerType): Promise<void> {

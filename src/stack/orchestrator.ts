@@ -104,7 +104,15 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
   const open = () => isOpen(config.routing.businessHours, clock.now());
   sessions = new SessionManager({
-    logic: provideChatSession({ client, clock, logger }),
+    logic: provideChatSession({
+      client,
+      clock,
+      logger,
+      // Relayed messages show their time as the helpdesk's business hours read it.
+      ...(config.routing.businessHours !== 'always'
+        ? { timeZone: config.routing.businessHours.timeZone }
+        : {}),
+    }),
     clock,
     logger,
     settings: config.chat,

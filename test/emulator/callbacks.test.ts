@@ -237,6 +237,26 @@ describe('callback delivery', () => {
   });
 });
 
+describe('callback tokens', () => {
+  it('reuses one token for the callbacks that follow (as the platform reuses its AAD token); a fault gets a fresh one', async () => {
+    const { url, cb, guest } = await setup();
+    await guest.invite();
+    await callbackEvent(cb, (e) => e.rel === 'conversation' && e.type === 'added');
+    const tokens = new Set(cb.received.map((r) => r.token));
+    expect(cb.received.length).toBeGreaterThan(1);
+    expect(tokens.size).toBe(1);
+    const fault = await control(url, 'POST', '/faults', { kind: 'callbackToken', expired: true, count: 1 });
+    expect(fault.status).toBe(201);
+    const before = cb.received.length + cb.rejected.length;
+    await guest.invite();
+    await eventually(
+      () => cb.received.length + cb.rejected.length,
+      (n) => expect(n).toBeGreaterThan(before),
+    );
+    expect(cb.rejected[0]).toMatch(/"exp" claim/);
+  });
+});
+
 describe('POST /control/callbacks (used by carechat replay)', () => {
   it('signs the given body like a real callback and returns the SA answer', async () => {
     const { url } = await emulator();

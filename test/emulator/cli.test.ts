@@ -41,6 +41,7 @@ describe('carechat emulator', () => {
       ['--rel-prefix', 'foo:'],
       ['--bogus'],
       ['--callback-url', 'ftp://x'],
+      ['--anonymous-idle-ms', '-1'],
     ]) {
       const { io, err } = capture();
       expect(await runEmulator(args, io)).toBe(2);
@@ -48,7 +49,7 @@ describe('carechat emulator', () => {
     }
   });
 
-  it('parses port, host, rel prefix and callback URL', () => {
+  it('parses port, host, rel prefix, callback URL and the anonymous idle timeout', () => {
     const options = parseEmulatorArgs([
       '--port',
       '0',
@@ -57,8 +58,13 @@ describe('carechat emulator', () => {
       'service:',
       '--callback-url',
       'http://127.0.0.1:3000/callbacks',
+      '--anonymous-idle-ms=60000',
     ]);
-    expect(options).toMatchObject({ port: 0, host: '127.0.0.1', config: { relPrefix: 'service:' } });
+    expect(options).toMatchObject({
+      port: 0,
+      host: '127.0.0.1',
+      config: { relPrefix: 'service:', anonymousIdleTimeoutMs: 60_000 },
+    });
     expect(typeof options === 'object' && options.config.applications?.[0]?.callbackUrl).toBe(
       'http://127.0.0.1:3000/callbacks',
     );

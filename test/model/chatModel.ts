@@ -29,6 +29,11 @@ export type MeetingKnowledge =
   | 'none'
   /** Asked for with an ambiguous answer (503): it may exist, its href is unknown, so the SA waits. */
   | 'requested'
+  /**
+   * Asked for, and the platform carried the request out after the SA's API timeout: it will report itself
+   * once the request completes (the SA then deletes it).
+   */
+  | 'late'
   /** Its conversation href is known: teardown deletes it. */
   | 'known'
   /** It ended (someone deleted it): nothing to delete. */
@@ -71,6 +76,14 @@ export interface ChatModelContext {
   replyDue: boolean;
   /** The last agent left once and the chat was routed again. */
   rerouted: boolean;
+  /** The platform failed one chat offer already (the next fault fails the chat: MAX_ATTEMPTS=2). */
+  offerFaulted: boolean;
+  /** The customer wrote at some point: whoever joins is sent the chat's history first (a relay). */
+  history: boolean;
+  /** The customer wrote while no agent was in the chat: the agent who joins owes an answer. */
+  backlog: boolean;
+  /** A transfer's new agent is being briefed; the previous agent is shown out after. */
+  ejectPending: boolean;
 }
 
 export type ChatModelEvent = { type: ChatModelEventType };
@@ -125,12 +138,24 @@ export const MODEL_EVENTS = {
   MONITOR: trigger('monitor', 'an operator has a supervisor monitor the chat'),
   BARGE: trigger('barge in', 'the monitoring supervisor barges in'),
   LATE_AGENT_JOINS: trigger('withdrawn agent joins', 'the agent whose offer was withdrawn accepts after all'),
+  RING_OUT: trigger(
+    'rings out',
+    "the platform's own ring timeout ends the ringing invitation (Failure, Timeout) before the SA's offer deadline",
+  ),
   // platform outcomes
   WITHIN_HOURS: platform('within hours', 'the chat arrives within business hours'),
   AFTER_HOURS: platform('after hours', 'the chat arrives outside business hours'),
   API_OK: platform('ok', "the platform accepts the SA's request"),
   API_UNAVAILABLE: platform('503', 'the platform answers 503 (retryable)'),
   API_REFUSED: platform('403', 'the platform answers 403 (not retryable)'),
+  API_TIMES_OUT: platform(
+    'times out',
+    "the platform holds the request past the SA's API timeout, then carries it out (retryable for the SA)",
+  ),
+  MEETING_APPEARS: platform(
+    'meeting appears late',
+    'the meeting of a startAdhocMeeting that timed out reports itself after the SA gave up on it',
+  ),
   EFFECT_FAILS: platform('effect fails', 'the side effect itself rejects'),
   MEETING_READY: platform('meeting ready', 'the meeting callbacks arrive'),
   MEETING_FAILS: platform('meeting fails', 'the onlineMeetingInvitation completes with Failure'),
@@ -166,6 +191,10 @@ const INITIAL_CONTEXT: ChatModelContext = {
   staffed: false,
   replyDue: false,
   rerouted: false,
+  offerFaulted: false,
+  history: false,
+  backlog: false,
+  ejectPending: false,
 };
 
 const chatModelSetup = setup({
@@ -196,10 +225,18 @@ const chatModelSetup = setup({
     ringingWithdrawn: assign(({ context }) => (context.offerFor === 'chat' ? { withdrawnAgent: true } : {})),
     agentJoined: assign(({ context }) => {
       // What routing and offers kept track of no longer matters once the agent is in.
-      const done = { retried: false, offerFor: 'chat' as const, agentTries: 0 as const };
+      const done = { retried: false, offerFor: 'chat' as const, agentTries: 0 as const, offerFaulted: false };
       switch (context.offerFor) {
         case 'chat':
-          return { ...done, agents: 1 as const, queuedOnce: false, queueUpdated: false };
+          // What the customer wrote while waiting is relayed to the agent, who owes an answer.
+          return {
+            ...done,
+            agents: 1 as const,
+            queuedOnce: false,
+            queueUpdated: false,
+            backlog: false,
+            replyDue: context.backlog,
+          };
         case 'add':
           return { ...done, agents: 2 as const };
         case 'monitor':
@@ -208,11 +245,22 @@ const chatModelSetup = setup({
           return done;
       }
     }),
+    /** The customer writes while no agent is in the chat: kept for the agent who joins. */
+    wroteWaiting: assign({ backlog: true, history: true }),
+    ejectAfterBriefing: assign({ ejectPending: true }),
+    /** The relay to whoever joined went out (or was given up): a pending show-out comes next. */
+    briefed: assign({ ejectPending: false, retried: false }),
+    /** The platform failed a chat offer (its retries were used up): the chat waits and routes again. */
+    offerFault: assign({ offerFaulted: true, retried: false }),
     enterWelcomed: assign({ agentTries: 0, retried: false, queueUpdated: false, queuedOnce: false }),
   },
   guards: {
     notRetried: ({ context }) => !context.retried,
-    meetingPending: ({ context }) => context.meeting === 'requested',
+    meetingPending: ({ context }) => context.meeting === 'requested' || context.meeting === 'late',
+    meetingRequested: ({ context }) => context.meeting === 'requested',
+    meetingLate: ({ context }) => context.meeting === 'late',
+    meetingNotLate: ({ context }) => context.meeting !== 'late',
+    rerouted: ({ context }) => context.rerouted,
     meetingKnown: ({ context }) => context.meeting === 'known',
     meetingKnownNotRetried: ({ context }) => context.meeting === 'known' && !context.retried,
     canAssign: ({ context }) => context.agentTries < 2,
@@ -227,6 +275,11 @@ const chatModelSetup = setup({
     hasSupervisor: ({ context }) => context.supervisor,
     soleAgentCanLeave: ({ context }) => context.agents === 1 && !context.supervisor && !context.rerouted,
     strayPossible: ({ context }) => context.withdrawnAgent,
+    offerNotFaulted: ({ context }) => !context.offerFaulted,
+    noBacklog: ({ context }) => !context.backlog,
+    historyKept: ({ context }) => context.history,
+    transferWithHistory: ({ context }) => context.history && context.offerFor === 'transfer',
+    ejectPending: ({ context }) => context.ejectPending,
   },
 });
 
@@ -237,12 +290,12 @@ const settle = (outcome: ModelOutcome, meeting?: MeetingKnowledge) =>
   ({ type: 'settle', params: meeting ? { outcome, meeting } : { outcome } }) as const;
 const learn = (meeting: MeetingKnowledge) => ({ type: 'learnMeeting', params: { meeting } }) as const;
 
-/** Into `failed` (or `abandoned`): wait for a meeting whose href is unknown, else release at once. */
+/**
+ * Into `failed` (or `abandoned`): release at once what is known (the customer is told or declined); a
+ * meeting whose href is unknown is waited for afterwards.
+ */
 function ending(state: 'failed' | 'abandoned', outcome: ModelOutcome = state) {
-  return [
-    { guard: 'meetingPending', target: `${M}.${state}.awaitingConference`, actions: settle(outcome) },
-    { target: `${M}.${state}.releasing`, actions: settle(outcome) },
-  ] as const;
+  return { target: `${M}.${state}.releasing`, actions: settle(outcome) } as const;
 }
 const toFailed = ending('failed');
 const toAbandoned = ending('abandoned');
@@ -274,7 +327,11 @@ function interruptions<const U extends boolean>(unnoticed: U) {
   return {
     CUSTOMER_LEAVES: toAbandoned,
     OPERATOR_CLOSES: toAbandoned,
-    MEETING_ENDED: meetingGone,
+    // After an agent served the customer (and left), the meeting ending completes the chat.
+    MEETING_ENDED: [
+      { guard: 'rerouted', target: `${M}.closed.releasing`, actions: settle('completed', 'gone') },
+      meetingGone,
+    ] as const,
     ...((unnoticed ? { CUSTOMER_LEAVES_UNNOTICED: toAbandoned } : {}) as U extends true
       ? { CUSTOMER_LEAVES_UNNOTICED: typeof toAbandoned }
       : object),
@@ -282,23 +339,38 @@ function interruptions<const U extends boolean>(unnoticed: U) {
 }
 
 /** Teardown: the meeting is deleted only when its href is known, so only then can that DELETE fail. */
-const releasing = {
-  releasing: {
-    on: {
-      API_OK: { target: TERMINATED },
-      API_UNAVAILABLE: [
-        { guard: 'meetingKnownNotRetried', target: 'backoff', actions: 'backoff' },
-        { guard: 'meetingKnown', target: TERMINATED },
-      ],
-      API_REFUSED: { guard: 'meetingKnown', target: TERMINATED },
-    },
-  },
+const teardownEvents = {
+  API_UNAVAILABLE: [
+    { guard: 'meetingKnownNotRetried', target: 'backoff', actions: 'backoff' },
+    { guard: 'meetingKnown', target: TERMINATED },
+  ],
+  API_REFUSED: { guard: 'meetingKnown', target: TERMINATED },
+} as const;
+
+/** How `closed` ends: the meeting is known (or gone); release, then terminated. */
+const closing = {
+  releasing: { on: { API_OK: { target: TERMINATED }, ...teardownEvents } },
   backoff: { on: { RETRY_TIMER: { target: 'releasing' } } },
 } as const;
 
-/** Waiting for a meeting that may exist (after an ambiguous 503): only the step deadline ends it. */
-const awaitingConference = {
-  on: { STEP_TIMEOUT: { target: 'releasing', actions: learn('none') } },
+/**
+ * How `abandoned` and `failed` end: release at once; then, if a meeting may still report itself, wait for
+ * it (only the step deadline ends that wait) and release it too should it appear.
+ */
+const endingStates = {
+  releasing: {
+    on: {
+      API_OK: [{ guard: 'meetingPending', target: 'awaitingConference' }, { target: TERMINATED }],
+      ...teardownEvents,
+    },
+  },
+  backoff: { on: { RETRY_TIMER: { target: 'releasing' } } },
+  awaitingConference: {
+    on: {
+      STEP_TIMEOUT: { guard: 'meetingRequested', target: TERMINATED, actions: learn('none') },
+      MEETING_APPEARS: { guard: 'meetingLate', target: 'releasing', actions: learn('known') },
+    },
+  },
 } as const;
 
 /**
@@ -306,11 +378,17 @@ const awaitingConference = {
  * declined / withdrawn / failed), parametrised by where the chat goes when the offer ends. Used for the
  * chat's own offers (`welcomed.offering`) and for staffing offers (`agentsJoined.staffOffer`).
  */
-export function offerStates<const A extends object, const I extends object>(ends: {
+export function offerStates<
+  const A extends object,
+  const F extends readonly object[],
+  const I extends object,
+>(ends: {
   /** The agent joined: the transition(s) to take. */
   accepted: A;
-  /** Where the chat goes on any other result (declined, withdrawn, failed). */
+  /** Where the chat goes when the agent declined or let it ring (the agent's doing). */
   lost: string;
+  /** The transitions when the platform failed the offer (not the agent's doing). */
+  faulted: F;
   /** Interruptions while the agent's phone rings (the chat's own handlers). */
   interruptions: I;
 }) {
@@ -321,8 +399,11 @@ export function offerStates<const A extends object, const I extends object>(ends
       bridging: {
         on: {
           API_OK: { target: 'inviting', actions: 'stepDone' },
-          API_UNAVAILABLE: [{ guard: 'notRetried', target: 'bridgingBackoff', actions: 'backoff' }, lost],
-          API_REFUSED: lost,
+          API_UNAVAILABLE: [
+            { guard: 'notRetried', target: 'bridgingBackoff', actions: 'backoff' },
+            ...ends.faulted,
+          ],
+          API_REFUSED: ends.faulted,
         },
       },
       bridgingBackoff: { on: { RETRY_TIMER: { target: 'bridging' } } },
@@ -331,9 +412,9 @@ export function offerStates<const A extends object, const I extends object>(ends
           API_OK: { target: 'ringing', actions: 'stepDone' },
           API_UNAVAILABLE: [
             { guard: 'notRetried', target: 'invitingBackoff', actions: 'backoff' },
-            { target: 'withdrawing', actions: 'stepDone' },
+            { target: 'unbridging', actions: 'stepDone' },
           ],
-          API_REFUSED: { target: 'withdrawing', actions: 'stepDone' },
+          API_REFUSED: { target: 'unbridging', actions: 'stepDone' },
           OFFER_CRASHES: lost,
         },
       },
@@ -343,12 +424,14 @@ export function offerStates<const A extends object, const I extends object>(ends
           AGENT_ACCEPTS: ends.accepted,
           AGENT_DECLINES: { target: 'declining' },
           OFFER_TIMEOUT: { target: 'withdrawing', actions: 'ringingWithdrawn' },
+          RING_OUT: { target: 'withdrawing' },
           ...ends.interruptions,
         },
       },
       // Taking the bridge entry back: best effort, the offer ends either way.
       declining: { on: { API_OK: lost, API_UNAVAILABLE: lost } },
       withdrawing: { on: { API_OK: lost, API_UNAVAILABLE: lost } },
+      unbridging: { on: { API_OK: ends.faulted, API_UNAVAILABLE: ends.faulted } },
     },
   } as const;
 }
@@ -375,11 +458,22 @@ export const chatModel = chatModelSetup.createMachine({
             API_OK: { target: `${M}.adhocMeeting`, actions: ['stepDone', learn('known')] },
             API_UNAVAILABLE: [
               { guard: 'notRetried', target: 'backoff', actions: ['backoff', learn('requested')] },
-              // Retries used up on an ambiguous answer: the meeting may exist, its href is unknown.
-              { target: `${M}.failed.awaitingConference`, actions: settle('failed', 'requested') },
+              // Retries used up on an ambiguous answer: the meeting may exist, its href is unknown (and an
+              // earlier attempt that timed out will still create it).
+              { guard: 'meetingLate', target: `${M}.failed.releasing`, actions: settle('failed') },
+              { target: `${M}.failed.releasing`, actions: settle('failed', 'requested') },
             ],
-            // A definite refusal created nothing, even after an earlier ambiguous 503.
-            API_REFUSED: { target: `${M}.failed.releasing`, actions: settle('failed', 'none') },
+            API_TIMES_OUT: [
+              { guard: 'notRetried', target: 'backoff', actions: ['backoff', learn('late')] },
+              { target: `${M}.failed.releasing`, actions: settle('failed', 'late') },
+            ],
+            // A definite refusal created nothing, even after an earlier ambiguous 503 (after an attempt
+            // that took effect the platform would answer the retry with that attempt's result).
+            API_REFUSED: {
+              guard: 'meetingNotLate',
+              target: `${M}.failed.releasing`,
+              actions: settle('failed', 'none'),
+            },
           },
         },
         backoff: {
@@ -478,6 +572,7 @@ export const chatModel = chatModelSetup.createMachine({
                   actions: { type: 'startOffer', params: { purpose: 'chat' } },
                 },
                 UNASKED_QUEUE_UPDATE: { guard: 'firstQueueUpdate', target: 'informing' },
+                CUSTOMER_WRITES: { guard: 'noBacklog', actions: 'wroteWaiting' },
                 ROUTING_GIVES_UP: { target: `${M}.failed.releasing`, actions: settle('noAgent') },
                 ...interruptions(true),
               },
@@ -486,10 +581,27 @@ export const chatModel = chatModelSetup.createMachine({
           },
         },
         offering: offerStates({
-          accepted: { target: CHATTING, actions: 'agentJoined' },
+          // The agent is sent what they missed first (the history, what the customer wrote meanwhile).
+          accepted: [
+            { guard: 'historyKept', target: `${M}.agentsJoined.briefing`, actions: 'agentJoined' },
+            { target: CHATTING, actions: 'agentJoined' },
+          ],
           lost: `${M}.welcomed.routing`,
-          interruptions: interruptions(true),
+          // Not the agent's doing: wait and route again; a second fault in a row fails the chat.
+          faulted: [
+            {
+              guard: 'offerNotFaulted',
+              target: `${M}.welcomed.offerBackoff`,
+              actions: 'offerFault',
+            },
+            { target: `${M}.failed.releasing`, actions: settle('failed') },
+          ],
+          interruptions: {
+            ...interruptions(true),
+            CUSTOMER_WRITES: { guard: 'noBacklog', actions: 'wroteWaiting' },
+          },
         }),
+        offerBackoff: { on: { RETRY_TIMER: { target: 'routing' }, ...interruptions(true) } },
       },
     },
     agentsJoined: {
@@ -498,7 +610,11 @@ export const chatModel = chatModelSetup.createMachine({
         // customer active, replies watched, staffing steady
         chatting: {
           on: {
-            CUSTOMER_WRITES: { guard: 'quiet', target: 'chatting', actions: assign({ replyDue: true }) },
+            CUSTOMER_WRITES: {
+              guard: 'quiet',
+              target: 'chatting',
+              actions: assign({ replyDue: true, history: true }),
+            },
             IDLE_TIMER: { guard: 'quiet', target: 'warningIdle' },
             REPLY_TIMER: { guard: 'replyDue', target: 'nudging' },
             AGENT_LEAVES: {
@@ -529,9 +645,8 @@ export const chatModel = chatModelSetup.createMachine({
             },
             CUSTOMER_LEAVES: { target: `${M}.closed`, actions: settle('completed') },
             CUSTOMER_LEAVES_UNNOTICED: { target: `${M}.closed`, actions: settle('completed') },
-            // The platform removes the meeting's participants before it reports the meeting deleted: the
-            // session takes that for its last agent leaving and routes again, then fails on the deletion.
-            MEETING_ENDED: meetingGone,
+            // The meeting's messaging ends first: the chat closes, completed, whatever comes after.
+            MEETING_ENDED: { target: `${M}.closed`, actions: settle('completed', 'gone') },
             MEETING_ENDED_AGENTS_UNNOTICED: { target: `${M}.closed`, actions: settle('completed', 'gone') },
             OPERATOR_CLOSES: { target: `${M}.closed`, actions: settle('closedBySa') },
           },
@@ -541,7 +656,7 @@ export const chatModel = chatModelSetup.createMachine({
         idleGrace: {
           on: {
             IDLE_TIMER: { target: `${M}.closed`, actions: settle('idle') },
-            CUSTOMER_WRITES: { target: 'chatting', actions: assign({ replyDue: true }) },
+            CUSTOMER_WRITES: { target: 'chatting', actions: assign({ replyDue: true, history: true }) },
           },
         },
         // The nudge to the agents in the meeting (best effort).
@@ -553,12 +668,39 @@ export const chatModel = chatModelSetup.createMachine({
         },
         staffOffer: offerStates({
           accepted: [
+            {
+              guard: 'transferWithHistory',
+              target: `${M}.agentsJoined.briefing`,
+              actions: ['agentJoined', 'ejectAfterBriefing'],
+            },
+            { guard: 'historyKept', target: `${M}.agentsJoined.briefing`, actions: 'agentJoined' },
             { guard: 'transferOffer', target: `${M}.agentsJoined.ejecting`, actions: 'agentJoined' },
             { target: CHATTING, actions: 'agentJoined' },
           ],
           lost: CHATTING,
+          faulted: [{ target: CHATTING, actions: 'offerLost' }],
           interruptions: {},
         }),
+        // Whoever joined is sent the history and the backlog (retried once), then a transfer's previous
+        // agent is shown out.
+        briefing: {
+          on: {
+            API_OK: [
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+            API_UNAVAILABLE: [
+              { guard: 'notRetried', target: 'briefingBackoff', actions: 'backoff' },
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+            API_REFUSED: [
+              { guard: 'ejectPending', target: 'ejecting', actions: 'briefed' },
+              { target: 'chatting', actions: 'briefed' },
+            ],
+          },
+        },
+        briefingBackoff: { on: { RETRY_TIMER: { target: 'briefing' } } },
         // The supervisor's bridge filter turned to Disabled (barge in).
         barging: {
           on: {
@@ -572,9 +714,9 @@ export const chatModel = chatModelSetup.createMachine({
         },
       },
     },
-    closed: { initial: 'releasing', states: releasing },
-    abandoned: { initial: 'releasing', states: { awaitingConference, ...releasing } },
-    failed: { initial: 'releasing', states: { awaitingConference, ...releasing } },
+    closed: { initial: 'releasing', states: closing },
+    abandoned: { initial: 'releasing', states: endingStates },
+    failed: { initial: 'releasing', states: endingStates },
     terminated: { type: 'final' },
   },
 });

@@ -129,7 +129,8 @@ export abstract class PathDriver {
     }
     const result = offerResultOf(step);
     if (result) this.offerCursor = await this.reach('offer', this.offerCursor, result, new Set());
-    if (expected.offer) {
+    // Likewise a step that leaves the offer where it was (the customer writes while it rings).
+    if (expected.offer && !(from?.chat === expected.chat && from.offer === expected.offer)) {
       this.offerCursor = await this.reach('offer', this.offerCursor, expected.offer, new Set());
     }
 

@@ -55,6 +55,14 @@ export const MODEL_SA_ENV = {
   MAX_MISSED_OFFERS: '100',
 };
 
+/** The SA's API timeout in paths where a request times out, and how long the emulator holds that request. */
+const API_TIMEOUT_MS = 1000;
+/**
+ * Long enough for the SA to give up, release, and the test to take its next step (a customer leaving)
+ * before the held request is carried out and its meeting reports itself.
+ */
+const HELD_MS = 8000;
+
 type Timer =
   | 'timer.retry'
   | 'timer.stepTimeout'
@@ -137,10 +145,16 @@ export class HttpDriver extends PathDriver {
     const clock = new ModelClock(Date.now());
     const afterHours = path.steps.some((s) => s.event === 'AFTER_HOURS');
     const hours = afterHours ? hoursClosingSoon(clock.now()) : undefined;
+    // A request held past the SA's API timeout (real time, unlike the deadlines on the ModelClock).
+    const timesOut = path.steps.some((s) => s.event === 'API_TIMES_OUT');
     const stack = await startStack({
       clock,
       logger: silentLogger,
-      env: operatorEnv({ ...MODEL_SA_ENV, BUSINESS_HOURS: hours?.spec ?? 'always' }),
+      env: operatorEnv({
+        ...MODEL_SA_ENV,
+        BUSINESS_HOURS: hours?.spec ?? 'always',
+        ...(timesOut ? { API_TIMEOUT_MS: String(API_TIMEOUT_MS) } : {}),
+      }),
       emulatorConfig: {
         // Agents answer only when a step says so; nothing rings out or times out on its own.
         agentBehaviour: { answer: 'manual', greeting: '', autoReply: false, typingMs: 0 },
@@ -304,7 +318,8 @@ export class HttpDriver extends PathDriver {
       }
       segment.push(step);
     }
-    const faulted = (step: PathStep) => step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED';
+    const faulted = (step: PathStep) =>
+      step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED' || step.event === 'API_TIMES_OUT';
     const matcher = (step: PathStep) => {
       const api = API_STEPS[step.source];
       return api ? `${api.method} ${api.path}` : undefined;
@@ -315,7 +330,16 @@ export class HttpDriver extends PathDriver {
       }
       const api = API_STEPS[step.source];
       if (!api) continue;
-      if (faulted(step)) {
+      if (step.event === 'API_TIMES_OUT') {
+        // Held past the SA's timeout, then carried out: the SA sees a timeout, the platform does the work.
+        this.stack.emulator.faults.add({
+          kind: 'http',
+          method: api.method,
+          path: api.path,
+          latencyMs: HELD_MS,
+          count: 1,
+        });
+      } else if (faulted(step)) {
         this.stack.emulator.faults.add({
           kind: 'http',
           method: api.method,

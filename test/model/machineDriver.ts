@@ -21,6 +21,8 @@ import type {
   AddParticipantInput,
   AgentCandidate,
   EjectParticipantsInput,
+  RelayMessagesInput,
+  RelayMessagesOutput,
   SendMessageInput,
   StartAdhocMeetingInput,
   TeardownInput,
@@ -60,6 +62,7 @@ const SETTINGS: ChatSettings = {
   agentLeftText: 'Your agent had to leave.',
   agentReplyMs: 2000,
   agentNudgeText: 'The customer is waiting.',
+  handoverHistory: 20,
 };
 
 interface Pending {
@@ -74,6 +77,13 @@ function failure(status: 503 | 403): Error {
     status,
     code: status === 503 ? 'ServiceUnavailable' : 'Forbidden',
     retryable: status === 503,
+  });
+}
+
+function timedOut(): Error {
+  return Object.assign(new Error('the platform did not answer in time'), {
+    code: 'Timeout',
+    retryable: true,
   });
 }
 
@@ -123,6 +133,7 @@ export class MachineDriver extends PathDriver {
         teardown: this.effect<TeardownInput>('teardown'),
         updateBridgedParticipant: this.effect<UpdateBridgedParticipantInput>('updateBridgedParticipant'),
         ejectParticipants: this.effect<EjectParticipantsInput>('ejectParticipants'),
+        relayMessages: this.effect<RelayMessagesInput, RelayMessagesOutput>('relayMessages'),
         agentOffer: agentOfferMachine.provide({
           actors: {
             addBridgedParticipant: this.effect<AddBridgedParticipantInput, { location?: string }>(
@@ -181,15 +192,21 @@ export class MachineDriver extends PathDriver {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  private settle(source: string, outcome: 'ok' | 503 | 403 | 'reject'): void {
+  private settle(source: string, outcome: 'ok' | 503 | 403 | 'timeout' | 'reject'): void {
     const effect = API_STEPS[source]?.effect;
     const at = this.pending.findIndex((p) => p.effect === effect);
     if (!effect || at < 0) throw new Error(`no pending side effect ${effect ?? '?'} in ${source}`);
     const [call] = this.pending.splice(at, 1);
     if (outcome === 'reject') call!.reject(new Error(`${effect} failed`));
+    else if (outcome === 'timeout') call!.reject(timedOut());
     else if (outcome !== 'ok') call!.reject(failure(outcome));
     else if (effect === 'sendMessage') call!.resolve({ location: `${P2P}/messaging/messages/1` });
-    else if (effect === 'addBridgedParticipant') {
+    else if (effect === 'relayMessages') {
+      const { lines } = call!.input as RelayMessagesInput;
+      call!.resolve({
+        sent: lines.map((l) => ({ operationId: l.operationId, text: `${l.from}: ${l.text}` })),
+      });
+    } else if (effect === 'addBridgedParticipant') {
       const { href, participantUri } = call!.input as { href: string; participantUri: string };
       call!.resolve({ location: `${href}/${participantUri.slice(4)}` });
     } else call!.resolve(undefined);
@@ -254,6 +271,20 @@ export class MachineDriver extends PathDriver {
         break;
       case 'API_REFUSED':
         this.settle(step.source, 403);
+        break;
+      case 'API_TIMES_OUT':
+        this.settle(step.source, 'timeout');
+        break;
+      case 'MEETING_APPEARS':
+        this.send({
+          type: 'callback.invitationStarted',
+          kind: 'onlineMeeting',
+          direction: 'Outgoing',
+          invitationHref: `${BASE}/onlineMeetingInvitations/omi-1`,
+          operationId: op('adhocMeeting'),
+          conversationHref: CONF,
+          onlineMeetingUri: MEETING_URI,
+        });
         break;
       case 'EFFECT_FAILS':
         this.settle(step.source, 'reject');
@@ -408,7 +439,14 @@ export class MachineDriver extends PathDriver {
         this.send({ type: 'chat.close' });
         break;
       case 'MEETING_ENDED':
-        // As the platform reports it: the meeting's participants removed, then the meeting deleted.
+        // As the platform reports it: the meeting's messaging ends, its participants are removed, then the
+        // meeting is deleted.
+        this.send({
+          type: 'callback.messagingUpdated',
+          conversationHref: CONF,
+          state: 'Disconnected',
+          links: {},
+        });
         for (const agent of this.actor!.getSnapshot().context.joinedAgents) {
           this.send({
             type: 'callback.participantDeleted',
@@ -458,6 +496,20 @@ export class MachineDriver extends PathDriver {
           operationId: op(`offer.${offerIndex}`),
           status: 'Failure',
           reason: { code: 'RemoteFailure', subcode: 'Declined' },
+        });
+        break;
+      }
+      case 'RING_OUT': {
+        const offerIndex = this.actor!.getSnapshot().context.offers - 1;
+        this.send({
+          type: 'callback.invitationCompleted',
+          kind: 'participant',
+          direction: 'Outgoing',
+          invitationHref: `${BASE}/participantInvitations/pi-${offerIndex}`,
+          operationId: op(`offer.${offerIndex}`),
+          status: 'Failure',
+          state: 'Failed',
+          reason: { code: 'Timeout', subcode: 'Timeout' },
         });
         break;
       }

@@ -65,6 +65,8 @@ export const NOT_CAUSABLE_OVER_HTTP: Partial<Record<ChatModelEventType, string>>
     "the SA's router answers routing.unavailable only to a routing request, and a queued chat makes none",
   EFFECT_FAILS:
     "the runtime's ejectParticipants is best effort: it catches every failed eject or removal, so it never rejects",
+  RING_OUT:
+    "the emulator's ring timeout runs on its own real-time scheduler (ringTimeoutMs), which a path cannot move like the SA's clock; test/routing/offerFaults.test.ts rings one out over HTTP",
 };
 
 const AWAITING_MESSAGING_REASON =

@@ -19,7 +19,8 @@ export type EffectName =
   | 'updateBridgedParticipant'
   | 'ejectParticipants'
   | 'addBridgedParticipant'
-  | 'removeBridgedParticipant';
+  | 'removeBridgedParticipant'
+  | 'relayMessages';
 
 export interface ApiStep {
   /** Used in path names: `acceptAndBridge 503`. */
@@ -68,6 +69,12 @@ function offerSteps(prefix: string, who: string): Record<string, ApiStep> {
       method: 'DELETE',
       path: BRIDGED_PARTICIPANT,
     },
+    [`${prefix}.unbridging`]: {
+      label: `unbridge ${who}`,
+      effect: 'removeBridgedParticipant',
+      method: 'DELETE',
+      path: BRIDGED_PARTICIPANT,
+    },
   };
 }
 
@@ -102,6 +109,7 @@ export const API_STEPS: Readonly<Record<string, ApiStep>> = {
   ...offerSteps('welcomed.offering', 'agent'),
   'agentsJoined.warningIdle': { label: 'idle warning', effect: 'sendMessage', method: 'POST', path: SEND },
   'agentsJoined.nudging': { label: 'nudge', effect: 'sendMessage', method: 'POST', path: SEND },
+  'agentsJoined.briefing': { label: 'relay', effect: 'relayMessages', method: 'POST', path: SEND },
   ...offerSteps('agentsJoined.staffOffer', 'staff'),
   'agentsJoined.barging': {
     label: 'barge filter',
@@ -172,6 +180,10 @@ export function realStateOf(modelLeaf: string): RealState {
       return { chat: joined('active', 'watching', 'barging') };
     case 'agentsJoined.ejecting':
       return { chat: joined('active', 'watching', 'ejecting') };
+    case 'agentsJoined.briefing':
+      return { chat: joined('active', 'watching', 'briefing') };
+    case 'agentsJoined.briefingBackoff':
+      return { chat: joined('active', 'watching', 'briefingBackoff') };
     default:
       return { chat: modelLeaf };
   }
@@ -187,8 +199,9 @@ export function atomicIdsOf(real: RealState): string[] {
 }
 
 /**
- * Real chat states a model step may pass through without a model state of its own: the wait for a
- * meeting ends at once when the SA knows there is none or knows its href; a transfer's new agent is
+ * Real chat states a model step may pass through without a model state of its own: after the ending's
+ * teardown, the wait for a meeting ends at once when the SA knows there is none or knows (and released)
+ * it; a transfer's new agent is
  * in (staffing steady) for one microstep before the previous one is shown out.
  */
 export const PASS_THROUGH: ReadonlySet<string> = new Set([
@@ -199,23 +212,12 @@ export const PASS_THROUGH: ReadonlySet<string> = new Set([
 
 /**
  * Real chat states a step may pass through, beyond PASS_THROUGH: when the meeting ends while an agent's
- * phone rings, the platform cancels the invitation first, and the offer may end (and routing start over)
- * before the meeting's deletion arrives; when it ends with agents in it, the platform removes them first
- * (the session announces that its agent left and routes again) and reports the deletion after.
+ * phone rings, the platform cancels the invitation first, and the offer may end as the platform's failure
+ * (and the session wait to route again) before the meeting's deletion arrives.
  */
 export function passThroughFor(step: PathStep): ReadonlySet<string> {
   if (step.event === 'MEETING_ENDED' && step.source === 'welcomed.offering.ringing') {
-    return new Set([...PASS_THROUGH, 'welcomed.routing', 'welcomed.offering']);
-  }
-  if (step.event === 'MEETING_ENDED' && step.source === 'agentsJoined.chatting') {
-    return new Set([
-      ...PASS_THROUGH,
-      'welcomed.announcingAgentLeft',
-      'welcomed.routing',
-      'welcomed.offering',
-      'welcomed.queued.informing',
-      'welcomed.queued.waiting',
-    ]);
+    return new Set([...PASS_THROUGH, 'welcomed.offerBackoff', 'welcomed.routing', 'welcomed.offering']);
   }
   return PASS_THROUGH;
 }
@@ -232,6 +234,7 @@ export function offerResultOf(step: PathStep): 'accepted' | 'declined' | 'expire
     case 'withdrawing':
       return 'expired';
     case 'bridging':
+    case 'unbridging':
       return 'failed';
     default:
       return undefined;
@@ -255,7 +258,7 @@ export function stepLabel(step: PathStep): string | undefined {
   if (info.kind === 'trigger') {
     return step.source === 'idle' ? info.label : `[${step.source}] ${info.label}`;
   }
-  if (step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED') {
+  if (step.event === 'API_UNAVAILABLE' || step.event === 'API_REFUSED' || step.event === 'API_TIMES_OUT') {
     return `${API_STEPS[step.source]?.label ?? step.source} ${info.label}`;
   }
   const unremarkable: ChatModelEventType[] = [

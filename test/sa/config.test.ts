@@ -14,9 +14,9 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('public surface configuration', () => {
-  it('limits POST /chat/token to 20 per 60 s per address by default and does not trust proxies', () => {
+  it('limits POST /chat/token to 120 per 60 s per address by default and does not trust proxies', () => {
     const config = loadSaConfig({}, emulator);
-    expect(config.chatTokenRateLimit).toEqual({ limit: 20, windowMs: 60_000 });
+    expect(config.chatTokenRateLimit).toEqual({ limit: 120, windowMs: 60_000 });
     expect(config.trustProxy).toBe(false);
   });
 
@@ -37,6 +37,12 @@ describe('public surface configuration', () => {
     expect(loadSaConfig({ TRUST_PROXY: 'FALSE' }, emulator).trustProxy).toBe(false);
   });
 
+  it('reads TRUST_PROXY as a list of proxy addresses and CIDR blocks', () => {
+    const trust = loadSaConfig({ TRUST_PROXY: '10.0.0.0/8, 192.0.2.7' }, emulator).trustProxy;
+    expect(String(trust)).toBe('10.0.0.0/8,192.0.2.7');
+    expect(typeof trust === 'object' && trust.has('10.20.30.40')).toBe(true);
+  });
+
   it.each([
     [
       'CHAT_TOKEN_RATE_LIMIT',
@@ -49,7 +55,12 @@ describe('public surface configuration', () => {
       '10/0s',
       /^CHAT_TOKEN_RATE_LIMIT="10\/0s": .*the window must be from 1ms to 24h/,
     ],
-    ['TRUST_PROXY', 'yes', /^TRUST_PROXY="yes": expected true or false$/],
+    [
+      'TRUST_PROXY',
+      'yes',
+      /^TRUST_PROXY="yes": expected true, false, or proxy addresses \/ CIDR blocks like 10\.0\.0\.0\/8.*\("yes" is not an IP address or CIDR block\)$/,
+    ],
+    ['TRUST_PROXY', '10.0.0.0/40', /^TRUST_PROXY="10.0.0.0\/40": .*the prefix length must be from 0 to 32/],
   ])('rejects %s=%s with a message naming the variable and the expected form', (name, value, message) => {
     const found = problems({ [name]: value });
     expect(

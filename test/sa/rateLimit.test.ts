@@ -5,6 +5,8 @@ import {
   formatRateLimit,
   normaliseAddress,
   parseRateLimit,
+  parseTrustProxy,
+  TrustedProxies,
 } from '../../src/sa/rateLimit.ts';
 
 /** A clock the tests move by hand. */
@@ -163,6 +165,52 @@ describe('clientKey (which address a request is limited by)', () => {
     expect(normaliseAddress('fe80::1%eth0')).toBe('fe80::1');
     expect(normaliseAddress('example.com')).toBeUndefined();
     expect(normaliseAddress('')).toBeUndefined();
+  });
+});
+
+describe('TRUST_PROXY as a list of proxy addresses and CIDR blocks', () => {
+  it('reads true, false and lists; refuses what is not an address or a block, naming it', () => {
+    expect(parseTrustProxy('true')).toBe(true);
+    expect(parseTrustProxy('FALSE')).toBe(false);
+    const list = parseTrustProxy(' 10.0.0.0/8 , 192.0.2.7,2001:db8::/32 ');
+    expect(list).toBeInstanceOf(TrustedProxies);
+    expect(String(list)).toBe('10.0.0.0/8,192.0.2.7,2001:db8::/32');
+    expect(() => parseTrustProxy('yes')).toThrow(/"yes" is not an IP address or CIDR block/);
+    expect(() => parseTrustProxy('10.0.0.0/33')).toThrow(
+      /"10.0.0.0\/33": the prefix length must be from 0 to 32/,
+    );
+    expect(() => parseTrustProxy('10.0.0.0/-1')).toThrow(/prefix length/);
+    expect(() => parseTrustProxy('2001:db8::/129')).toThrow(/from 0 to 128/);
+    expect(() => parseTrustProxy(',')).toThrow(/at least one proxy address/);
+  });
+
+  it('matches addresses inside the listed networks only, IPv4 and IPv6 apart', () => {
+    const proxies = new TrustedProxies(['10.0.0.0/8', '192.0.2.7', '2001:db8::/32', '0.0.0.0/0']);
+    expect(proxies.has('10.255.1.2')).toBe(true);
+    expect(proxies.has('192.0.2.7')).toBe(true);
+    expect(proxies.has('2001:db8:ffff::1')).toBe(true);
+    expect(proxies.has('2001:db9::1')).toBe(false);
+    expect(proxies.has('::ffff:203.0.113.1')).toBe(true); // mapped IPv4, inside 0.0.0.0/0
+    const narrow = new TrustedProxies(['10.0.0.0/8', '192.0.2.7']);
+    expect(narrow.has('11.0.0.1')).toBe(false);
+    expect(narrow.has('192.0.2.8')).toBe(false);
+    expect(narrow.has('::1')).toBe(false);
+    expect(narrow.has('not an address')).toBe(false);
+  });
+
+  it('believes X-Forwarded-For only from a listed peer, and skips listed proxies in a chain', () => {
+    const proxies = new TrustedProxies(['10.0.0.0/8']);
+    // The peer is not a listed proxy: its own address counts, whatever the header says.
+    expect(clientKey('198.51.100.9', '203.0.113.5', proxies)).toBe('198.51.100.9');
+    // A listed proxy: the entry it added.
+    expect(clientKey('10.0.0.1', '203.0.113.5', proxies)).toBe('203.0.113.5');
+    // Two listed proxies in a row (CDN → load balancer → SA): the first unlisted entry from the right.
+    expect(clientKey('10.0.0.1', '1.1.1.1, 203.0.113.5, 10.1.2.3', proxies)).toBe('203.0.113.5');
+    // Every entry is a listed proxy: the left-most one.
+    expect(clientKey('10.0.0.1', '10.9.9.9, 10.1.2.3', proxies)).toBe('10.9.9.9');
+    // A garbled entry stops the walk at the last address a listed proxy vouched for.
+    expect(clientKey('10.0.0.1', '203.0.113.5, <script>, 10.1.2.3', proxies)).toBe('10.1.2.3');
+    expect(clientKey('10.0.0.1', undefined, proxies)).toBe('10.0.0.1');
   });
 });
 

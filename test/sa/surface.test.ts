@@ -123,6 +123,37 @@ describe('POST /chat/token behind a trusted proxy (TRUST_PROXY=true, CHAT_TOKEN_
   });
 });
 
+describe('POST /chat/token behind listed proxies (TRUST_PROXY=127.0.0.20/31, CHAT_TOKEN_RATE_LIMIT=2/60s)', () => {
+  let stack: RunningStack;
+  beforeAll(async () => {
+    stack = await startStack({
+      logger: silentLogger,
+      clock: new ManualClock(),
+      env: { CHAT_TOKEN_RATE_LIMIT: '2/60s', TRUST_PROXY: '127.0.0.20/31' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  const via = (localAddress: string, xff: string) =>
+    requestToken(stack.saUrl, { localAddress, headers: { 'x-forwarded-for': xff } }).then((r) => r.status);
+
+  it('keys on the forwarded address when a listed proxy connects: clients behind it each get their own limit', async () => {
+    expect(await via('127.0.0.20', '203.0.113.1')).toBe(200);
+    expect(await via('127.0.0.21', '203.0.113.1')).toBe(200);
+    expect(await via('127.0.0.20', '203.0.113.1')).toBe(429);
+    // Another customer behind the same proxy is not held back by the first.
+    expect(await via('127.0.0.20', '203.0.113.2')).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not listed (a client cannot pick its own key)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push(await via('127.0.0.30', `198.51.100.${i}`));
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+});
+
 describe('POST /chat/token with CHAT_TOKEN_RATE_LIMIT=off', () => {
   let stack: RunningStack;
   beforeAll(async () => {
@@ -132,16 +163,21 @@ describe('POST /chat/token with CHAT_TOKEN_RATE_LIMIT=off', () => {
     await stack?.close();
   });
 
-  it('issues tokens to one address beyond the default limit of 20', async () => {
-    const responses = await Promise.all(Array.from({ length: 25 }, () => requestToken(stack.saUrl)));
-    expect(responses.map((r) => r.status)).toEqual(Array(25).fill(200));
+  it('issues tokens to one address beyond the default limit of 120', async () => {
+    const responses = await Promise.all(Array.from({ length: 130 }, () => requestToken(stack.saUrl)));
+    expect(responses.map((r) => r.status)).toEqual(Array(130).fill(200));
   });
 });
 
 describe('CORS allowlist and body limits (CHAT_ALLOWED_ORIGINS=https://shop.example, default rate limit)', () => {
   let stack: RunningStack;
   beforeAll(async () => {
-    stack = await startStack({ logger: silentLogger, env: operatorEnv({ CHAT_ALLOWED_ORIGINS: SHOP }) });
+    // A clock that stands still: the default limit's bucket does not refill while the test fills it.
+    stack = await startStack({
+      logger: silentLogger,
+      clock: new ManualClock(),
+      env: operatorEnv({ CHAT_ALLOWED_ORIGINS: SHOP }),
+    });
   });
   afterAll(async () => {
     await stack?.close();
@@ -234,11 +270,12 @@ describe('CORS allowlist and body limits (CHAT_ALLOWED_ORIGINS=https://shop.exam
     expect(corsHeaders(response)).toEqual({});
   });
 
-  it('limits one address to 20 tokens per 60 s by default', async () => {
-    for (let i = 0; i < 20; i++) expectToken(await requestToken(stack.saUrl, { localAddress: '127.0.0.45' }));
+  it('limits one address to 120 tokens per 60 s by default', async () => {
+    for (let i = 0; i < 120; i++)
+      expectToken(await requestToken(stack.saUrl, { localAddress: '127.0.0.45' }));
     const refused = await requestToken(stack.saUrl, { localAddress: '127.0.0.45' });
     expect(refused.status).toBe(429);
-    expect(refused.json<{ message: string }>().message).toMatch(/limit 20\/60s/);
+    expect(refused.json<{ message: string }>().message).toMatch(/limit 120\/60s/);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(3);
   });
