@@ -228,5 +228,5 @@ describe('customer chat end to end', () => {
     } finally {
       await Promise.all(customers.map((customer) => customer.close()));
     }
-  });
+  }, 120_000);
 });

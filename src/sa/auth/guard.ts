@@ -25,6 +25,8 @@ export interface GuardOptions {
   ownsSession: (sessionId: string, agentUri: string) => boolean;
   /** Sign-in is configured (otherwise the 401 page does not offer it). */
   signInEnabled: boolean;
+  /** The path the SA is mounted under in a host app ('' at the root). */
+  basePath?: () => string;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -63,7 +65,9 @@ function signInPage(returnTo: string, signInEnabled: boolean): Response {
 
 export function authGuard(opts: GuardOptions): MiddlewareHandler {
   return async function authGuardMiddleware(c, next) {
-    const found = opts.policy.match(c.req.method, c.req.path);
+    const base = opts.basePath?.() ?? '';
+    const path = base && c.req.path.startsWith(`${base}/`) ? c.req.path.slice(base.length) : c.req.path;
+    const found = opts.policy.match(c.req.method, base && path === base ? '/' : path);
     const access: Access = found?.rule.access ?? { kind: 'supervisor' };
     if (access.kind === 'public') return next();
 

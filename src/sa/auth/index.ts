@@ -54,6 +54,9 @@ export function createAuth(opts: AuthOptions): Auth {
       codec,
       jar,
       ownOrigin: () => new URL(opts.publicUrl()).origin,
+      // Mounted under a path of a host app (SA_PUBLIC_URL https://shop.example/support): rules are relative to it.
+      basePath: () =>
+        URL.canParse(opts.publicUrl()) ? new URL(opts.publicUrl()).pathname.replace(/\/+$/, '') : '',
       ownsSession: opts.ownsSession,
       signInEnabled: !!oidc,
     }),
