@@ -25,6 +25,10 @@ export function saEnvForEmulator(emulatorUrl: string): Record<string, string> {
     ENDPOINT_URI: DEMO_TENANT.endpointUri,
     CALLBACK_OPENID_METADATA_URL: `${emulatorUrl}/${tenant}/.well-known/openid-configuration`,
     SA_APP_ID_URI: DEMO_TENANT.appIdUri,
+    // Operator sign-in through the emulator's AAD, as `carechat start` configures it.
+    OIDC_ISSUER: `${emulatorUrl}/${tenant}/v2.0`,
+    OIDC_CLIENT_ID: DEMO_TENANT.clientId,
+    OIDC_CLIENT_SECRET: DEMO_TENANT.clientSecret,
   };
 }
 
