@@ -205,11 +205,15 @@ describe.skipIf(browserSkipped)('customer, agent and supervisor complete a chat 
     );
 
     // ---- typing and messages, desk → customer
-    await agent.page.getByTestId('desk-input').pressSequentially('Hello', { delay: 20 });
+    // The agent keeps typing, as a person does (each keystroke may send a typing notice), until the customer
+    // sees it: on a loaded machine the first notice can race the bridge being opened for the agent.
     await eventually(
-      () => textOf(customer.page, 'typing'),
+      async () => {
+        await agent.page.getByTestId('desk-input').pressSequentially('Hello', { delay: 20 });
+        return textOf(customer.page, 'typing');
+      },
       (t) => expect(t).toBe('Alice Agent is typing…'),
-      WAIT,
+      { ...WAIT, interval: 300 },
     );
     await agent.page.getByTestId('desk-input').fill(FROM_DESK);
     await agent.page.getByTestId('desk-send').click();
