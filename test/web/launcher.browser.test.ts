@@ -95,8 +95,9 @@ describe.skipIf(browserSkipped)('the launcher on another website', () => {
     // The agent joins and greets while the chat is minimised.
     await eventually(
       async () => Number((await badge.isVisible()) ? await badge.textContent() : 0),
-      // the welcome, then the agent's greeting
-      (unread) => expect(unread).toBeGreaterThanOrEqual(2),
+      // At least the agent's greeting (the agent answers 1.5 s after the offer); the welcome may already have
+      // been read before the minimise on a loaded machine.
+      (unread) => expect(unread).toBeGreaterThanOrEqual(1),
       { timeout: 10_000 },
     );
     expect(await launcher.getAttribute('aria-label')).toMatch(/new message/);
