@@ -281,7 +281,7 @@ export async function heapPerSession(
       const tag = (i + 1).toString(16).padStart(12, '0');
       const own = (json: string) => json.replace(UUID, (uuid) => uuid.slice(0, 24) + tag);
       const invitation = JSON.parse(own(invitationJson)) as CallbackEvent;
-      const reply = registry.dispatch([{ event: invitation, wire: WIRE }], {});
+      const reply = await registry.dispatch([{ event: invitation, wire: WIRE }], {});
       const id = reply?.callbackContext;
       if (!id) throw new Error('the session registry did not start a chat for the recorded invitation');
       ids.push(id);
@@ -299,7 +299,7 @@ export async function heapPerSession(
             .replaceAll(recording.agent.name, agent.name);
           events = [...events.slice(0, e), ...(JSON.parse(rest) as CallbackEvent[])];
         }
-        registry.dispatch([{ event: events[e]!, wire: WIRE }], { callbackContext: id });
+        void registry.dispatch([{ event: events[e]!, wire: WIRE }], { callbackContext: id });
       }
       await flush();
       if ((i + 1) % 50 === 0) onProgress?.(i + 1);

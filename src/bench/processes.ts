@@ -144,6 +144,12 @@ export class BenchChild {
     });
   }
 
+  /** `kill -9`: gone at once, nothing flushed (the crash tests' crash); resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.exitCode === undefined) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /**
    * Close the channel: the probe then sends the child the SIGTERM a user would (once: a second SIGTERM
    * would kill it before it writes its profile). Wait for the exit; SIGKILL after 20 s.

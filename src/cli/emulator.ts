@@ -5,7 +5,7 @@ import { isRelPrefix } from '../wire/rels.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE =
-  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N]';
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N] [--callback-retries N]';
 
 interface Options {
   port: number;
@@ -71,6 +71,17 @@ export function parseEmulatorArgs(args: string[]): Options | string {
           return `--sign-in-redirect needs an absolute http(s) URL, got '${url ?? ''}'`;
         }
         options.redirectUris.push(url);
+        break;
+      }
+      case '--callback-retries': {
+        // How often an undelivered callback is tried again (backoff doubling from 500 ms), like the
+        // platform retrying an SA that is restarting.
+        const text = value();
+        const n = Number(text);
+        if (text === undefined || !Number.isInteger(n) || n < 0 || n > 20) {
+          return `--callback-retries needs a whole number from 0 to 20, got '${text ?? ''}'`;
+        }
+        options.config.callbackRetries = n;
         break;
       }
       case '--anonymous-idle-ms': {

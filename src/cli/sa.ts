@@ -9,15 +9,35 @@ import { webRoutes } from '../web/index.ts';
 import type { CliIo } from './io.ts';
 import { waitForSignal } from './start.ts';
 
+/** `--emulator <url>`: every API and sign-in setting defaults to that emulator's demo tenant. */
+export function parseSaArgs(args: string[]): { emulatorUrl?: string } | string {
+  const options: { emulatorUrl?: string } = {};
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    if (name !== '--emulator')
+      return `unknown argument '${arg}' (the SA takes --emulator <url>; everything else is set with environment variables, see README)`;
+    const url = inline ?? args[++i];
+    if (!url || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+      return `--emulator needs the emulator's http(s) URL, like http://127.0.0.1:3001, got '${url ?? ''}'`;
+    options.emulatorUrl = url.replace(/\/+$/, '');
+  }
+  return options;
+}
+
 export async function run(args: string[], io: CliIo): Promise<number> {
-  if (args.length > 0) {
-    io.stderr(
-      `carechat sa: takes no arguments (got ${args.join(' ')}); configure it with environment variables (see README)`,
-    );
+  const options = parseSaArgs(args);
+  if (typeof options === 'string') {
+    io.stderr(`carechat sa: ${options}`);
     return 2;
   }
   try {
-    const config = loadSaConfig(process.env);
+    const config = loadSaConfig(
+      process.env,
+      options.emulatorUrl ? { emulatorUrl: options.emulatorUrl } : undefined,
+    );
     const logger = createLogger(config.logLevel);
     const sa = await startSa({
       config,

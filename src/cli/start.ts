@@ -7,6 +7,7 @@ import { DEMO_SUPERVISOR } from '../config/tenant.ts';
 import { ConfigError } from '../runtime/config.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { type RunningStack, startStack } from '../stack/index.ts';
+import { DEFAULT_DATA_DIR } from '../store/index.ts';
 import { embedOriginsFrom, webRoutes } from '../web/index.ts';
 import type { CliIo } from './io.ts';
 
@@ -28,7 +29,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     const logger = createLogger(env.LOG_LEVEL ?? 'info');
     const stack = await startStack({
-      env,
+      // The embedded store lives in ./data unless DATA_DIR or DATABASE_URL says otherwise.
+      env: { DATA_DIR: DEFAULT_DATA_DIR, ...env },
       port: port(env.PORT, 'PORT', 3000),
       emulatorPort: port(env.EMULATOR_PORT, 'EMULATOR_PORT', 3001),
       host: env.HOST || '127.0.0.1',

@@ -35,6 +35,8 @@ export interface Note {
   /** Origins allowed by the verified psat token of this request. */
   corsOrigins?: string[];
   fault?: string;
+  /** Answered from the idempotency record: a repeated operationId the platform did not act on again. */
+  replayed?: true;
 }
 
 export type Env = { Variables: { note: Note } };

@@ -162,6 +162,7 @@ export function createEmulator(opts: { config?: Partial<EmulatorConfig>; logger?
       path: url.pathname,
       status: c.res.status,
       ...(operationId ? { operationId } : {}),
+      ...(note.replayed ? { replayed: true as const } : {}),
       durationMs: Date.now() - started,
       ...(note.fault ? { fault: note.fault } : {}),
     });

@@ -7,6 +7,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   operationId?: string;
+  /** The request repeated an operationId already carried out: answered as before, nothing done again. */
+  replayed?: true;
   durationMs: number;
   fault?: string;
 }

@@ -75,7 +75,10 @@ export function platformRoutes(core: Core): Router {
     const target = `${req.path.toLowerCase()}?conversationId=${(req.query('conversationId') ?? '').toLowerCase()}`;
     const key = `${app.cfg.applicationId}|${req.method}|${target}|${operationId}`;
     const prior = world.remember(key);
-    if (prior) return stored(prior);
+    if (prior) {
+      req.note.replayed = true;
+      return stored(prior);
+    }
     const result = await produce();
     if (result.status < 300) world.store(key, result);
     return stored(result);

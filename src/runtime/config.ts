@@ -2,12 +2,15 @@
  * SA configuration from environment variables, validated at start-up. A wrong value is reported with the
  * variable's name and the expected form; nothing starts with a half-valid configuration.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
+import { type StoreSettings, storeSettingsFromEnv } from '../store/settings.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -52,6 +55,13 @@ export interface SaConfig {
   agents: AgentSpec[];
   /** Sign-in (OIDC), roles, the session cookie and the operator API token. */
   auth: AuthConfig;
+  /** Where sessions are kept (DATA_DIR / DATABASE_URL, LEASE_MS, RETENTION_DAYS). */
+  store: StoreSettings;
+  /**
+   * This instance's name in session leases (INSTANCE_ID). Stable across restarts, so a restarted instance
+   * resumes its own sessions at once; unique among instances sharing one database.
+   */
+  instanceId: string;
   routing: {
     strategy: Strategy;
     capacity: number;
@@ -237,8 +247,18 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     LOG_LEVELS.includes(v) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`,
   );
 
+  const store = storeSettingsFromEnv(env);
+  problems.push(...store.problems);
+  const instanceId = read('INSTANCE_ID', defaultInstanceId(store.settings, port), (v) =>
+    /^[\w.:@-]{1,100}$/.test(v)
+      ? undefined
+      : 'expected 1 to 100 letters, digits or . _ : @ - (a name for this instance, e.g. its host name)',
+  );
+
   if (problems.length) throw new ConfigError(problems);
   return {
+    store: store.settings,
+    instanceId,
     port,
     host,
     ...(publicUrl ? { publicUrl } : {}),
@@ -254,6 +274,16 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     routing,
     logLevel,
   };
+}
+
+/**
+ * The embedded store belongs to one process (PGlite locks DATA_DIR), so one name does. With a shared
+ * database, instances on one host are told apart by their port (an ephemeral port 0 gets a random name:
+ * such an instance cannot resume its sessions itself; another takes them over after LEASE_MS).
+ */
+function defaultInstanceId(store: StoreSettings, port: number): string {
+  if (!store.databaseUrl) return 'embedded';
+  return port === 0 ? `${hostname()}-${randomBytes(4).toString('hex')}` : `${hostname()}:${port}`;
 }
 
 /**

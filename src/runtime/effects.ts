@@ -23,6 +23,7 @@ import {
 } from '../../machines/chatSession.ts';
 import { isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
+import type { Json } from '../store/index.ts';
 import type { Clock } from './clock.ts';
 import { relayText } from './relay.ts';
 
@@ -32,6 +33,23 @@ export interface EffectDeps {
   logger: pino.Logger;
   /** Relayed messages show the time they were written in this zone (IANA name); default the system's. */
   timeZone?: string;
+  /**
+   * Write-ahead: `before` resolves once the session's state (and the effect, when it has an operationId)
+   * is durable, and the effect runs only then; `after` records how it ended.
+   */
+  journal?: EffectJournal;
+}
+
+export interface EffectJournal {
+  before(
+    sessionId: string,
+    effect: { operationId: string; kind: string; input?: Json } | undefined,
+  ): Promise<void>;
+  after(
+    sessionId: string,
+    operationId: string,
+    end: { status: 'done'; result?: Json } | { status: 'failed'; error: Json },
+  ): void;
 }
 
 function sessionOf(operationId: string): string {
@@ -44,6 +62,7 @@ export function provideChatSession({
   clock,
   logger,
   timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone,
+  journal,
 }: EffectDeps) {
   const effect = <I, O>(
     name: string,
@@ -51,17 +70,28 @@ export function provideChatSession({
     run: (input: I) => Promise<O>,
   ) =>
     fromPromise<O, I>(async ({ input }) => {
-      const log = logger.child({ ...ids(input), effect: name });
+      const { sessionId, operationId } = ids(input);
+      const log = logger.child({ sessionId, operationId, effect: name });
+      await journal?.before(
+        sessionId,
+        operationId ? { operationId, kind: name, input: input as unknown as Json } : undefined,
+      );
       log.debug('side effect started');
       try {
         const output = await run(input);
         log.info('side effect done');
+        if (operationId) journal?.after(sessionId, operationId, { status: 'done' });
         return output;
       } catch (error) {
         const detail = isApiError(error)
           ? { status: error.status, code: error.code, subcode: error.subcode, retryable: error.retryable }
           : { error: String(error) };
         log.warn(detail, 'side effect failed');
+        if (operationId)
+          journal?.after(sessionId, operationId, {
+            status: 'failed',
+            error: JSON.parse(JSON.stringify(detail)) as Json,
+          });
         throw error;
       }
     });

@@ -127,6 +127,38 @@ export class Router {
     this.pump();
   }
 
+  /**
+   * A session resumed after a restart tells routing where it stood: the agents in its chat, the agent it
+   * was being offered to, or that it waits for one (it is queued again, keeping its exclusions).
+   */
+  restore(
+    sessionId: string,
+    state: {
+      joined: AgentCandidate[];
+      offering?: AgentCandidate;
+      waiting?: { topic?: string; exclude: string[] };
+    },
+  ): void {
+    const now = this.opts.clock.now();
+    const hold = (agent: AgentCandidate, active: boolean) => {
+      if (!this.known(agent.uri)) return;
+      try {
+        const reserved = reserve(this.pool, agent.uri, sessionId);
+        this.pool = active ? confirm(reserved, agent.uri, sessionId, now) : reserved;
+      } catch (error) {
+        // Over capacity (the capacity was lowered while the SA was down): the chat stays with its agent.
+        this.opts.logger.warn(
+          { sessionId, agent: agent.uri, error: String(error) },
+          'resumed chat not counted',
+        );
+      }
+    };
+    for (const agent of state.joined) hold(agent, true);
+    if (state.offering) hold(state.offering, false);
+    this.trackPeaks();
+    if (state.waiting) queueMicrotask(() => this.request(sessionId, state.waiting!));
+  }
+
   agentLeft(sessionId: string, agent: AgentCandidate): void {
     if (!this.known(agent.uri)) return;
     this.pool = release(this.pool, agent.uri, sessionId, this.opts.clock.now());

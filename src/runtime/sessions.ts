@@ -9,8 +9,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
-import { type Actor, type AnyActorRef, createActor, type SnapshotFrom, type StateValue } from 'xstate';
 import {
+  type Actor,
+  type AnyActorRef,
+  createActor,
+  matchesState,
+  type SnapshotFrom,
+  type StateValue,
+} from 'xstate';
+import {
+  CHAT_SESSION_MACHINE_VERSION,
+  type ChatSessionContext,
   type ChatSessionEmitted,
   type ChatSettings,
   chatSessionMachine,
@@ -19,68 +28,62 @@ import {
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import { sanitizeHtml } from '../text/sanitize.ts';
+import {
+  DEFAULT_PAGE_LIMIT,
+  type JsonObject,
+  type Lease,
+  type PersistedSnapshot,
+  type SessionQuery,
+} from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { ChatCustomer, ChatEvents } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
 import type { ProvidedChatSession } from './effects.ts';
+import type { SessionChanges, SessionPersistence } from './persistence.ts';
 import type { LeftMessage, TranscriptEntry } from './records.ts';
 import type { Router } from './router.ts';
+import { type TranscriptHolder, transcribe } from './transcribe.ts';
+import { buildView, type Participant, type SessionView, stateId } from './view.ts';
 
 type SessionActor = Actor<ProvidedChatSession>;
 type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
 
 export type { LeftMessage, TranscriptEntry } from './records.ts';
+export { type SessionView, stateId } from './view.ts';
 
 const UNSERVED: ReadonlySet<string> = new Set(['queueTimeout', 'noAgent', 'failed', 'abandoned']);
+/** How long an ended session stays in memory for late callbacks (a message that crossed the leave). */
+export const DEFAULT_ENDED_GRACE_MS = 30_000;
 
-export interface SessionView {
-  id: string;
-  /** The top-level state (invited, adhocMeeting, …, terminated). */
-  state: string;
-  /** The full state value, e.g. `{ "conferenced": "awaitingBridge" }`. */
-  stateValue: StateValue;
-  status: 'active' | 'done' | 'error';
-  outcome: string | null;
-  createdAt: string;
-  updatedAt: string;
-  customer: { name?: string; uri?: string; subject?: string };
-  agents: Array<{ uri: string; name: string; joined: boolean }>;
-  participants: Array<{ uri?: string; name?: string; leg: 'p2p' | 'conference'; present: boolean }>;
-  /** Every state (leaf path) the session went through, with when. */
-  history: Array<{ state: string; at: string }>;
-  operations: string[];
-  /** Why each agent was chosen (candidates, scores, winner), in order. */
-  assignments: unknown[];
-  /** The agent being offered the chat right now, if any. */
-  offering: { uri: string; name: string } | null;
-  /** Position in the queue while queued. */
-  queuePosition: number | null;
-  deadlines: Record<string, string>;
-  conversations: { p2p?: string; conference?: string };
-  error: { step: string; code: string; message: string } | null;
-}
+type Effect = SessionChanges['effectsStarted'][number];
+type FinishedEffect = SessionChanges['effectsFinished'][number];
 
-interface SessionRecord {
+interface SessionRecord extends TranscriptHolder {
   id: string;
   actor: SessionActor;
   createdAt: number;
   updatedAt: number;
   history: Array<{ state: string; at: number }>;
-  transcript: TranscriptEntry[];
-  participants: Map<string, { uri?: string; name?: string; leg: 'p2p' | 'conference'; present: boolean }>;
   /** Scheduled deadlines, keyed `<actor>/<timer>`: the session's own and its child actors'. */
   timers: Map<string, { at: number; cancel: () => void }>;
   children: Set<AnyActorRef>;
   lastValue?: StateValue;
-  /** Message hrefs already in the transcript (duplicated callbacks). */
-  seenMessages: Set<string>;
   /** Deadlines that already fired (`<actor>/<timer>@<at>`). */
   fired: Set<string>;
   indexed: Set<string>;
+  invitationKey: string;
   /** Agents already reported by chat.assigned, by URI. */
   announced: Map<string, { uri: string; name: string }>;
-  log: pino.Logger;
+  /** The left message of a customer nobody served (late messages are added to it). */
+  left?: LeftMessage;
+  endedAt?: number;
+  /** What the next write must carry besides the snapshot; removed once committed. */
+  unsaved: {
+    lines: Array<{ key: string; at: number; entry: JsonObject }>;
+    started: Effect[];
+    finished: FinishedEffect[];
+    left: boolean;
+  };
 }
 
 export interface SessionManagerOptions {
@@ -97,39 +100,64 @@ export interface SessionManagerOptions {
   onChange?: (view: SessionView) => void;
   /** Where chat.started / chat.assigned / chat.ended / left_message.created go (library events, webhooks). */
   events?: ChatEvents;
+  /**
+   * Where sessions are written ahead of their effects. Without it sessions live in memory only (a restart
+   * loses them) and ended ones stay in memory.
+   */
+  persistence?: SessionPersistence;
+  /** With persistence: how long an ended session stays in memory; default {@link DEFAULT_ENDED_GRACE_MS}. */
+  endedGraceMs?: number;
+}
+
+/** A page of `GET /sessions`. */
+export interface SessionListing {
+  sessions: SessionRow[];
+  nextCursor: string | null;
+}
+
+/** A session in a listing: enough to find it; `GET /sessions/:id` has the rest. */
+export interface SessionRow {
+  id: string;
+  state: string;
+  status: 'active' | 'done' | 'error';
+  outcome: string | null;
+  createdAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+  customer: { name?: string; uri?: string; subject?: string };
+  agents: Array<{ uri: string; name: string }>;
 }
 
 export function newSessionId(): string {
   return `c${randomBytes(8).toString('hex')}`;
 }
 
-/** `{ conferenced: 'awaitingBridge' }` → `conferenced.awaitingBridge`. */
-export function stateId(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  return Object.entries(value)
-    .map(([key, child]) =>
-      child && (typeof child === 'string' || Object.keys(child).length)
-        ? `${key}.${stateId(child as StateValue)}`
-        : key,
-    )
-    .join(',');
-}
-
 export class SessionManager {
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly byConversation = new Map<string, string>();
   private readonly byInvitation = new Map<string, string>();
+  /** Left messages, when there is no store to keep them in. */
   private readonly left: LeftMessage[] = [];
   private readonly listeners = new Set<(event: CallbackEvent, sessionId: string | undefined) => void>();
 
   constructor(private readonly opts: SessionManagerOptions) {}
 
-  /** Route the events of one callback; returns the callbackContext to echo for a new chat. */
-  dispatch(
+  /** From now on sessions are written ahead of their effects (call before any session exists). */
+  attach(persistence: SessionPersistence): void {
+    this.opts.persistence = persistence;
+  }
+
+  /**
+   * Route the events of one callback; resolves (with the callbackContext to echo for a new chat) once
+   * every session it touched is written, so the platform's callback is acknowledged only when nothing of
+   * it can be lost. Rejects with a PersistenceError when a session could not be written.
+   */
+  async dispatch(
     events: NormalisedEvent[],
     ctx: { callbackContext?: string; correlationId?: string },
-  ): { callbackContext?: string } | undefined {
+  ): Promise<{ callbackContext?: string } | undefined> {
     let reply: { callbackContext?: string } | undefined;
+    const touched = new Set<SessionRecord>();
     for (const { event, wire } of events) {
       const base = {
         callbackContext: ctx.callbackContext,
@@ -156,6 +184,7 @@ export class SessionManager {
         );
         continue;
       }
+      touched.add(session);
       if (event.type === 'callback.invitationReceived') reply = { callbackContext: session.id };
       const snapshot = session.actor.getSnapshot();
       if (snapshot.status !== 'active') {
@@ -178,6 +207,11 @@ export class SessionManager {
           : event,
       );
     }
+    const persistence = this.opts.persistence;
+    if (persistence) {
+      for (const record of touched) this.persist(record);
+      await Promise.all([...touched].map((record) => persistence.flushed(record.id)));
+    }
     return reply;
   }
 
@@ -187,13 +221,22 @@ export class SessionManager {
     return () => this.listeners.delete(listener);
   }
 
+  /** A session held in memory: every live one, and ended ones for a while (see `endedGraceMs`). */
   get(id: string): SessionView | undefined {
     const record = this.sessions.get(id);
     return record ? this.view(record) : undefined;
   }
 
+  /** The sessions held in memory (live ones, and lately ended ones). */
   list(): SessionView[] {
     return [...this.sessions.values()].map((record) => this.view(record));
+  }
+
+  /** How many sessions are live in memory. */
+  activeCount(): number {
+    let count = 0;
+    for (const record of this.sessions.values()) if (record.actor.getSnapshot().status === 'active') count++;
+    return count;
   }
 
   transcript(id: string): TranscriptEntry[] | undefined {
@@ -202,6 +245,83 @@ export class SessionManager {
 
   snapshot(id: string): SessionSnapshot | undefined {
     return this.sessions.get(id)?.actor.getSnapshot();
+  }
+
+  /** A session from memory or, once it has left memory, from the store. */
+  async find(id: string): Promise<SessionView | undefined> {
+    const live = this.get(id);
+    if (live || !this.opts.persistence) return live;
+    const stored = await this.opts.persistence.store.sessions.load(id);
+    if (!stored) return undefined;
+    const summary = readSummary(stored.summary);
+    const snapshot = stored.snapshot as unknown as { value: StateValue; context: ChatSessionContext };
+    return buildView({
+      id,
+      value: snapshot.value,
+      status: stored.status,
+      context: snapshot.context,
+      createdAt: stored.createdAt,
+      updatedAt: stored.updatedAt,
+      participants: summary.participants,
+      history: summary.history,
+    });
+  }
+
+  /** A session's transcript from memory or the store; undefined for an unknown session. */
+  async findTranscript(id: string): Promise<TranscriptEntry[] | undefined> {
+    const live = this.transcript(id);
+    if (live || !this.opts.persistence) return live;
+    const { store } = this.opts.persistence;
+    if (!(await store.sessions.load(id))) return undefined;
+    return (await store.transcripts.read(id)).map((line) => line.entry as unknown as TranscriptEntry);
+  }
+
+  /**
+   * Sessions newest first, filtered and paged (the store's listing; without a store, the ones in memory).
+   * Throws StoreInputError for a bad limit or cursor.
+   */
+  async page(query: SessionQuery = {}): Promise<SessionListing> {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    if (!this.opts.persistence) {
+      const views = this.list()
+        .filter((v) => (query.state ? v.state === query.state : true))
+        .filter((v) => (query.outcome ? v.outcome === query.outcome : true))
+        .filter((v) => (query.since !== undefined ? Date.parse(v.createdAt) >= query.since : true))
+        .reverse()
+        .slice(0, query.limit ?? DEFAULT_PAGE_LIMIT);
+      return {
+        sessions: views.map((v) => ({
+          id: v.id,
+          state: v.state,
+          status: v.status,
+          outcome: v.outcome,
+          createdAt: v.createdAt,
+          updatedAt: v.updatedAt,
+          endedAt: v.status === 'active' ? null : v.updatedAt,
+          customer: v.customer,
+          agents: v.agents.map(({ uri, name }) => ({ uri, name })),
+        })),
+        nextCursor: null,
+      };
+    }
+    const page = await this.opts.persistence.store.sessions.list(query);
+    return {
+      sessions: page.items.map((item) => {
+        const summary = readSummary(item.summary);
+        return {
+          id: item.id,
+          state: item.state,
+          status: item.status === 'active' ? 'active' : item.status === 'error' ? 'error' : 'done',
+          outcome: item.outcome,
+          createdAt: iso(item.createdAt),
+          updatedAt: iso(item.updatedAt),
+          endedAt: item.endedAt === null ? null : iso(item.endedAt),
+          customer: summary.customer,
+          agents: summary.agents,
+        };
+      }),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /** Send an operator action (transfer, second agent, monitor, barge) to a live chat. */
@@ -223,12 +343,127 @@ export class SessionManager {
     return true;
   }
 
+  /** Everything in memory is written (resolves when it is, or could not be). */
+  async flush(): Promise<void> {
+    await this.opts.persistence?.flushAll();
+  }
+
+  /** Stops every session's actor and timers (they stay stored, to be resumed). */
   stop(): void {
     for (const record of this.sessions.values()) {
       for (const timer of record.timers.values()) timer.cancel();
       record.actor.stop();
     }
   }
+
+  // ── side effects, write-ahead ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * A side effect is about to run: recorded, and the session's state written, before it does. Resolves
+   * when the effect may go ahead; rejects (the effect fails, and may be retried) when the write failed.
+   */
+  async beforeEffect(sessionId: string, effect: Effect | undefined): Promise<void> {
+    const record = this.sessions.get(sessionId);
+    const persistence = this.opts.persistence;
+    if (!record || !persistence) return;
+    if (effect) record.unsaved.started.push(effect);
+    this.persist(record);
+    await persistence.flushed(sessionId);
+  }
+
+  /** A side effect ended; written with the session's next step. */
+  afterEffect(sessionId: string, operationId: string, end: FinishedEffect['end']): void {
+    const record = this.sessions.get(sessionId);
+    if (!record || !this.opts.persistence) return;
+    record.unsaved.finished.push({ operationId, end });
+    this.persist(record);
+  }
+
+  // ── resuming ───────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Resumes every session this instance holds or may take over (its own leases, and expired or released
+   * ones): restored from its snapshot, deadlines armed again (one already past fires at once), side effects
+   * that were in flight issued again with the same operationId, routing told who holds or awaits an agent.
+   * Returns the ids resumed.
+   */
+  async resume(): Promise<string[]> {
+    const persistence = this.opts.persistence;
+    if (!persistence) return [];
+    const { store, owner } = persistence;
+    const leases = await store.leases.renew(owner);
+    for (;;) {
+      const more = await store.leases.takeOver(owner, { limit: 100 });
+      if (more.length === 0) break;
+      leases.push(...more);
+    }
+    const resumed: string[] = [];
+    for (const lease of leases) {
+      if (this.sessions.has(lease.sessionId)) continue;
+      if (await this.restore(lease)) resumed.push(lease.sessionId);
+    }
+    return resumed;
+  }
+
+  private async restore(lease: Lease): Promise<boolean> {
+    const persistence = this.opts.persistence!;
+    const { store } = persistence;
+    const id = lease.sessionId;
+    const log = this.opts.logger.child({ sessionId: id });
+    const stored = await store.sessions.load(id);
+    if (stored?.status !== 'active') {
+      await store.leases.release(lease);
+      return false;
+    }
+    if (
+      stored.machineId !== chatSessionMachine.id ||
+      stored.machineVersion !== CHAT_SESSION_MACHINE_VERSION
+    ) {
+      log.error(
+        { machine: stored.machineId, version: stored.machineVersion, expected: CHAT_SESSION_MACHINE_VERSION },
+        'session stored by another version of the chat machine: not resumed',
+      );
+      await store.leases.release(lease);
+      return false;
+    }
+    const lines = await store.transcripts.read(id);
+    const summary = readSummary(stored.summary);
+    const actor = createActor(this.opts.logic, {
+      id,
+      snapshot: stored.snapshot,
+    } as Parameters<typeof createActor<ProvidedChatSession>>[1]);
+    const { context, value } = actor.getSnapshot();
+    const record = this.newRecord(id, actor, log, stored.createdAt, hrefKey(context.invitation.href));
+    record.transcript = lines.map((line) => line.entry as unknown as TranscriptEntry);
+    for (const line of lines) if (line.key.startsWith('m:')) record.seenMessages.add(line.key);
+    for (const participant of summary.participants)
+      record.participants.set((participant.uri ?? participant.name ?? '?').toLowerCase(), participant);
+    record.history = summary.history;
+    for (const agent of summary.agents) record.announced.set(agent.uri, agent);
+    for (const fired of summary.fired) record.fired.add(fired);
+    record.lastValue = value;
+    persistence.adopt(lease);
+    this.sessions.set(id, record);
+    this.byInvitation.set(record.invitationKey, id);
+    this.index(record, context.p2p.conversationHref);
+    this.index(record, context.conference.conversationHref);
+    this.wire(record);
+    actor.start();
+    this.observe(record, actor.getSnapshot());
+    this.opts.router.restore(id, {
+      joined: context.joinedAgents.map(({ uri, name }) => ({ uri, name })),
+      ...(matchesState({ welcomed: 'offering' }, value) && context.currentAgent
+        ? { offering: { ...context.currentAgent } }
+        : {}),
+      ...(matchesState({ welcomed: 'routing' }, value) || matchesState({ welcomed: 'queued' }, value)
+        ? { waiting: { exclude: context.tried, ...(context.topic ? { topic: context.topic } : {}) } }
+        : {}),
+    });
+    log.info({ state: stateId(value), generation: lease.generation }, 'chat resumed');
+    return true;
+  }
+
+  // ── one session ────────────────────────────────────────────────────────────────────────────────────
 
   private route(event: CallbackEvent, callbackContext: string | undefined): SessionRecord | undefined {
     if (event.operationId) {
@@ -249,6 +484,33 @@ export class SessionManager {
     return undefined;
   }
 
+  private newRecord(
+    id: string,
+    actor: SessionActor,
+    log: pino.Logger,
+    createdAt: number,
+    invitationKey: string,
+  ): SessionRecord {
+    return {
+      id,
+      actor,
+      createdAt,
+      updatedAt: createdAt,
+      history: [],
+      transcript: [],
+      participants: new Map(),
+      timers: new Map(),
+      children: new Set(),
+      seenMessages: new Set(),
+      fired: new Set(),
+      indexed: new Set(),
+      invitationKey,
+      announced: new Map(),
+      log,
+      unsaved: { lines: [], started: [], finished: [], left: false },
+    };
+  }
+
   private create(invitation: InvitationReceived): SessionRecord {
     const id = newSessionId();
     const log = this.opts.logger.child({ sessionId: id });
@@ -262,42 +524,31 @@ export class SessionManager {
         ...(this.opts.topicOf?.(invitation) ? { topic: this.opts.topicOf(invitation) } : {}),
       },
     });
-    const now = this.opts.clock.now();
-    const record: SessionRecord = {
-      id,
-      actor,
-      createdAt: now,
-      updatedAt: now,
-      history: [],
-      transcript: [],
-      participants: new Map(),
-      timers: new Map(),
-      children: new Set(),
-      seenMessages: new Set(),
-      fired: new Set(),
-      indexed: new Set(),
-      announced: new Map(),
-      log,
-    };
+    const record = this.newRecord(id, actor, log, this.opts.clock.now(), hrefKey(invitation.invitationHref));
     this.sessions.set(id, record);
-    this.byInvitation.set(hrefKey(invitation.invitationHref), id);
+    this.byInvitation.set(record.invitationKey, id);
     this.index(record, invitation.conversationHref);
     log.info(
       { operationId: invitation.operationId ?? null, customer: invitation.from.name ?? null },
       'new chat',
     );
-    actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
-    this.connectRouting(record);
+    this.wire(record);
     this.opts.events?.emit('chat.started', {
       sessionId: id,
       customer: customerOf(invitation.from, invitation),
     });
-    actor.subscribe({
-      next: (snapshot) => this.observe(record, snapshot),
-      error: (error) => log.error({ error: String(error) }, 'session actor failed'),
-    });
     actor.start();
     return record;
+  }
+
+  /** What a session emits goes to its transcript and to routing; its snapshots to `observe`. */
+  private wire(record: SessionRecord): void {
+    record.actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
+    this.connectRouting(record);
+    record.actor.subscribe({
+      next: (snapshot) => this.observe(record, snapshot),
+      error: (error) => record.log.error({ error: String(error) }, 'session actor failed'),
+    });
   }
 
   private index(record: SessionRecord, href: string | undefined): void {
@@ -334,23 +585,114 @@ export class SessionManager {
     );
     this.watchChildren(record, snapshot);
     this.announceAgents(record, context);
-    if (snapshot.status === 'done') {
-      // Deferred: routing may hand the freed agent to another session, whose actor must not be entered
-      // from inside this one's transition.
-      queueMicrotask(() => this.opts.router.sessionEnded(record.id));
-      this.keepLeftMessage(record, snapshot);
-      record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
-      this.opts.events?.emit('chat.ended', {
-        sessionId: record.id,
-        outcome: context.outcome ?? null,
-        startedAt: new Date(record.createdAt).toISOString(),
-        endedAt: new Date(now).toISOString(),
-        customer: { ...context.customer },
-        agents: [...record.announced.values()],
-        transcript: record.transcript.slice(),
-      });
-    }
+    if (snapshot.status === 'done' && record.endedAt === undefined) this.ended(record, snapshot, now);
+    this.persist(record);
     this.opts.onChange?.(this.view(record));
+  }
+
+  private ended(record: SessionRecord, snapshot: SessionSnapshot, now: number): void {
+    const { context } = snapshot;
+    record.endedAt = now;
+    // Deferred: routing may hand the freed agent to another session, whose actor must not be entered
+    // from inside this one's transition.
+    queueMicrotask(() => this.opts.router.sessionEnded(record.id));
+    this.keepLeftMessage(record, snapshot);
+    record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
+    this.opts.events?.emit('chat.ended', {
+      sessionId: record.id,
+      outcome: context.outcome ?? null,
+      startedAt: new Date(record.createdAt).toISOString(),
+      endedAt: new Date(now).toISOString(),
+      customer: { ...context.customer },
+      agents: [...record.announced.values()],
+      transcript: record.transcript.slice(),
+    });
+    // Written, the session leaves memory after a grace period (late callbacks still find it until then).
+    const persistence = this.opts.persistence;
+    if (persistence) {
+      this.opts.clock.at(now + (this.opts.endedGraceMs ?? DEFAULT_ENDED_GRACE_MS), () => this.evict(record));
+    }
+  }
+
+  private evict(record: SessionRecord): void {
+    if (this.sessions.get(record.id) !== record) return;
+    for (const timer of record.timers.values()) timer.cancel();
+    this.sessions.delete(record.id);
+    for (const key of record.indexed)
+      if (this.byConversation.get(key) === record.id) this.byConversation.delete(key);
+    if (this.byInvitation.get(record.invitationKey) === record.id)
+      this.byInvitation.delete(record.invitationKey);
+    record.actor.stop();
+    void this.opts.persistence?.forget(record.id);
+  }
+
+  /** The session was taken over by another instance: drop this copy without touching the platform. */
+  dropTakenOver(sessionId: string): void {
+    const record = this.sessions.get(sessionId);
+    if (!record) return;
+    record.endedAt ??= this.opts.clock.now();
+    for (const timer of record.timers.values()) timer.cancel();
+    this.sessions.delete(sessionId);
+    for (const key of record.indexed)
+      if (this.byConversation.get(key) === sessionId) this.byConversation.delete(key);
+    if (this.byInvitation.get(record.invitationKey) === sessionId)
+      this.byInvitation.delete(record.invitationKey);
+    record.actor.stop();
+  }
+
+  /** Schedule the session's next write (no-op without a store). */
+  private persist(record: SessionRecord): void {
+    this.opts.persistence?.schedule(record.id, () => this.changes(record));
+  }
+
+  private changes(record: SessionRecord): SessionChanges {
+    const snapshot = record.actor.getSnapshot();
+    const { context } = snapshot;
+    const { unsaved } = record;
+    const counts = {
+      lines: unsaved.lines.length,
+      started: unsaved.started.length,
+      finished: unsaved.finished.length,
+    };
+    const leftDirty = unsaved.left;
+    const deadlines: Record<string, number> = {};
+    for (const [key, timer] of record.timers) deadlines[key] = timer.at;
+    const summary: Summary = {
+      customer: { ...context.customer },
+      agents: [...record.announced.values()],
+      history: record.history,
+      participants: [...record.participants.values()],
+      fired: [...record.fired],
+    };
+    const left = record.left;
+    return {
+      write: {
+        machineId: chatSessionMachine.id,
+        machineVersion: CHAT_SESSION_MACHINE_VERSION,
+        snapshot: record.actor.getPersistedSnapshot() as PersistedSnapshot,
+        outcome: context.outcome ?? null,
+        deadlines,
+        summary: summary as unknown as JsonObject,
+      },
+      transcript: unsaved.lines.slice(0, counts.lines),
+      effectsStarted: unsaved.started.slice(0, counts.started),
+      effectsFinished: unsaved.finished.slice(0, counts.finished),
+      ...(leftDirty && left
+        ? {
+            leftMessage: {
+              at: Date.parse(left.at),
+              outcome: left.outcome,
+              content: { customer: left.customer, messages: left.messages } as unknown as JsonObject,
+            },
+          }
+        : {}),
+      committed: () => {
+        unsaved.lines.splice(0, counts.lines);
+        unsaved.started.splice(0, counts.started);
+        unsaved.finished.splice(0, counts.finished);
+        if (leftDirty && record.left === left) unsaved.left = false;
+      },
+    };
   }
 
   /** chat.assigned once for each agent who joined (first, second, transferred-to), in the order they joined. */
@@ -369,7 +711,31 @@ export class SessionManager {
 
   /** Left messages of customers no agent served (queue timeout, no agent, failure, left while waiting). */
   leftMessages(): LeftMessage[] {
-    return this.left.slice();
+    if (this.opts.persistence)
+      return [...this.sessions.values()].flatMap((record) => (record.left ? [cloneLeft(record.left)] : []));
+    return this.left.map(cloneLeft);
+  }
+
+  /** Left messages newest first, from the store when there is one (paged), else from memory. */
+  async findLeftMessages(query: { since?: number; limit?: number; cursor?: string } = {}): Promise<{
+    leftMessages: LeftMessage[];
+    nextCursor: string | null;
+  }> {
+    if (!this.opts.persistence) return { leftMessages: this.leftMessages(), nextCursor: null };
+    const page = await this.opts.persistence.store.leftMessages.list(query);
+    return {
+      leftMessages: page.items.map((item) => {
+        const content = item.content as unknown as Pick<LeftMessage, 'customer' | 'messages'>;
+        return {
+          sessionId: item.sessionId,
+          at: new Date(item.at).toISOString(),
+          outcome: item.outcome,
+          customer: content.customer ?? {},
+          messages: content.messages ?? [],
+        };
+      }),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /**
@@ -396,15 +762,16 @@ export class SessionManager {
     record.log.info({ operationId: event.operationId ?? null }, 'late message kept');
     const fromCustomer = !context.customer.name || entry.from === context.customer.name;
     if (!fromCustomer) return;
-    const left = this.left.find((l) => l.sessionId === record.id);
     const message = {
       at: entry.at,
       ...(entry.text !== undefined ? { text: entry.text } : {}),
       ...(entry.html !== undefined ? { html: entry.html } : {}),
     };
-    if (left) left.messages.push(message);
-    else if (context.outcome && UNSERVED.has(context.outcome) && context.joinedAgents.length === 0) {
-      this.keep({
+    if (record.left) {
+      record.left.messages.push(message);
+      record.unsaved.left = true;
+    } else if (context.outcome && UNSERVED.has(context.outcome) && context.joinedAgents.length === 0) {
+      this.keep(record, {
         sessionId: record.id,
         at: entry.at,
         outcome: context.outcome,
@@ -429,7 +796,7 @@ export class SessionManager {
         ...(e.html !== undefined ? { html: e.html } : {}),
       }));
     if (messages.length === 0 && context.outcome === 'abandoned') return;
-    this.keep({
+    this.keep(record, {
       sessionId: record.id,
       at: new Date(this.opts.clock.now()).toISOString(),
       outcome: context.outcome,
@@ -439,9 +806,11 @@ export class SessionManager {
     record.log.info({ outcome: context.outcome, messages: messages.length }, 'left message kept');
   }
 
-  private keep(left: LeftMessage): void {
-    this.left.push(left);
-    this.opts.events?.emit('left_message.created', { ...left, messages: left.messages.slice() });
+  private keep(record: SessionRecord, left: LeftMessage): void {
+    record.left = left;
+    record.unsaved.left = true;
+    if (!this.opts.persistence) this.left.push(left);
+    this.opts.events?.emit('left_message.created', cloneLeft(left));
   }
 
   /** The session's routing requests go to the router; its answers come back as events, deferred. */
@@ -531,118 +900,49 @@ export class SessionManager {
   }
 
   private record(record: SessionRecord, emitted: ChatSessionEmitted): void {
-    const at = new Date(this.opts.clock.now()).toISOString();
-    switch (emitted.type) {
-      case 'chat.message': {
-        // Duplicated callbacks must not duplicate the transcript; our own messages' delivery reports carry
-        // no text (the text was recorded when it was sent).
-        if (emitted.direction === 'Outgoing' && emitted.text === undefined && emitted.html === undefined)
-          break;
-        if (emitted.messageHref) {
-          const key = hrefKey(emitted.messageHref);
-          if (record.seenMessages.has(key)) break;
-          record.seenMessages.add(key);
-        }
-        // HTML is stored only sanitised (allowlisted tags, escaped text) with a plain-text rendition;
-        // plain text is kept as sent (it is text: whoever shows it escapes it).
-        const safe = emitted.html !== undefined ? sanitizeHtml(emitted.html) : undefined;
-        const text = emitted.text ?? safe?.text;
-        record.transcript.push({
-          at,
-          kind: 'message',
-          direction: emitted.direction,
-          leg: emitted.leg,
-          ...(emitted.from ? { from: emitted.from } : {}),
-          ...(text !== undefined ? { text } : {}),
-          ...(safe ? { html: safe.html } : {}),
-          ...(emitted.relayed ? { relayed: true as const } : {}),
-        });
-        record.log.info(
-          { leg: emitted.leg, direction: emitted.direction, relayed: emitted.relayed ?? false },
-          'message',
-        );
-        record.log.debug({ text }, 'message body');
-        break;
-      }
-      case 'chat.typing':
-        record.transcript.push({
-          at,
-          kind: 'typing',
-          leg: emitted.leg,
-          isTyping: emitted.isTyping,
-          ...(emitted.from ? { from: emitted.from } : {}),
-        });
-        break;
-      case 'chat.participant': {
-        const key = (emitted.uri ?? emitted.name ?? '?').toLowerCase();
-        const known = record.participants.get(key);
-        if (known && known.present === (emitted.change !== 'deleted') && emitted.change !== 'updated') break;
-        record.participants.set(key, {
-          ...(emitted.uri ? { uri: emitted.uri } : {}),
-          ...(emitted.name ? { name: emitted.name } : {}),
-          leg: emitted.leg,
-          present: emitted.change !== 'deleted',
-        });
-        record.transcript.push({
-          at,
-          kind: 'participant',
-          leg: emitted.leg,
-          change: emitted.change,
-          ...(emitted.name ? { from: emitted.name } : {}),
-        });
-        break;
-      }
-      case 'chat.ignored':
-        record.log.debug({ event: emitted.eventType, why: emitted.why }, 'callback event ignored');
-        break;
-      case 'chat.relayFailed':
-        record.log.warn(
-          { lines: emitted.lines, error: emitted.error },
-          'messages for the joining agent could not be relayed (they stay in the transcript)',
-        );
-        break;
-    }
+    const now = this.opts.clock.now();
+    const added = transcribe(record, emitted, new Date(now).toISOString());
+    if (added && this.opts.persistence)
+      record.unsaved.lines.push({ key: added.key, at: now, entry: added.entry as unknown as JsonObject });
   }
 
   private view(record: SessionRecord): SessionView {
     const snapshot = record.actor.getSnapshot();
-    const { context } = snapshot;
-    const iso = (ms: number) => new Date(ms).toISOString();
-    return {
+    return buildView({
       id: record.id,
-      state: typeof snapshot.value === 'string' ? snapshot.value : (Object.keys(snapshot.value)[0] ?? ''),
-      stateValue: snapshot.value,
-      status: snapshot.status === 'active' ? 'active' : snapshot.status === 'done' ? 'done' : 'error',
-      outcome: context.outcome ?? null,
-      createdAt: iso(record.createdAt),
-      updatedAt: iso(record.updatedAt),
-      customer: {
-        ...(context.customer.name ? { name: context.customer.name } : {}),
-        ...(context.customer.uri ? { uri: context.customer.uri } : {}),
-        ...(context.customer.subject ? { subject: context.customer.subject } : {}),
-      },
-      agents: context.joinedAgents.map((agent) => ({ uri: agent.uri, name: agent.name, joined: true })),
-      participants: [...record.participants.values()],
-      history: record.history.map((h) => ({ state: h.state, at: iso(h.at) })),
-      operations: context.operations,
-      assignments: context.assignments,
-      offering:
-        snapshot.matches({ welcomed: 'offering' }) && context.currentAgent
-          ? { ...context.currentAgent }
-          : null,
-      queuePosition: context.queue.position ?? null,
-      deadlines: Object.fromEntries(
-        Object.entries(context.deadlines).map(([name, at]) => [name, iso(at as number)]),
-      ),
-      conversations: {
-        ...(context.p2p.conversationHref ? { p2p: context.p2p.conversationHref } : {}),
-        ...(context.conference.conversationHref ? { conference: context.conference.conversationHref } : {}),
-      },
-      error: context.error
-        ? { step: context.error.step, code: context.error.code, message: context.error.message }
-        : null,
-    };
+      value: snapshot.value,
+      status: snapshot.status,
+      context: snapshot.context,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      participants: record.participants.values(),
+      history: record.history,
+    });
   }
+}
+
+/** What a listing and a resumed session need besides the snapshot; kept in the session row. */
+interface Summary {
+  customer: { name?: string; uri?: string; subject?: string };
+  agents: Array<{ uri: string; name: string }>;
+  history: Array<{ state: string; at: number }>;
+  participants: Participant[];
+  fired: string[];
+}
+
+function readSummary(value: JsonObject): Summary {
+  const v = value as Partial<Summary>;
+  return {
+    customer: v.customer ?? {},
+    agents: Array.isArray(v.agents) ? v.agents : [],
+    history: Array.isArray(v.history) ? v.history : [],
+    participants: Array.isArray(v.participants) ? v.participants : [],
+    fired: Array.isArray(v.fired) ? v.fired : [],
+  };
+}
+
+function cloneLeft(left: LeftMessage): LeftMessage {
+  return { ...left, customer: { ...left.customer }, messages: left.messages.slice() };
 }
 
 function customerOf(from: { name?: string; uri?: string }, invitation: { subject?: string }): ChatCustomer {

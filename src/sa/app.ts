@@ -15,8 +15,10 @@ import { type ApiError, isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
 import { callbackRoute } from '../callbacks/route.ts';
 import type { CallbackVerifier } from '../callbacks/verify.ts';
+import { PersistenceError } from '../runtime/persistence.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
+import { MAX_PAGE_LIMIT, StoreInputError } from '../store/index.ts';
 import { sessionChartSvg } from '../viz/sessionChart.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
@@ -69,6 +71,22 @@ export interface SaAppOptions {
 /** Largest request body any route other than the callbacks (1 MiB, own limit) accepts. */
 export const MAX_BODY_BYTES = 64 * 1024;
 const MAX_TOKEN_BODY_BYTES = 4 * 1024;
+
+const SessionQuerySchema = z.strictObject({
+  state: z
+    .string()
+    .regex(/^[a-zA-Z]{1,40}$/, 'expected a state name like bridged')
+    .optional(),
+  outcome: z
+    .string()
+    .regex(/^[a-zA-Z]{1,40}$/, 'expected an outcome like completed')
+    .optional(),
+  since: z.iso
+    .datetime({ offset: true, message: 'expected an ISO 8601 time like 2026-12-03T10:00:00Z' })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT, `at most ${MAX_PAGE_LIMIT}`).optional(),
+  cursor: z.string().max(200).optional(),
+});
 
 const TokenRequestSchema = z.strictObject({
   displayName: z.string().trim().min(1).max(250).optional(),
@@ -137,11 +155,21 @@ export function createSaApp(opts: SaAppOptions): Hono {
       path: opts.callbackPath,
       verifier: opts.verifier,
       logger: log.child({ component: 'callbacks' }),
-      dispatch: (events, ctx) =>
-        opts.sessions.dispatch(events, {
-          ...(ctx.callbackContext ? { callbackContext: ctx.callbackContext } : {}),
-          ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
-        }),
+      dispatch: async (events, ctx) => {
+        try {
+          return await opts.sessions.dispatch(events, {
+            ...(ctx.callbackContext ? { callbackContext: ctx.callbackContext } : {}),
+            ...(ctx.correlationId ? { correlationId: ctx.correlationId } : {}),
+          });
+        } catch (error) {
+          // Not acknowledged: the platform delivers the callback again once the store is back.
+          if (error instanceof PersistenceError)
+            throw jsonError(503, 'store_unavailable', `${error.message}; deliver the callback again`, {
+              'Retry-After': '1',
+            });
+          throw error;
+        }
+      },
     }),
   );
 
@@ -249,18 +277,28 @@ export function createSaApp(opts: SaAppOptions): Hono {
     },
   );
 
-  app.get('/healthz', (c) =>
-    c.json({ status: 'ok', sessions: opts.sessions.list().filter((s) => s.status === 'active').length }),
-  );
+  app.get('/healthz', (c) => c.json({ status: 'ok', sessions: opts.sessions.activeCount() }));
 
-  app.get('/sessions', (c) => c.json({ sessions: opts.sessions.list() }));
-  app.get('/sessions/:id', (c) => {
-    const view = opts.sessions.get(c.req.param('id'));
+  // Stored sessions newest first: ?state=&outcome=&since=<ISO time>&limit=<1..1000, default 100>&cursor=
+  app.get('/sessions', async (c) => {
+    const query = SessionQuerySchema.safeParse(c.req.query());
+    if (!query.success) throw jsonError(400, 'bad_request', describeZodError(query.error));
+    const { since, ...rest } = query.data;
+    try {
+      const page = await opts.sessions.page({ ...rest, ...(since ? { since: Date.parse(since) } : {}) });
+      return c.json(page);
+    } catch (error) {
+      if (error instanceof StoreInputError) throw jsonError(400, 'bad_request', error.message);
+      throw error;
+    }
+  });
+  app.get('/sessions/:id', async (c) => {
+    const view = await opts.sessions.find(c.req.param('id'));
     if (!view) throw jsonError(404, 'not_found', `no session ${c.req.param('id')}`);
     return c.json(view);
   });
   // The transcript with the session's system events: JSON (default) or text lines (?format=text).
-  app.get('/sessions/:id/transcript', (c) => {
+  app.get('/sessions/:id/transcript', async (c) => {
     const formats = c.req.queries('format') ?? [];
     const allowed = TRANSCRIPT_FORMATS.join(', ');
     if (formats.length > 1)
@@ -274,8 +312,8 @@ export function createSaApp(opts: SaAppOptions): Hono {
       );
     }
     const id = c.req.param('id');
-    const transcript = opts.sessions.transcript(id);
-    const view = opts.sessions.get(id);
+    const view = await opts.sessions.find(id);
+    const transcript = view && (await opts.sessions.findTranscript(id));
     if (!transcript || !view) throw jsonError(404, 'not_found', `no session ${id}`);
     const entries = mergeTranscript(transcript, view);
     c.header('Cache-Control', 'no-store');
@@ -287,7 +325,7 @@ export function createSaApp(opts: SaAppOptions): Hono {
   });
 
   app.get('/sessions/:id/chart.svg', async (c) => {
-    const view = opts.sessions.get(c.req.param('id'));
+    const view = await opts.sessions.find(c.req.param('id'));
     if (!view) throw jsonError(404, 'not_found', `no session ${c.req.param('id')}`);
     const svg = await sessionChartSvg(chatSessionMachine, {
       stateValue: view.stateValue,

@@ -9,6 +9,7 @@ import { PRESENCES } from '../routing/index.ts';
 import { createOperations, OperationError } from '../runtime/operations.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
+import { StoreInputError } from '../store/index.ts';
 import { describeZodError } from '../wire/envelope.ts';
 import { parseJsonText } from '../wire/json.ts';
 
@@ -75,9 +76,31 @@ export function operatorRoutes(app: Hono, opts: OperatorRouteOptions): void {
     return c.json(act(() => operations.setPresence(c.req.param('uri'), presence)));
   });
   app.get('/queue', (c) => c.json({ queue: opts.router.queued() }));
-  app.get('/left-messages', (c) => c.json({ leftMessages: opts.sessions.leftMessages() }));
-  app.get('/sessions/:id/assignments', (c) => {
-    const view = opts.sessions.get(c.req.param('id'));
+  // Newest first, paged: ?limit=<1..1000>&cursor=<nextCursor of the page before>
+  app.get('/left-messages', async (c) => {
+    const limitText = c.req.query('limit');
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
+      throw fail(
+        400,
+        'bad_request',
+        `limit=${JSON.stringify(limitText)}: expected an integer from 1 to 1000`,
+      );
+    const cursor = c.req.query('cursor');
+    try {
+      return c.json(
+        await opts.sessions.findLeftMessages({
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof StoreInputError) throw fail(400, 'bad_request', error.message);
+      throw error;
+    }
+  });
+  app.get('/sessions/:id/assignments', async (c) => {
+    const view = await opts.sessions.find(c.req.param('id'));
     if (!view) throw fail(404, 'not_found', `no session ${c.req.param('id')}`);
     return c.json({ id: view.id, assignments: view.assignments });
   });

@@ -18,6 +18,7 @@ import { createLogger } from '../runtime/logger.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
 import { CALLBACK_PATH as SIGN_IN_CALLBACK_PATH } from '../sa/auth/routes.ts';
+import { MEMORY } from '../store/index.ts';
 import { createOrchestrator, type Orchestrator } from './orchestrator.ts';
 
 export interface RunningSa {
@@ -109,7 +110,10 @@ export async function startSa({
 }
 
 export interface StackOptions {
-  /** Environment for the SA's configuration (defaults point at the in-process emulator). */
+  /**
+   * Environment for the SA's configuration (defaults point at the in-process emulator). Without DATA_DIR
+   * or DATABASE_URL the sessions are kept in an in-memory store (`carechat start` sets DATA_DIR).
+   */
   env?: Record<string, string | undefined>;
   /** Ports; 0 picks a free one. Default 0 (tests); `carechat start` passes PORT / EMULATOR_PORT. */
   port?: number;
@@ -141,7 +145,8 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   let sa: RunningSa;
   try {
     const config = loadSaConfig(
-      { ...opts.env, PORT: String(opts.port ?? 0), HOST: host },
+      // Without a store named, a stack (tests, the bench) keeps its sessions in an in-memory PGlite.
+      { DATA_DIR: MEMORY, ...opts.env, PORT: String(opts.port ?? 0), HOST: host },
       { emulatorUrl: emulator.url },
     );
     sa = await startSa({

@@ -18,10 +18,12 @@ import type { SaConfig } from '../runtime/config.ts';
 import { provideChatSession } from '../runtime/effects.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createOperations, type Operations } from '../runtime/operations.ts';
+import { SessionPersistence } from '../runtime/persistence.ts';
 import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
 import { type AgentView, Router } from '../runtime/router.ts';
-import { SessionManager, type SessionView } from '../runtime/sessions.ts';
+import { type SessionListing, SessionManager, type SessionView } from '../runtime/sessions.ts';
 import { createSaApp } from '../sa/app.ts';
+import { openStore, type SessionQuery, type Store } from '../store/index.ts';
 
 export interface OrchestratorOptions {
   /** Any pino logger (or a child of the host's); default: a pino logger at `config.logLevel`. */
@@ -34,14 +36,32 @@ export interface OrchestratorOptions {
   allowedOrigins?: () => string[];
   /** Where the SA is reachable (sign-in redirects); default `config.publicUrl`. */
   publicUrl?: () => string;
+  /**
+   * The session store: one the host opened already (it stays the host's to close), or by default the one
+   * `config.store` names (PGlite in DATA_DIR, or DATABASE_URL), opened by `start()` and closed by `stop()`.
+   */
+  store?: Store;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
 export interface SessionsReader {
+  /** The sessions in memory: every live one, and those that ended in the last half minute. */
   list(): SessionView[];
+  /** A session in memory (see `list`); `find` also reads ended ones from the store. */
   get(id: string): SessionView | undefined;
   transcript(id: string): TranscriptEntry[] | undefined;
+  /** Any stored session, live or ended (until purged after RETENTION_DAYS). */
+  find(id: string): Promise<SessionView | undefined>;
+  findTranscript(id: string): Promise<TranscriptEntry[] | undefined>;
+  /** Stored sessions newest first, filtered and paged. */
+  page(query?: SessionQuery): Promise<SessionListing>;
+  /** Left messages of the sessions in memory; `findLeftMessages` pages through the stored ones. */
   leftMessages(): LeftMessage[];
+  findLeftMessages(query?: {
+    since?: number;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ leftMessages: LeftMessage[]; nextCursor: string | null }>;
   agents(): AgentView[];
   queue(): ReturnType<Router['queued']>;
 }
@@ -59,10 +79,20 @@ export interface Orchestrator {
   on<K extends ChatEventType>(type: K | '*', listener: (event: ChatEvent<K>) => void): () => void;
   /** Fetches the platform's callback signing keys; callbacks are answered 503 (retried) until it resolves. */
   start(): Promise<void>;
-  /** Stops every session's timers; in-flight HTTP requests are the host server's to drain. */
+  /**
+   * Graceful stop: no new callbacks are taken (503, so the platform retries them), every session is
+   * written, its timers stopped and its lease released so another instance takes over at once; the store
+   * is closed if `start()` opened it. In-flight HTTP requests are the host server's to drain.
+   */
   stop(): Promise<void>;
   /** Internals for the CLI and tests; not part of the public API. */
-  readonly internals: { router: Router; sessionManager: SessionManager; client: PlatformClient };
+  readonly internals: {
+    router: Router;
+    sessionManager: SessionManager;
+    client: PlatformClient;
+    /** The session store once `start()` resolved. */
+    store(): Store | undefined;
+  };
 }
 
 export function createOrchestrator(config: SaConfig, options: OrchestratorOptions = {}): Orchestrator {
@@ -108,6 +138,10 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       client,
       clock,
       logger,
+      journal: {
+        before: (sessionId, effect) => sessions?.beforeEffect(sessionId, effect) ?? Promise.resolve(),
+        after: (sessionId, operationId, end) => sessions?.afterEffect(sessionId, operationId, end),
+      },
       // Relayed messages show their time as the helpdesk's business hours read it.
       ...(config.routing.businessHours !== 'always'
         ? { timeZone: config.routing.businessHours.timeZone }
@@ -125,7 +159,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     },
     isOpen: open,
   });
-  const manager = sessions;
+  const manager: SessionManager = sessions;
   // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
@@ -146,6 +180,94 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     publicUrl: options.publicUrl ?? (() => config.publicUrl ?? ''),
   });
   let starting: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+  let store: Store | undefined;
+  let persistence: SessionPersistence | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const storeLog = logger.child({ component: 'store' });
+
+  /** Store, then the callback keys, then the stored sessions; callbacks are taken only after all three. */
+  async function startUp(): Promise<void> {
+    const opened =
+      options.store ??
+      (await openStore({
+        ...config.store,
+        now: () => clock.now(),
+        onWarning: (message) => storeLog.warn(message),
+      }));
+    store = opened;
+    try {
+      storeLog.info(
+        {
+          engine: opened.engine,
+          location: opened.location,
+          schema: opened.schema.version,
+          instance: config.instanceId,
+        },
+        'session store open',
+      );
+      const loaded = await verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
+        audience: config.callbackAuth.audience,
+        issuers: config.callbackAuth.issuers,
+        appId: config.callbackAuth.appId,
+        now: () => new Date(clock.now()),
+      });
+      persistence = new SessionPersistence({
+        store: opened,
+        owner: config.instanceId,
+        logger: storeLog,
+        onLeaseLost: (sessionId) => manager.dropTakenOver(sessionId),
+      });
+      manager.attach(persistence);
+      const resumed = await manager.resume();
+      if (resumed.length) storeLog.info({ sessions: resumed.length }, 'stored chats resumed');
+      const keep = persistence;
+      // Leases are renewed well within LEASE_MS; a session another instance took meanwhile is dropped.
+      timers.push(
+        setInterval(
+          () => {
+            keep
+              .renew()
+              .catch((error: unknown) => storeLog.warn({ error: String(error) }, 'leases not renewed'));
+          },
+          Math.max(250, Math.floor(config.store.leaseMs / 3)),
+        ),
+      );
+      // Ended chats older than RETENTION_DAYS are purged hourly (and once now).
+      const purge = async () => {
+        let total = 0;
+        for (let gone = -1; gone !== 0; total += gone) gone = await opened.sessions.purgeEnded();
+        if (total) storeLog.info({ sessions: total }, 'ended chats purged');
+      };
+      void purge().catch((error: unknown) => storeLog.warn({ error: String(error) }, 'purge failed'));
+      timers.push(setInterval(() => void purge().catch(() => {}), 3_600_000));
+      for (const timer of timers) timer.unref();
+      verifier = loaded;
+    } catch (error) {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      if (!options.store) await opened.close().catch(() => {});
+      store = undefined;
+      throw error;
+    }
+  }
+
+  async function shutDown(): Promise<void> {
+    verifier = undefined;
+    await starting?.catch(() => {});
+    for (const timer of timers.splice(0)) clearInterval(timer);
+    await manager.flush();
+    manager.stop();
+    if (persistence) {
+      const released = await persistence.releaseAll().catch((error: unknown) => {
+        storeLog.warn({ error: String(error) }, 'leases not released');
+        return 0;
+      });
+      if (released) storeLog.info({ sessions: released }, 'leases released for another instance');
+    }
+    if (store && !options.store) await store.close();
+    store = undefined;
+  }
+
   return {
     app,
     fetch: (request) => app.fetch(request),
@@ -154,32 +276,28 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       list: () => manager.list(),
       get: (id) => manager.get(id),
       transcript: (id) => manager.transcript(id),
+      find: (id) => manager.find(id),
+      findTranscript: (id) => manager.findTranscript(id),
+      page: (query) => manager.page(query),
       leftMessages: () => manager.leftMessages(),
+      findLeftMessages: (query) => manager.findLeftMessages(query),
       agents: () => router.agents(),
       queue: () => router.queued(),
     },
     operate: createOperations(manager, router),
     on: (type, listener) => events.on(type, listener),
     start() {
-      starting ??= verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
-        audience: config.callbackAuth.audience,
-        issuers: config.callbackAuth.issuers,
-        appId: config.callbackAuth.appId,
-        now: () => new Date(clock.now()),
-      }).then(
-        (loaded) => {
-          verifier = loaded;
-        },
-        (error: unknown) => {
-          starting = undefined;
-          throw error;
-        },
-      );
+      if (stopping) return Promise.reject(new Error('the orchestrator was stopped'));
+      starting ??= startUp().catch((error: unknown) => {
+        starting = undefined;
+        throw error;
+      });
       return starting;
     },
-    async stop() {
-      manager.stop();
+    stop() {
+      stopping ??= shutDown();
+      return stopping;
     },
-    internals: { router, sessionManager: manager, client },
+    internals: { router, sessionManager: manager, client, store: () => store },
   };
 }

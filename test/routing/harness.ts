@@ -14,7 +14,13 @@ import type {
 import type { Clock } from '../../src/runtime/clock.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import type { AgentView } from '../../src/runtime/router.ts';
-import type { LeftMessage, SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts';
+import type {
+  LeftMessage,
+  SessionListing,
+  SessionRow,
+  SessionView,
+  TranscriptEntry,
+} from '../../src/runtime/sessions.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -113,10 +119,18 @@ export async function httpJson<T = Record<string, unknown>>(
 
 // ------------------------------------------------------------------------------------------- SA reads
 
-export async function sessions(stack: RunningStack): Promise<SessionView[]> {
-  const { status, body } = await httpJson<{ sessions: SessionView[] }>(`${stack.saUrl}/sessions`);
-  expect(status).toBe(200);
-  return body.sessions;
+/** Every stored session (all pages of `GET /sessions`), newest first. */
+export async function sessions(stack: RunningStack): Promise<SessionRow[]> {
+  const all: SessionRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const { status, body } = await httpJson<SessionListing>(`${stack.saUrl}/sessions?limit=1000${query}`);
+    expect(status).toBe(200);
+    all.push(...body.sessions);
+    cursor = body.nextCursor;
+  } while (cursor);
+  return all;
 }
 
 export async function view(stack: RunningStack, id: string): Promise<SessionView> {
@@ -127,13 +141,14 @@ export async function view(stack: RunningStack, id: string): Promise<SessionView
 
 /** The session of the customer with this display name (it appears once the invitation arrived). */
 export async function sessionOf(stack: RunningStack, name: string): Promise<SessionView> {
-  return (await eventually(
+  const row = (await eventually(
     async () => (await sessions(stack)).find((s) => s.customer.name === name),
     (s) => {
       if (!s) throw new Error(`no session for customer ${name} yet`);
     },
     { timeout: WAIT },
-  )) as SessionView;
+  )) as SessionRow;
+  return view(stack, row.id);
 }
 
 /** The session's current atomic states, e.g. `['welcomed.queued.waiting']` (several in a parallel state). */

@@ -14,6 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentBehaviour, EmulatorAgentSpec, FaultSpec } from '../../src/emulator/index.ts';
+import type { SessionView } from '../../src/runtime/sessions.ts';
 import type { RunningStack } from '../../src/stack/index.ts';
 import type { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -28,6 +29,7 @@ import {
   startTestStack,
   stats,
   transcript,
+  view,
 } from './harness.ts';
 import { mulberry32, type Rng } from './prng.ts';
 
@@ -362,7 +364,8 @@ describe('soak', () => {
     sampleAgents();
 
     // Every session is final.
-    const all = await sessions(stack);
+    const all: SessionView[] = [];
+    for (const row of await sessions(stack)) all.push(await view(stack, row.id));
     const outcomes: Record<string, number> = {};
     for (const s of all) outcomes[s.outcome ?? 'none'] = (outcomes[s.outcome ?? 'none'] ?? 0) + 1;
     const notTerminated = all

@@ -1,0 +1,191 @@
+/**
+ * Write-ahead persistence of chat sessions: after each step the session's new snapshot, the transcript
+ * lines and side effects it produced are committed in one transaction, and nothing that depends on them
+ * (a side effect's HTTP request, the 200 answering a callback) goes ahead before that commit.
+ *
+ * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes of
+ * one session are strictly ordered (a chain of promises); different sessions write concurrently.
+ *
+ * Each write is fenced by the session's lease: when another instance has taken the session over, the write
+ * is refused and the session is handed to `onLeaseLost` (the caller drops its copy).
+ */
+import type pino from 'pino';
+import {
+  type Json,
+  type JsonObject,
+  type Lease,
+  LeaseLostError,
+  type SessionWrite,
+  type Store,
+  type StoreOps,
+} from '../store/index.ts';
+
+/** What a session hands over for one write; `committed()` is called once it is durable. */
+export interface SessionChanges {
+  write: SessionWrite;
+  transcript: Array<{ key: string; at: number; entry: JsonObject }>;
+  /** Side effects about to start (write-ahead), by operationId. */
+  effectsStarted: Array<{ operationId: string; kind: string; input?: Json }>;
+  effectsFinished: Array<{
+    operationId: string;
+    end: { status: 'done'; result?: Json } | { status: 'failed'; error: Json };
+  }>;
+  leftMessage?: { at: number; outcome: string; content: JsonObject };
+  /** More writes in the same transaction (webhook events, a survey answer). */
+  extra?: Array<(tx: StoreOps, lease: Lease) => Promise<unknown>>;
+  committed(): void;
+}
+
+/** A session's state could not be made durable: the step it belongs to must not be acknowledged. */
+export class PersistenceError extends Error {
+  override readonly name = 'PersistenceError';
+}
+
+interface Slot {
+  lease?: Lease;
+  chain: Promise<void>;
+  queued: boolean;
+  build?: () => SessionChanges;
+  /** The last write's failure, until a later write succeeds. */
+  failure?: PersistenceError;
+}
+
+export interface PersistenceOptions {
+  store: Store;
+  /** This instance's name in leases (INSTANCE_ID). */
+  owner: string;
+  logger: pino.Logger;
+  /** Another instance took the session over: stop running it here. */
+  onLeaseLost?: (sessionId: string) => void;
+}
+
+export class SessionPersistence {
+  private readonly slots = new Map<string, Slot>();
+  readonly store: Store;
+  readonly owner: string;
+
+  constructor(private readonly opts: PersistenceOptions) {
+    this.store = opts.store;
+    this.owner = opts.owner;
+  }
+
+  /** A session this instance holds already (resumed or taken over). */
+  adopt(lease: Lease): void {
+    this.slot(lease.sessionId).lease = lease;
+  }
+
+  leaseOf(sessionId: string): Lease | undefined {
+    return this.slots.get(sessionId)?.lease;
+  }
+
+  /**
+   * The session changed: write it (with whatever else changes before the write starts). The first write
+   * of a session without a lease creates it.
+   */
+  schedule(sessionId: string, build: () => SessionChanges): void {
+    const slot = this.slot(sessionId);
+    slot.build = build;
+    if (slot.queued) return;
+    slot.queued = true;
+    slot.chain = slot.chain.then(() => {
+      slot.queued = false;
+      return this.write(sessionId, slot);
+    });
+  }
+
+  /** Resolves once everything scheduled for the session so far is durable; rejects if it could not be. */
+  async flushed(sessionId: string): Promise<void> {
+    const slot = this.slots.get(sessionId);
+    if (!slot) return;
+    await slot.chain;
+    if (slot.failure) throw slot.failure;
+  }
+
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.slots.values()].map((slot) => slot.chain));
+  }
+
+  /** The session ended and is written: forget it (its lease stays in the store, released). */
+  async forget(sessionId: string): Promise<void> {
+    const slot = this.slots.get(sessionId);
+    if (!slot) return;
+    this.slots.delete(sessionId);
+    await slot.chain;
+    if (slot.lease && !slot.failure) {
+      await this.store.leases.release(slot.lease).catch((error: unknown) => {
+        this.opts.logger.warn({ sessionId, error: String(error) }, 'lease not released');
+      });
+    }
+  }
+
+  /** Keeps this instance's leases alive; a session missing from the answer was taken over. */
+  async renew(): Promise<void> {
+    const held = await this.store.leases.renew(this.owner);
+    const live = new Map(held.map((lease) => [lease.sessionId, lease]));
+    for (const [sessionId, slot] of this.slots) {
+      if (!slot.lease) continue;
+      const renewed = live.get(sessionId);
+      if (renewed && renewed.generation === slot.lease.generation) slot.lease = renewed;
+      else if (!slot.queued) this.lost(sessionId);
+    }
+  }
+
+  /** Graceful stop: everything written, every lease given up so another instance takes over at once. */
+  async releaseAll(): Promise<number> {
+    await this.flushAll();
+    this.slots.clear();
+    return this.store.leases.releaseAll(this.owner);
+  }
+
+  private slot(sessionId: string): Slot {
+    let slot = this.slots.get(sessionId);
+    if (!slot) {
+      slot = { chain: Promise.resolve(), queued: false };
+      this.slots.set(sessionId, slot);
+    }
+    return slot;
+  }
+
+  private async write(sessionId: string, slot: Slot): Promise<void> {
+    const changes = slot.build?.();
+    if (!changes) return;
+    try {
+      const lease = await this.store.transaction(async (tx) => {
+        let lease = slot.lease;
+        if (lease) await tx.sessions.save(lease, changes.write);
+        else {
+          const created = await tx.sessions.create(this.owner, sessionId, changes.write);
+          if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
+          lease = created;
+        }
+        for (const line of changes.transcript) await tx.transcripts.append(lease, line);
+        for (const effect of changes.effectsStarted) await tx.effects.start(lease, effect);
+        for (const { operationId, end } of changes.effectsFinished)
+          await tx.effects.finish(lease, operationId, end);
+        if (changes.leftMessage) await tx.leftMessages.save(lease, changes.leftMessage);
+        for (const extra of changes.extra ?? []) await extra(tx, lease);
+        return lease;
+      });
+      slot.lease = lease;
+      slot.failure = undefined;
+      changes.committed();
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.lost(sessionId);
+        slot.failure = new PersistenceError(`session ${sessionId} was taken over by another instance`);
+        return;
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      this.opts.logger.error({ sessionId, error: message }, 'session state not written');
+      slot.failure = new PersistenceError(`session ${sessionId} could not be written: ${message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private lost(sessionId: string): void {
+    this.slots.delete(sessionId);
+    this.opts.logger.warn({ sessionId }, 'session taken over by another instance: dropped here');
+    this.opts.onLeaseLost?.(sessionId);
+  }
+}
