@@ -18,7 +18,7 @@ import {
   type TeardownInput,
   type TimerName,
   type UpdateBridgedParticipantInput,
-} from './chatSession.ts';
+} from './chatSession/index.ts';
 import type { CallbackEvent } from './events.ts';
 
 const BASE = 'https://pool.example/platformservice/tgt-1/v1/applications/42/communication';

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { DEFAULT_CHARTS_DIR } from '../../src/viz/charts.ts';
 import { machineGraph } from '../../src/viz/graph.ts';
 import { sessionChartSvg } from '../../src/viz/sessionChart.ts';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type AnyStateMachine, createMachine } from 'xstate';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { checkLiveness, machineGraph } from '../../src/viz/graph.ts';
 import { CHARTED_MACHINES } from '../../src/viz/registry.ts';
 

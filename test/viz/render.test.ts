@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { machineGraph, UnknownStateError } from '../../src/viz/graph.ts';
 import { renderSvg, toDot, toMermaid } from '../../src/viz/render.ts';
 import { enteredStates, sessionChartDot, sessionChartSvg } from '../../src/viz/sessionChart.ts';
