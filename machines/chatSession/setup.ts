@@ -179,7 +179,7 @@ export const chat = setup({
         result: output.result,
         ...(output.reason ? { reason: output.reason } : {}),
         countsAsMissed: output.result === 'expired',
-        ...(output.result === 'failed' ? { fault: 'platform' as const } : {}),
+        ...(output.result === 'failed' ? { fault: 'platform' } : {}),
       };
       return { assignments: [...context.assignments.slice(0, -1), { ...last, offer }] };
     }),
