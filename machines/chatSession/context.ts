@@ -3,8 +3,8 @@
  * href comparison, who wrote a message, what an agent who joins is sent).
  */
 
-import type { Reason } from '../events.ts';
-import type { ChatSessionContext, ChatSessionEvent, ChatSessionInput, SessionError } from './types.ts';
+import type { MessageCompleted, Reason } from '../events.ts';
+import type { ChatSessionContext, ChatSessionInput, SessionError } from './types.ts';
 
 /** The most customer messages kept for an agent who has not joined yet (a bound on memory, not a filter). */
 export const MAX_BACKLOG = 500;
@@ -107,9 +107,9 @@ export function reasonText(reason: Reason | undefined): string {
     : 'no reason given';
 }
 
-export function isFromCustomer(context: ChatSessionContext, event: ChatSessionEvent): boolean {
+/** An incoming message the customer wrote (told by their SIP URI, or by their name when it has none). */
+export function isFromCustomer(context: ChatSessionContext, event: MessageCompleted): boolean {
   return (
-    event.type === 'callback.messageCompleted' &&
     event.direction === 'Incoming' &&
     ((!!event.sender?.uri && event.sender.uri.toLowerCase() === context.customer.uri?.toLowerCase()) ||
       (!event.sender?.uri && !!event.sender?.name && event.sender.name === context.customer.name))

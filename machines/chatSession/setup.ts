@@ -318,11 +318,12 @@ export const chat = setup({
     }),
   },
   guards: {
-    deadlineDue: ({ context, event }) =>
-      event.type.startsWith('timer.') && 'at' in event
-        ? context.deadlines[event.type as TimerName] === event.at
-        : false,
-    fromCustomer: ({ context, event }) => isFromCustomer(context, event),
+    /** A timer event for the deadline that is set now (a stale or replaced deadline's firing is not). */
+    deadlineDue: ({ context, event }) => 'at' in event && context.deadlines[event.type] === event.at,
+    fromCustomer: ({ context, event }) => {
+      assertEvent(event, 'callback.messageCompleted');
+      return isFromCustomer(context, event);
+    },
     hasRelay: ({ context }) => !!context.relay?.length,
     lastAgentLeaving: ({ context, event }) => {
       assertEvent(event, 'callback.participantDeleted');
