@@ -13,11 +13,10 @@ import {
   type ChatTransition,
   type ChatTransitions,
   chat,
+  type ErrorAction,
   type ErrorTransition,
 } from './setup.ts';
 import type { ChatSessionContext, Leg } from './types.ts';
-
-type Single<T> = Exclude<T, string | readonly unknown[] | undefined>;
 
 // --- API steps -------------------------------------------------------------------------------------------
 
@@ -30,7 +29,7 @@ export function startStep(step: string): ChatActions {
 }
 
 /** The retry deadline after a failed attempt (exponential backoff, deterministic jitter); after 'countAttempt'. */
-export const retryDeadline = {
+const retryDeadline = {
   type: 'setDeadline',
   params: ({ context }: { context: ChatSessionContext }) => ({
     timer: 'timer.retry',
@@ -56,8 +55,6 @@ export function retryOr(
     giveUp,
   ];
 }
-
-type ErrorAction = Single<NonNullable<ErrorTransition['actions']>>;
 
 /** Record the error an API call at `step` failed with. */
 export function recordApiError(step: string): ErrorAction {

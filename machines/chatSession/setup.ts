@@ -415,5 +415,7 @@ export type ChatTransition<K extends keyof ChatTransitions> = Single<ChatTransit
 type ChatInvoke = Exclude<NonNullable<ChatState['invoke']>, readonly unknown[]>;
 /** One transition taken when an invoked side effect fails. */
 export type ErrorTransition = Single<ChatInvoke['onError']>;
+/** One action of such a transition. */
+export type ErrorAction = Single<NonNullable<ErrorTransition['actions']>>;
 /** Entry or exit actions. */
 export type ChatActions = NonNullable<ChatState['entry']>;
