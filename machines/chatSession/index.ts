@@ -41,14 +41,15 @@ export const chatSessionMachine = chat.createMachine({
   },
   initial: 'invited',
   states: {
-    // Steps 1–6 happen between the customer's page and the platform; the SA gets the invitation (7).
+    // Steps 1–6 come before a session: discovery and the customer's token (1–3, src/api and src/sa), then
+    // the customer's page opens a UCWA session and invites the helpdesk (4–6). A session starts at step 7.
     invited, //        7–8   the invitation: start an ad hoc meeting (declined outside business hours)
     adhocMeeting, //   8     the meeting comes up: conferenced, its URI, addParticipant, addMessaging
     conferenced, //    8b–10 join the meeting's messaging, accept and bridge the customer into it
     bridged, //        11–13 the customer's messaging connects; welcome them, wait for the delivery
     welcomed, //       11, 14–15 route to an agent (or queue), offer the chat until someone joins
     agentsJoined, //   16–21 the chat: typing and messages both ways, idle warnings, nudges, staffing
-    closed, //         22    the customer left: terminate the conference
+    closed, //         22    the chat is over (customer left, meeting ended, idle, closed): terminate
     abandoned, //      the customer left (or the SA closed the chat) before an agent joined
     failed, //         a step failed for good: apologise or decline, terminate the meeting
     terminated,
