@@ -7,7 +7,7 @@ import {
   orderMachine,
   parallelMachine,
   transientMachine,
-} from './sampleMachines.ts';
+} from '../helpers/sampleMachines.ts';
 
 function edgesOf(machine: Parameters<typeof machineGraph>[0]) {
   return machineGraph(machine).edges.map((e) => ({

@@ -4,7 +4,12 @@ import { chatSessionMachine } from '../../machines/chatSession.ts';
 import { machineGraph, UnknownStateError } from '../../src/viz/graph.ts';
 import { renderSvg, toDot, toMermaid } from '../../src/viz/render.ts';
 import { enteredStates, sessionChartDot, sessionChartSvg } from '../../src/viz/sessionChart.ts';
-import { defectiveMachine, historyMachine, orderMachine, parallelMachine } from './sampleMachines.ts';
+import {
+  defectiveMachine,
+  historyMachine,
+  orderMachine,
+  parallelMachine,
+} from '../helpers/sampleMachines.ts';
 
 /** The DOT statement that declares a node (`"id" [attrs];`), or undefined. */
 function nodeLine(dot: string, id: string): string | undefined {
