@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyStateMachine, createMachine } from 'xstate';
 import { chatSessionMachine } from '../../machines/chatSession.ts';
-import { checkLiveness, machineGraph } from '../../src/viz/graph.ts';
-import { CHARTED_MACHINES } from '../../src/viz/registry.ts';
+import { checkLiveness, machineGraph } from './graph.ts';
+import { CHARTED_MACHINES } from './registry.ts';
 
 describe.each(CHARTED_MACHINES.map((entry) => [entry.name, entry] as const))('machine %s', (_name, entry) => {
   const { machine, finalStates } = entry;
