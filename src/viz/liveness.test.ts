@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 2: every state of every real machine is reachable from the initial state and can reach
+ * Every state of every real machine is reachable from the initial state and can reach
  * a documented end. The second half proves the check has teeth: a copy of the chat session machine with
  * the transitions into `terminated` cut out must be reported.
  */
