@@ -42,6 +42,7 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'GET', path: '/healthz', access: PUBLIC },
     { method: 'GET', path: '/', access: PUBLIC },
     { method: 'GET', path: '/widget.js', access: PUBLIC },
+    { method: 'GET', path: '/widget/:module', access: PUBLIC },
     { method: 'GET', path: '/launcher.js', access: PUBLIC },
     { method: 'GET', path: '/auth/login', access: PUBLIC },
     { method: 'GET', path: '/auth/callback', access: PUBLIC },
