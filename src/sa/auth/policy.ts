@@ -69,6 +69,7 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'GET', path: '/console', access: SIGNED_IN },
     { method: 'GET', path: '/console/sessions/:id', access: OWN_SESSION },
     { method: 'GET', path: '/console/console.js', access: SIGNED_IN },
+    { method: 'GET', path: '/console/ui/:module', access: SIGNED_IN },
     { method: 'GET', path: '/console/console.css', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/dashboard', access: SUPERVISOR },
     { method: 'GET', path: '/console/api/dashboard/events', access: SUPERVISOR },
