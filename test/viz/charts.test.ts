@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 3: the committed charts in docs/machines/ are exactly what the machines generate now,
+ * The committed charts in docs/machines/ are exactly what the machines generate now,
  * and `carechat viz` writes and checks them.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

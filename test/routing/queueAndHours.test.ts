@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 3: the queue and business hours. Every agent away or offline (PUT /agents/:uri/presence)
+ * The queue and business hours, over real HTTP. Every agent away or offline (PUT /agents/:uri/presence)
  * → the customer hears their position, again every QUEUE_UPDATE_MS; an agent who becomes available takes
  * the chat; the maximum wait ends in the fallback message with the customer's messages kept in
  * GET /left-messages; outside business hours POST /chat/token answers 503 and no chat starts.

@@ -1,11 +1,12 @@
 /**
- * The store contract: one suite, run against every engine (pglite.test.ts, postgres.test.ts). An engine
- * passes when it behaves the same as the other on every test here; engine-specific behaviour (setup
- * errors, real concurrency between connections) is tested in the engine's own file.
+ * The store contract: one suite, run against every engine (test/store/pglite.test.ts and
+ * test/store/postgres.test.ts). An engine passes when it behaves the same as the other on every test here;
+ * engine-specific behaviour (setup errors, real concurrency between connections) is tested in the engine's
+ * own file.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, fromPromise, setup } from 'xstate';
-import { createPool, selectAgent } from '../routing/index.ts';
+import { createPool, selectAgent } from '../../src/routing/index.ts';
 import {
   type Lease,
   LeaseLostError,
@@ -14,8 +15,8 @@ import {
   type Store,
   StoreInputError,
   StoreSetupError,
-} from './index.ts';
-import { knownMigrations } from './migrate.ts';
+} from '../../src/store/index.ts';
+import { knownMigrations } from '../../src/store/migrate.ts';
 
 export interface HarnessOptions {
   now?: () => number;

@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEmulatorArgs, run as runEmulator } from '../../src/cli/emulator.ts';
 import { run as runReplay } from '../../src/cli/replay.ts';
+import { callbackServer, closeAll, emulator, http } from '../emulator/helpers.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { FIXTURES_PRESENT, fixtureText } from '../helpers/fixtures.ts';
-import { callbackServer, closeAll, emulator, http } from './helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/carechat.js', import.meta.url));
 const children: ChildProcess[] = [];

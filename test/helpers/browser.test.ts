@@ -5,7 +5,7 @@ async function loadHelper(env: { CI: string }) {
   vi.stubEnv('CHROMIUM_PATH', '/nonexistent/chromium');
   vi.stubEnv('CI', env.CI);
   vi.resetModules();
-  return import('../helpers/browser.ts');
+  return import('./browser.ts');
 }
 
 describe('browser test helper without Chromium', () => {

@@ -1,7 +1,7 @@
 /**
  * Test support for the callback route: an RS256 key pair standing in for AAD, tokens with the claim set of
  * wire-spec 3.2 (every claim overridable so a test can break exactly one), and a loopback server.
- * Used by tests only; it lives here so every callback test signs tokens the same way.
+ * Every callback test signs tokens through this file, so they all sign the same way.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -15,7 +15,7 @@ import {
   type JWTVerifyGetKey,
   SignJWT,
 } from 'jose';
-import { SKYPE_FOR_BUSINESS_APP_ID } from './verify.ts';
+import { SKYPE_FOR_BUSINESS_APP_ID } from '../../src/callbacks/verify.ts';
 
 export const TEST_TENANT_ID = '1fdd12d0-4620-44ed-baec-459b611f84b2';
 export const TEST_ISSUER = `https://sts.windows.net/${TEST_TENANT_ID}/`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TranscriptEntry } from '../../src/runtime/sessions.ts';
+import type { TranscriptEntry } from '../runtime/sessions.ts';
 import {
   formatTranscriptText,
   isTranscriptFormat,
@@ -7,7 +7,7 @@ import {
   systemEntries,
   type TranscriptSession,
   transcriptLine,
-} from '../../src/sa/transcript.ts';
+} from './transcript.ts';
 
 const T = (ms: number) => new Date(Date.UTC(2026, 10, 25, 17, 44, 50) + ms).toISOString();
 

@@ -4,10 +4,15 @@
  * No server: the suite fails when CI=true and is skipped (saying how to enable it) otherwise.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../test/helpers/eventually.ts';
-import { findTestPostgres, missingPostgresPolicy, type TestPostgres } from '../../test/helpers/postgres.ts';
-import { type HarnessOptions, type StoreHarness, storeContract, TestClock } from './contract.ts';
-import { openStore, type Store, StoreSetupError } from './index.ts';
+import { openStore, type Store, StoreSetupError } from '../../src/store/index.ts';
+import { eventually } from '../helpers/eventually.ts';
+import { findTestPostgres, missingPostgresPolicy, type TestPostgres } from '../helpers/postgres.ts';
+import {
+  type HarnessOptions,
+  type StoreHarness,
+  storeContract,
+  TestClock,
+} from '../helpers/storeContract.ts';
 
 const found = await findTestPostgres();
 

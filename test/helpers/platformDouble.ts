@@ -2,13 +2,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { FIXTURES_PRESENT, fixtureText } from '../../../test/helpers/fixtures.ts';
-import { DEMO_TENANT } from '../../config/tenant.ts';
-import type { Resource } from '../../wire/hal.ts';
-import { findLink } from '../../wire/hal.ts';
-import { queryParam } from '../../wire/href.ts';
-import { parseJsonText } from '../../wire/json.ts';
-import type { PlatformClientOptions } from '../client.ts';
+import type { PlatformClientOptions } from '../../src/api/client.ts';
+import { DEMO_TENANT } from '../../src/config/tenant.ts';
+import type { Resource } from '../../src/wire/hal.ts';
+import { findLink } from '../../src/wire/hal.ts';
+import { queryParam } from '../../src/wire/href.ts';
+import { parseJsonText } from '../../src/wire/json.ts';
+import { FIXTURES_PRESENT, fixtureText } from './fixtures.ts';
 
 /**
  * A small stand-in for the platform, used by the client's tests (the real emulator lives in

@@ -7,11 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HarnessOptions, type StoreHarness, storeContract } from './contract.ts';
-import { newMemoryDb, pgliteEngine } from './engines/pglite.ts';
-import { DEFAULT_LEASE_MS, DEFAULT_RETENTION_DAYS, openStore, type Store, StoreSetupError } from './index.ts';
-import { migrate } from './migrate.ts';
-import { createSqlStore } from './sqlStore.ts';
+import { newMemoryDb, pgliteEngine } from '../../src/store/engines/pglite.ts';
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_RETENTION_DAYS,
+  openStore,
+  type Store,
+  StoreSetupError,
+} from '../../src/store/index.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { createSqlStore } from '../../src/store/sqlStore.ts';
+import { type HarnessOptions, type StoreHarness, storeContract } from '../helpers/storeContract.ts';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
-import { activeStateIds, checkLiveness, machineGraph, UnknownStateError } from '../../src/viz/graph.ts';
 import {
   defectiveMachine,
   historyMachine,
   orderMachine,
   parallelMachine,
   transientMachine,
-} from './sampleMachines.ts';
+} from '../../test/helpers/sampleMachines.ts';
+import { activeStateIds, checkLiveness, machineGraph, UnknownStateError } from './graph.ts';
 
 function edgesOf(machine: Parameters<typeof machineGraph>[0]) {
   return machineGraph(machine).edges.map((e) => ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionView } from '../../src/runtime/sessions.ts';
-import { figures, sessionRow } from '../../src/sa/console/data.ts';
+import type { SessionView } from '../../runtime/sessions.ts';
+import { figures, sessionRow } from './data.ts';
 
 const NOW = new Date(2030, 0, 15, 12, 0, 0).getTime();
 const at = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import { chatSessionMachine } from '../../machines/chatSession/index.ts';
-import { machineGraph, UnknownStateError } from '../../src/viz/graph.ts';
-import { renderSvg, toDot, toMermaid } from '../../src/viz/render.ts';
-import { enteredStates, sessionChartDot, sessionChartSvg } from '../../src/viz/sessionChart.ts';
-import { defectiveMachine, historyMachine, orderMachine, parallelMachine } from './sampleMachines.ts';
+import {
+  defectiveMachine,
+  historyMachine,
+  orderMachine,
+  parallelMachine,
+} from '../../test/helpers/sampleMachines.ts';
+import { machineGraph, UnknownStateError } from './graph.ts';
+import { renderSvg, toDot, toMermaid } from './render.ts';
+import { enteredStates, sessionChartDot, sessionChartSvg } from './sessionChart.ts';
 
 /** The DOT statement that declares a node (`"id" [attrs];`), or undefined. */
 function nodeLine(dot: string, id: string): string | undefined {

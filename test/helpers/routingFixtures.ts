@@ -1,5 +1,5 @@
-/** Test-only helpers for the routing unit tests. */
-import { createPool, type Pool, type RosterEntry } from './pool.ts';
+/** Fixtures for the routing unit tests: the demo roster and pool, a seeded PRNG, deep freezing of inputs. */
+import { createPool, type Pool, type RosterEntry } from '../../src/routing/pool.ts';
 
 /** Freezes a value and everything inside it, so a test fails if a function mutates its input. */
 export function deepFreeze<T>(value: T): T {

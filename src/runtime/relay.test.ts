@@ -3,8 +3,8 @@
  * the emulator's simulated agents read back from it.
  */
 import { describe, expect, it } from 'vitest';
-import { parseRelayed } from '../../src/emulator/relayed.ts';
-import { plainTextOf, relayText, relayTime } from '../../src/runtime/relay.ts';
+import { parseRelayed } from '../emulator/relayed.ts';
+import { plainTextOf, relayText, relayTime } from './relay.ts';
 
 const line = {
   id: '/conversations/c1/messaging/messages/3',

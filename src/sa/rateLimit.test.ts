@@ -7,7 +7,7 @@ import {
   parseRateLimit,
   parseTrustProxy,
   TrustedProxies,
-} from '../../src/sa/rateLimit.ts';
+} from './rateLimit.ts';
 
 /** A clock the tests move by hand. */
 function manualTime(start = 1_700_000_000_000) {
