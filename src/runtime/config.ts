@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ChatSettings } from '../../machines/chatSession.ts';
+import type { ChatSettings } from '../../machines/chatSession/index.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';

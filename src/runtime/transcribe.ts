@@ -3,7 +3,7 @@
  * entries: duplicates dropped, HTML kept only sanitised, participants tracked.
  */
 import type pino from 'pino';
-import type { ChatSessionEmitted } from '../../machines/chatSession.ts';
+import type { ChatSessionEmitted } from '../../machines/chatSession/index.ts';
 import { sanitizeHtml } from '../text/sanitize.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { TranscriptEntry } from './records.ts';

@@ -3,7 +3,7 @@
  * actor's snapshot and from a stored one.
  */
 import { matchesState, type StateValue } from 'xstate';
-import type { ChatSessionContext } from '../../machines/chatSession.ts';
+import type { ChatSessionContext } from '../../machines/chatSession/index.ts';
 
 export interface SessionView {
   id: string;

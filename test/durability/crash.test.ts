@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { AnonCustomer } from '../../src/bench/customer.ts';
 import { BenchChild, CARECHAT_BIN } from '../../src/bench/processes.ts';
 import { baseEnv, control } from '../../src/bench/stack.ts';

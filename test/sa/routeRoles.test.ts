@@ -28,6 +28,7 @@ const EXPECTED_PUBLIC = [
   'GET /healthz',
   'GET /',
   'GET /widget.js',
+  'GET /widget/:module',
   'GET /launcher.js',
   'GET /auth/login',
   'GET /auth/callback',
