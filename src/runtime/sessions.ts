@@ -9,17 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
-import {
-  type Actor,
-  type AnyActorRef,
-  createActor,
-  matchesState,
-  type SnapshotFrom,
-  type StateValue,
-} from 'xstate';
+import { createActor, matchesState, type SnapshotFrom } from 'xstate';
 import {
   CHAT_SESSION_MACHINE_VERSION,
-  type ChatSessionContext,
   type ChatSessionEmitted,
   type ChatSettings,
   chatSessionMachine,
@@ -28,63 +20,44 @@ import {
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import {
-  DEFAULT_PAGE_LIMIT,
-  type JsonObject,
-  type Lease,
-  type PersistedSnapshot,
-  type SessionQuery,
-} from '../store/index.ts';
+import type { JsonObject, Lease, SessionQuery } from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { ChatCustomer, ChatEvents } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
+import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
-import type { SessionChanges, SessionPersistence } from './persistence.ts';
+import type { SessionPersistence } from './persistence.ts';
 import type { LeftMessage, TranscriptEntry } from './records.ts';
 import type { Router } from './router.ts';
-import { type TranscriptHolder, transcribe } from './transcribe.ts';
-import { buildView, type Participant, type SessionView, stateId } from './view.ts';
+import {
+  type FinishedEffect,
+  newRecord,
+  type SessionActor,
+  type SessionRecord,
+  type StartedEffect,
+  sessionChanges,
+} from './sessionRecord.ts';
+import {
+  memoryPage,
+  readSummary,
+  type SessionListing,
+  storedLeftMessages,
+  storedPage,
+  storedTranscript,
+  storedView,
+} from './storedSessions.ts';
+import { transcribe } from './transcribe.ts';
+import { buildView, type SessionView, stateId } from './view.ts';
 
-type SessionActor = Actor<ProvidedChatSession>;
 type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
 
 export type { LeftMessage, TranscriptEntry } from './records.ts';
+export type { SessionListing, SessionRow } from './storedSessions.ts';
 export { type SessionView, stateId } from './view.ts';
 
 const UNSERVED: ReadonlySet<string> = new Set(['queueTimeout', 'noAgent', 'failed', 'abandoned']);
 /** How long an ended session stays in memory for late callbacks (a message that crossed the leave). */
 export const DEFAULT_ENDED_GRACE_MS = 30_000;
-
-type Effect = SessionChanges['effectsStarted'][number];
-type FinishedEffect = SessionChanges['effectsFinished'][number];
-
-interface SessionRecord extends TranscriptHolder {
-  id: string;
-  actor: SessionActor;
-  createdAt: number;
-  updatedAt: number;
-  history: Array<{ state: string; at: number }>;
-  /** Scheduled deadlines, keyed `<actor>/<timer>`: the session's own and its child actors'. */
-  timers: Map<string, { at: number; cancel: () => void }>;
-  children: Set<AnyActorRef>;
-  lastValue?: StateValue;
-  /** Deadlines that already fired (`<actor>/<timer>@<at>`). */
-  fired: Set<string>;
-  indexed: Set<string>;
-  invitationKey: string;
-  /** Agents already reported by chat.assigned, by URI. */
-  announced: Map<string, { uri: string; name: string }>;
-  /** The left message of a customer nobody served (late messages are added to it). */
-  left?: LeftMessage;
-  endedAt?: number;
-  /** What the next write must carry besides the snapshot; removed once committed. */
-  unsaved: {
-    lines: Array<{ key: string; at: number; entry: JsonObject }>;
-    started: Effect[];
-    finished: FinishedEffect[];
-    left: boolean;
-  };
-}
 
 export interface SessionManagerOptions {
   logic: ProvidedChatSession;
@@ -107,25 +80,6 @@ export interface SessionManagerOptions {
   persistence?: SessionPersistence;
   /** With persistence: how long an ended session stays in memory; default {@link DEFAULT_ENDED_GRACE_MS}. */
   endedGraceMs?: number;
-}
-
-/** A page of `GET /sessions`. */
-export interface SessionListing {
-  sessions: SessionRow[];
-  nextCursor: string | null;
-}
-
-/** A session in a listing: enough to find it; `GET /sessions/:id` has the rest. */
-export interface SessionRow {
-  id: string;
-  state: string;
-  status: 'active' | 'done' | 'error';
-  outcome: string | null;
-  createdAt: string;
-  updatedAt: string;
-  endedAt: string | null;
-  customer: { name?: string; uri?: string; subject?: string };
-  agents: Array<{ uri: string; name: string }>;
 }
 
 export function newSessionId(): string {
@@ -251,77 +205,24 @@ export class SessionManager {
   async find(id: string): Promise<SessionView | undefined> {
     const live = this.get(id);
     if (live || !this.opts.persistence) return live;
-    const stored = await this.opts.persistence.store.sessions.load(id);
-    if (!stored) return undefined;
-    const summary = readSummary(stored.summary);
-    const snapshot = stored.snapshot as unknown as { value: StateValue; context: ChatSessionContext };
-    return buildView({
-      id,
-      value: snapshot.value,
-      status: stored.status,
-      context: snapshot.context,
-      createdAt: stored.createdAt,
-      updatedAt: stored.updatedAt,
-      participants: summary.participants,
-      history: summary.history,
-    });
+    return storedView(this.opts.persistence.store, id);
   }
 
   /** A session's transcript from memory or the store; undefined for an unknown session. */
   async findTranscript(id: string): Promise<TranscriptEntry[] | undefined> {
     const live = this.transcript(id);
     if (live || !this.opts.persistence) return live;
-    const { store } = this.opts.persistence;
-    if (!(await store.sessions.load(id))) return undefined;
-    return (await store.transcripts.read(id)).map((line) => line.entry as unknown as TranscriptEntry);
+    return storedTranscript(this.opts.persistence.store, id);
   }
 
   /**
    * Sessions newest first, filtered and paged (the store's listing; without a store, the ones in memory).
    * Throws StoreInputError for a bad limit or cursor.
    */
-  async page(query: SessionQuery = {}): Promise<SessionListing> {
-    const iso = (ms: number) => new Date(ms).toISOString();
-    if (!this.opts.persistence) {
-      const views = this.list()
-        .filter((v) => (query.state ? v.state === query.state : true))
-        .filter((v) => (query.outcome ? v.outcome === query.outcome : true))
-        .filter((v) => (query.since !== undefined ? Date.parse(v.createdAt) >= query.since : true))
-        .reverse()
-        .slice(0, query.limit ?? DEFAULT_PAGE_LIMIT);
-      return {
-        sessions: views.map((v) => ({
-          id: v.id,
-          state: v.state,
-          status: v.status,
-          outcome: v.outcome,
-          createdAt: v.createdAt,
-          updatedAt: v.updatedAt,
-          endedAt: v.status === 'active' ? null : v.updatedAt,
-          customer: v.customer,
-          agents: v.agents.map(({ uri, name }) => ({ uri, name })),
-        })),
-        nextCursor: null,
-      };
-    }
-    const page = await this.opts.persistence.store.sessions.list(query);
-    return {
-      sessions: page.items.map((item) => {
-        const summary = readSummary(item.summary);
-        return {
-          id: item.id,
-          state: item.state,
-          status: item.status === 'active' ? 'active' : item.status === 'error' ? 'error' : 'done',
-          outcome: item.outcome,
-          createdAt: iso(item.createdAt),
-          updatedAt: iso(item.updatedAt),
-          endedAt: item.endedAt === null ? null : iso(item.endedAt),
-          customer: summary.customer,
-          agents: summary.agents,
-        };
-      }),
-      nextCursor: page.nextCursor,
-    };
+  page(query: SessionQuery = {}): Promise<SessionListing> {
+    return this.opts.persistence
+      ? storedPage(this.opts.persistence.store, query)
+      : Promise.resolve(memoryPage(this.list(), query));
   }
 
   /** Send an operator action (transfer, second agent, monitor, barge) to a live chat. */
@@ -362,7 +263,7 @@ export class SessionManager {
    * A side effect is about to run: recorded, and the session's state written, before it does. Resolves
    * when the effect may go ahead; rejects (the effect fails, and may be retried) when the write failed.
    */
-  async beforeEffect(sessionId: string, effect: Effect | undefined): Promise<void> {
+  async beforeEffect(sessionId: string, effect: StartedEffect | undefined): Promise<void> {
     const record = this.sessions.get(sessionId);
     const persistence = this.opts.persistence;
     if (!record || !persistence) return;
@@ -433,7 +334,7 @@ export class SessionManager {
       snapshot: stored.snapshot,
     } as Parameters<typeof createActor<ProvidedChatSession>>[1]);
     const { context, value } = actor.getSnapshot();
-    const record = this.newRecord(id, actor, log, stored.createdAt, hrefKey(context.invitation.href));
+    const record = newRecord(id, actor, log, stored.createdAt, hrefKey(context.invitation.href));
     record.transcript = lines.map((line) => line.entry as unknown as TranscriptEntry);
     for (const line of lines) if (line.key.startsWith('m:')) record.seenMessages.add(line.key);
     for (const participant of summary.participants)
@@ -484,33 +385,6 @@ export class SessionManager {
     return undefined;
   }
 
-  private newRecord(
-    id: string,
-    actor: SessionActor,
-    log: pino.Logger,
-    createdAt: number,
-    invitationKey: string,
-  ): SessionRecord {
-    return {
-      id,
-      actor,
-      createdAt,
-      updatedAt: createdAt,
-      history: [],
-      transcript: [],
-      participants: new Map(),
-      timers: new Map(),
-      children: new Set(),
-      seenMessages: new Set(),
-      fired: new Set(),
-      indexed: new Set(),
-      invitationKey,
-      announced: new Map(),
-      log,
-      unsaved: { lines: [], started: [], finished: [], left: false },
-    };
-  }
-
   private create(invitation: InvitationReceived): SessionRecord {
     const id = newSessionId();
     const log = this.opts.logger.child({ sessionId: id });
@@ -524,7 +398,7 @@ export class SessionManager {
         ...(this.opts.topicOf?.(invitation) ? { topic: this.opts.topicOf(invitation) } : {}),
       },
     });
-    const record = this.newRecord(id, actor, log, this.opts.clock.now(), hrefKey(invitation.invitationHref));
+    const record = newRecord(id, actor, log, this.opts.clock.now(), hrefKey(invitation.invitationHref));
     this.sessions.set(id, record);
     this.byInvitation.set(record.invitationKey, id);
     this.index(record, invitation.conversationHref);
@@ -577,13 +451,14 @@ export class SessionManager {
         'state',
       );
     }
-    this.syncTimers(
+    syncTimers(
       record,
+      this.opts.clock,
       'session',
       record.actor,
       snapshot.status === 'active' ? snapshot.context.deadlines : {},
     );
-    this.watchChildren(record, snapshot);
+    watchChildren(record, snapshot, this.opts.clock);
     this.announceAgents(record, context);
     if (snapshot.status === 'done' && record.endedAt === undefined) this.ended(record, snapshot, now);
     this.persist(record);
@@ -642,57 +517,7 @@ export class SessionManager {
 
   /** Schedule the session's next write (no-op without a store). */
   private persist(record: SessionRecord): void {
-    this.opts.persistence?.schedule(record.id, () => this.changes(record));
-  }
-
-  private changes(record: SessionRecord): SessionChanges {
-    const snapshot = record.actor.getSnapshot();
-    const { context } = snapshot;
-    const { unsaved } = record;
-    const counts = {
-      lines: unsaved.lines.length,
-      started: unsaved.started.length,
-      finished: unsaved.finished.length,
-    };
-    const leftDirty = unsaved.left;
-    const deadlines: Record<string, number> = {};
-    for (const [key, timer] of record.timers) deadlines[key] = timer.at;
-    const summary: Summary = {
-      customer: { ...context.customer },
-      agents: [...record.announced.values()],
-      history: record.history,
-      participants: [...record.participants.values()],
-      fired: [...record.fired],
-    };
-    const left = record.left;
-    return {
-      write: {
-        machineId: chatSessionMachine.id,
-        machineVersion: CHAT_SESSION_MACHINE_VERSION,
-        snapshot: record.actor.getPersistedSnapshot() as PersistedSnapshot,
-        outcome: context.outcome ?? null,
-        deadlines,
-        summary: summary as unknown as JsonObject,
-      },
-      transcript: unsaved.lines.slice(0, counts.lines),
-      effectsStarted: unsaved.started.slice(0, counts.started),
-      effectsFinished: unsaved.finished.slice(0, counts.finished),
-      ...(leftDirty && left
-        ? {
-            leftMessage: {
-              at: Date.parse(left.at),
-              outcome: left.outcome,
-              content: { customer: left.customer, messages: left.messages } as unknown as JsonObject,
-            },
-          }
-        : {}),
-      committed: () => {
-        unsaved.lines.splice(0, counts.lines);
-        unsaved.started.splice(0, counts.started);
-        unsaved.finished.splice(0, counts.finished);
-        if (leftDirty && record.left === left) unsaved.left = false;
-      },
-    };
+    this.opts.persistence?.schedule(record.id, () => sessionChanges(record));
   }
 
   /** chat.assigned once for each agent who joined (first, second, transferred-to), in the order they joined. */
@@ -717,25 +542,13 @@ export class SessionManager {
   }
 
   /** Left messages newest first, from the store when there is one (paged), else from memory. */
-  async findLeftMessages(query: { since?: number; limit?: number; cursor?: string } = {}): Promise<{
+  findLeftMessages(query: { since?: number; limit?: number; cursor?: string } = {}): Promise<{
     leftMessages: LeftMessage[];
     nextCursor: string | null;
   }> {
-    if (!this.opts.persistence) return { leftMessages: this.leftMessages(), nextCursor: null };
-    const page = await this.opts.persistence.store.leftMessages.list(query);
-    return {
-      leftMessages: page.items.map((item) => {
-        const content = item.content as unknown as Pick<LeftMessage, 'customer' | 'messages'>;
-        return {
-          sessionId: item.sessionId,
-          at: new Date(item.at).toISOString(),
-          outcome: item.outcome,
-          customer: content.customer ?? {},
-          messages: content.messages ?? [],
-        };
-      }),
-      nextCursor: page.nextCursor,
-    };
+    if (!this.opts.persistence)
+      return Promise.resolve({ leftMessages: this.leftMessages(), nextCursor: null });
+    return storedLeftMessages(this.opts.persistence.store, query);
   }
 
   /**
@@ -840,65 +653,6 @@ export class SessionManager {
     record!.actor.send(event);
   }
 
-  /** Child actors (agent offers) keep deadlines of their own: follow them while they live. */
-  private watchChildren(record: SessionRecord, snapshot: SessionSnapshot): void {
-    for (const child of Object.values(snapshot.children) as AnyActorRef[]) {
-      if (!child || record.children.has(child)) continue;
-      const context = (child.getSnapshot() as { context?: { deadlines?: unknown } }).context;
-      if (!context || typeof context.deadlines !== 'object') continue;
-      record.children.add(child);
-      const sync = (childSnapshot: { status: string; context?: { deadlines?: Record<string, number> } }) =>
-        this.syncTimers(
-          record,
-          child.id,
-          child,
-          childSnapshot.status === 'active' ? (childSnapshot.context?.deadlines ?? {}) : {},
-        );
-      sync(child.getSnapshot());
-      child.subscribe({
-        next: sync,
-        complete: () => {
-          this.syncTimers(record, child.id, child, {});
-          record.children.delete(child);
-        },
-        error: () => {
-          this.syncTimers(record, child.id, child, {});
-          record.children.delete(child);
-        },
-      });
-    }
-  }
-
-  /** Deadlines live in a context; schedule each one once, drop the ones that went away. */
-  private syncTimers(
-    record: SessionRecord,
-    owner: string,
-    target: AnyActorRef,
-    deadlines: Record<string, number | undefined>,
-  ): void {
-    const prefix = `${owner}/`;
-    for (const [key, timer] of record.timers) {
-      if (!key.startsWith(prefix)) continue;
-      if (deadlines[key.slice(prefix.length)] !== timer.at) {
-        timer.cancel();
-        record.timers.delete(key);
-      }
-    }
-    for (const [name, at] of Object.entries(deadlines)) {
-      // A deadline fires once: one still in the context after firing is not armed again.
-      if (at === undefined || record.timers.has(prefix + name) || record.fired.has(`${prefix}${name}@${at}`))
-        continue;
-      const cancel = this.opts.clock.at(at, () => {
-        record.timers.delete(prefix + name);
-        record.fired.add(`${prefix}${name}@${at}`);
-        if (record.actor.getSnapshot().status !== 'active') return;
-        record.log.debug({ timer: name, at, actor: owner }, 'deadline due');
-        target.send({ type: name, at });
-      });
-      record.timers.set(prefix + name, { at, cancel });
-    }
-  }
-
   private record(record: SessionRecord, emitted: ChatSessionEmitted): void {
     const now = this.opts.clock.now();
     const added = transcribe(record, emitted, new Date(now).toISOString());
@@ -919,26 +673,6 @@ export class SessionManager {
       history: record.history,
     });
   }
-}
-
-/** What a listing and a resumed session need besides the snapshot; kept in the session row. */
-interface Summary {
-  customer: { name?: string; uri?: string; subject?: string };
-  agents: Array<{ uri: string; name: string }>;
-  history: Array<{ state: string; at: number }>;
-  participants: Participant[];
-  fired: string[];
-}
-
-function readSummary(value: JsonObject): Summary {
-  const v = value as Partial<Summary>;
-  return {
-    customer: v.customer ?? {},
-    agents: Array.isArray(v.agents) ? v.agents : [],
-    history: Array.isArray(v.history) ? v.history : [],
-    participants: Array.isArray(v.participants) ? v.participants : [],
-    fired: Array.isArray(v.fired) ? v.fired : [],
-  };
 }
 
 function cloneLeft(left: LeftMessage): LeftMessage {

@@ -1,0 +1,123 @@
+/**
+ * What the SA keeps of one live chat besides its actor: history, transcript, participants, deadlines,
+ * the left message, and what its next write to the store must carry (`sessionChanges`).
+ */
+import type pino from 'pino';
+import type { Actor, StateValue } from 'xstate';
+import { CHAT_SESSION_MACHINE_VERSION, chatSessionMachine } from '../../machines/chatSession/index.ts';
+import type { JsonObject, PersistedSnapshot } from '../store/index.ts';
+import type { DeadlineHolder } from './deadlines.ts';
+import type { ProvidedChatSession } from './effects.ts';
+import type { SessionChanges } from './persistence.ts';
+import type { LeftMessage } from './records.ts';
+import type { Summary } from './storedSessions.ts';
+import type { TranscriptHolder } from './transcribe.ts';
+
+export type SessionActor = Actor<ProvidedChatSession>;
+export type StartedEffect = SessionChanges['effectsStarted'][number];
+export type FinishedEffect = SessionChanges['effectsFinished'][number];
+
+export interface SessionRecord extends TranscriptHolder, DeadlineHolder {
+  id: string;
+  actor: SessionActor;
+  createdAt: number;
+  updatedAt: number;
+  history: Array<{ state: string; at: number }>;
+  lastValue?: StateValue;
+  /** Conversation hrefs (keys) routed to this session. */
+  indexed: Set<string>;
+  invitationKey: string;
+  /** Agents already reported by chat.assigned, by URI. */
+  announced: Map<string, { uri: string; name: string }>;
+  /** The left message of a customer nobody served (late messages are added to it). */
+  left?: LeftMessage;
+  endedAt?: number;
+  /** What the next write must carry besides the snapshot; removed once committed. */
+  unsaved: {
+    lines: Array<{ key: string; at: number; entry: JsonObject }>;
+    started: StartedEffect[];
+    finished: FinishedEffect[];
+    left: boolean;
+  };
+}
+
+export function newRecord(
+  id: string,
+  actor: SessionActor,
+  log: pino.Logger,
+  createdAt: number,
+  invitationKey: string,
+): SessionRecord {
+  return {
+    id,
+    actor,
+    createdAt,
+    updatedAt: createdAt,
+    history: [],
+    transcript: [],
+    participants: new Map(),
+    timers: new Map(),
+    children: new Set(),
+    seenMessages: new Set(),
+    fired: new Set(),
+    indexed: new Set(),
+    invitationKey,
+    announced: new Map(),
+    log,
+    unsaved: { lines: [], started: [], finished: [], left: false },
+  };
+}
+
+/**
+ * The session's next write: its persisted snapshot and pending deadlines, the summary a listing and a
+ * resume read, and what happened since the last write (transcript lines, effects, the left message).
+ * `committed()` drops exactly what was written, so anything recorded meanwhile goes with the next write.
+ */
+export function sessionChanges(record: SessionRecord): SessionChanges {
+  const { context } = record.actor.getSnapshot();
+  const { unsaved } = record;
+  const counts = {
+    lines: unsaved.lines.length,
+    started: unsaved.started.length,
+    finished: unsaved.finished.length,
+  };
+  const leftDirty = unsaved.left;
+  const deadlines: Record<string, number> = {};
+  for (const [key, timer] of record.timers) deadlines[key] = timer.at;
+  const summary: Summary = {
+    customer: { ...context.customer },
+    agents: [...record.announced.values()],
+    history: record.history,
+    participants: [...record.participants.values()],
+    fired: [...record.fired],
+  };
+  const left = record.left;
+  return {
+    write: {
+      machineId: chatSessionMachine.id,
+      machineVersion: CHAT_SESSION_MACHINE_VERSION,
+      snapshot: record.actor.getPersistedSnapshot() as PersistedSnapshot,
+      outcome: context.outcome ?? null,
+      deadlines,
+      summary: summary as unknown as JsonObject,
+    },
+    transcript: unsaved.lines.slice(0, counts.lines),
+    effectsStarted: unsaved.started.slice(0, counts.started),
+    effectsFinished: unsaved.finished.slice(0, counts.finished),
+    ...(leftDirty && left
+      ? {
+          leftMessage: {
+            at: Date.parse(left.at),
+            outcome: left.outcome,
+            content: { customer: left.customer, messages: left.messages } as unknown as JsonObject,
+          },
+        }
+      : {}),
+    committed: () => {
+      unsaved.lines.splice(0, counts.lines);
+      unsaved.started.splice(0, counts.started);
+      unsaved.finished.splice(0, counts.finished);
+      if (leftDirty && record.left === left) unsaved.left = false;
+    },
+  };
+}
