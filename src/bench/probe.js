@@ -50,6 +50,8 @@ if (typeof process.send === 'function') {
   process.on('message', (message) => {
     if (message?.type !== 'carechat-bench') return;
     if (typeof message.timePath === 'string') timedPath = message.timePath;
+    // With --expose-gc, `gc: true` collects first, so heapUsed is what is really held.
+    if (message.gc === true && typeof globalThis.gc === 'function') globalThis.gc();
     const cpu = process.cpuUsage();
     const memory = process.memoryUsage();
     const drained = timings;

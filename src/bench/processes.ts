@@ -40,6 +40,8 @@ export interface ChildSpec {
   logFile: string;
   /** Write a CPU profile here at exit (`--cpu-prof`). */
   profileDir?: string;
+  /** More Node flags, e.g. `--expose-gc` for samples taken after a collection. */
+  nodeFlags?: string[];
   readyTimeoutMs?: number;
 }
 
@@ -81,9 +83,12 @@ export class BenchChild {
   static async start(spec: ChildSpec): Promise<BenchChild> {
     const fd = openSync(spec.logFile, 'w');
     const profileFile = spec.profileDir ? join(spec.profileDir, `${spec.name}.cpuprofile`) : undefined;
-    const flags = spec.profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`]
-      : [];
+    const flags = [
+      ...(spec.nodeFlags ?? []),
+      ...(spec.profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${spec.profileDir}`, `--cpu-prof-name=${spec.name}.cpuprofile`]
+        : []),
+    ];
     let child: ChildProcess;
     try {
       child = spawn(process.execPath, [...flags, '--import', PROBE, ...spec.args], {
@@ -119,7 +124,7 @@ export class BenchChild {
   }
 
   /** The child's own accounting, now; `timePath` sets the path whose requests are timed from then on. */
-  sample(timePath?: string): Promise<ProbeSample> {
+  sample(timePath?: string, options: { gc?: boolean } = {}): Promise<ProbeSample> {
     if (this.exitCode !== undefined) {
       return Promise.reject(new Error(`${this.name} has exited (${this.exitCode}):\n${tail(this.logFile)}`));
     }
@@ -140,7 +145,12 @@ export class BenchChild {
           reject(new Error(`${error.message}:\n${tail(this.logFile)}`));
         },
       });
-      this.child.send({ type: 'carechat-bench', id, ...(timePath !== undefined ? { timePath } : {}) });
+      this.child.send({
+        type: 'carechat-bench',
+        id,
+        ...(timePath !== undefined ? { timePath } : {}),
+        ...(options.gc ? { gc: true } : {}),
+      });
     });
   }
 

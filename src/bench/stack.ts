@@ -83,6 +83,8 @@ export async function startBenchStack(opts: {
         CALLBACK_PATH: callbackPath,
         AGENT_CAPACITY: String(agentCapacity),
         CHAT_TOKEN_RATE_LIMIT: 'off',
+        // The embedded store, on disk as a user runs it, in the bench's own folder.
+        DATA_DIR: join(opts.logDir, 'data'),
       },
       ready: /carechat sa ready: sa=(\S+)/,
       logFile: join(opts.logDir, 'sa.log'),

@@ -62,6 +62,8 @@ export interface SaConfig {
    * resumes its own sessions at once; unique among instances sharing one database.
    */
   instanceId: string;
+  /** How long an ended chat stays in memory for late callbacks before it is read from the store only. */
+  endedLingerMs: number;
   routing: {
     strategy: Strategy;
     capacity: number;
@@ -255,10 +257,13 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
       : 'expected 1 to 100 letters, digits or . _ : @ - (a name for this instance, e.g. its host name)',
   );
 
+  const endedLingerMs = Number(read('ENDED_CHAT_LINGER_MS', '30000', int(0, 3_600_000)));
+
   if (problems.length) throw new ConfigError(problems);
   return {
     store: store.settings,
     instanceId,
+    endedLingerMs,
     port,
     host,
     ...(publicUrl ? { publicUrl } : {}),

@@ -286,6 +286,7 @@ export class Router {
   private forget(sessionId: string): void {
     this.queue = dequeue(this.queue, sessionId);
     this.excluded.delete(sessionId);
+    this.assignments.delete(sessionId);
   }
 
   private known(uri: string): boolean {

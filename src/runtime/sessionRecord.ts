@@ -74,7 +74,7 @@ export function newRecord(
  * `committed()` drops exactly what was written, so anything recorded meanwhile goes with the next write.
  */
 export function sessionChanges(record: SessionRecord): SessionChanges {
-  const { context } = record.actor.getSnapshot();
+  const { context, value } = record.actor.getSnapshot();
   const { unsaved } = record;
   const counts = {
     lines: unsaved.lines.length,
@@ -85,6 +85,10 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
   const deadlines: Record<string, number> = {};
   for (const [key, timer] of record.timers) deadlines[key] = timer.at;
   const summary: Summary = {
+    stateValue: value,
+    error: context.error
+      ? { step: context.error.step, code: context.error.code, message: context.error.message }
+      : null,
     customer: { ...context.customer },
     agents: [...record.announced.values()],
     history: record.history,

@@ -18,17 +18,23 @@ export interface SessionListing {
 export interface SessionRow {
   id: string;
   state: string;
+  /** The full state value, e.g. `{ "conferenced": "awaitingBridge" }`. */
+  stateValue: StateValue;
   status: 'active' | 'done' | 'error';
   outcome: string | null;
   createdAt: string;
   updatedAt: string;
   endedAt: string | null;
   customer: { name?: string; uri?: string; subject?: string };
-  agents: Array<{ uri: string; name: string }>;
+  /** The agents who joined the chat. */
+  agents: Array<{ uri: string; name: string; joined: true }>;
+  error: { step: string; code: string; message: string } | null;
 }
 
 /** What a listing and a resumed session need besides the snapshot; kept in the session row. */
 export interface Summary {
+  stateValue?: StateValue;
+  error?: { step: string; code: string; message: string } | null;
   customer: { name?: string; uri?: string; subject?: string };
   agents: Array<{ uri: string; name: string }>;
   history: Array<{ state: string; at: number }>;
@@ -41,6 +47,8 @@ export interface Summary {
 export function readSummary(value: JsonObject): Summary {
   const v = value as Partial<Summary>;
   return {
+    ...(v.stateValue !== undefined ? { stateValue: v.stateValue } : {}),
+    error: v.error ?? null,
     customer: v.customer ?? {},
     agents: Array.isArray(v.agents) ? v.agents : [],
     history: Array.isArray(v.history) ? v.history : [],
@@ -82,13 +90,15 @@ export async function storedPage(store: Store, query: SessionQuery): Promise<Ses
       return {
         id: item.id,
         state: item.state,
+        stateValue: summary.stateValue ?? item.state,
         status: item.status === 'active' ? 'active' : item.status === 'error' ? 'error' : 'done',
         outcome: item.outcome,
         createdAt: iso(item.createdAt),
         updatedAt: iso(item.updatedAt),
         endedAt: item.endedAt === null ? null : iso(item.endedAt),
         customer: summary.customer,
-        agents: summary.agents,
+        agents: summary.agents.map(({ uri, name }) => ({ uri, name, joined: true as const })),
+        error: summary.error ?? null,
       };
     }),
     nextCursor: page.nextCursor,
@@ -107,13 +117,15 @@ export function memoryPage(views: SessionView[], query: SessionQuery): SessionLi
     sessions: rows.map((v) => ({
       id: v.id,
       state: v.state,
+      stateValue: v.stateValue,
       status: v.status,
       outcome: v.outcome,
       createdAt: v.createdAt,
       updatedAt: v.updatedAt,
       endedAt: v.status === 'active' ? null : v.updatedAt,
       customer: v.customer,
-      agents: v.agents.map(({ uri, name }) => ({ uri, name })),
+      agents: v.agents.map(({ uri, name }) => ({ uri, name, joined: true as const })),
+      error: v.error,
     })),
     nextCursor: null,
   };

@@ -151,6 +151,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     logger,
     settings: config.chat,
     router,
+    endedGraceMs: config.endedLingerMs,
     events,
     // The customer page sends the chosen topic as the invitation's subject.
     topicOf: (invitation) => {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallbackLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import type { SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts';
+import type { SessionRow, SessionView, TranscriptEntry } from '../../src/runtime/sessions.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -70,13 +70,12 @@ beforeAll(async () => {
   });
   customer = await AnonCustomer.start(stack.saUrl, { name: 'Forgery Target' });
   await customer.waitForMessage((m) => m.text !== stack.sa.config.chat.welcomeText);
-  session = (await eventually(
+  const row = (await eventually(
     async () =>
-      (
-        await json<{ sessions: SessionView[] }>(operatorFetch(`${stack.saUrl}/sessions`))
-      ).sessions[0],
+      (await json<{ sessions: SessionRow[] }>(operatorFetch(`${stack.saUrl}/sessions`))).sessions[0],
     (s) => expect(s?.state).toBe('agentsJoined'),
-  )) as SessionView;
+  )) as SessionRow;
+  session = await json<SessionView>(operatorFetch(`${stack.saUrl}/sessions/${row.id}`));
   agentUri = session.agents.find((a) => a.joined)!.uri;
 });
 afterAll(async () => {

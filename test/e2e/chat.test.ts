@@ -6,7 +6,7 @@ import type { CallbackEvent } from '../../machines/events.ts';
 import { DEMO_TENANT } from '../../src/config/tenant.ts';
 import type { RequestLogEntry } from '../../src/emulator/index.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import type { SessionView } from '../../src/runtime/sessions.ts';
+import type { SessionRow, SessionView } from '../../src/runtime/sessions.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -42,18 +42,18 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function sessions(): Promise<SessionView[]> {
-  const response = await operatorFetch(`${stack.saUrl}/sessions`);
-  return ((await response.json()) as { sessions: SessionView[] }).sessions;
+async function sessions(): Promise<SessionRow[]> {
+  const response = await operatorFetch(`${stack.saUrl}/sessions?limit=1000`);
+  return ((await response.json()) as { sessions: SessionRow[] }).sessions;
 }
 
-async function sessionOf(customerName: string): Promise<SessionView> {
+async function sessionOf(customerName: string): Promise<SessionRow> {
   return eventually(
     async () => (await sessions()).find((s) => s.customer.name === customerName),
     (s) => {
       if (!s) throw new Error(`no session for ${customerName} yet`);
     },
-  ) as Promise<SessionView>;
+  ) as Promise<SessionRow>;
 }
 
 async function waitForState(id: string, state: string, timeout = 10_000): Promise<SessionView> {

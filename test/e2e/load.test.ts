@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentMessage } from '../../src/emulator/agents.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
-import type { SessionView } from '../../src/runtime/sessions.ts';
+import type { SessionRow } from '../../src/runtime/sessions.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
@@ -88,8 +88,8 @@ describe('load', () => {
       );
       const views = await eventually(
         async () => {
-          const response = await operatorFetch(`${stack.saUrl}/sessions`);
-          return ((await response.json()) as { sessions: SessionView[] }).sessions;
+          const response = await operatorFetch(`${stack.saUrl}/sessions?limit=1000`);
+          return ((await response.json()) as { sessions: SessionRow[] }).sessions;
         },
         (list) => {
           const open = list.filter((s) => s.state !== 'terminated');
@@ -99,7 +99,7 @@ describe('load', () => {
                 .slice(0, 3)
                 .map(
                   (s) =>
-                    `${s.customer.name} ${s.history.map((h) => `${h.state}@${h.at.slice(11, 23)}`).join(' > ')}`,
+                    `${s.customer.name} ${JSON.stringify(s.stateValue)} (updated ${s.updatedAt.slice(11, 23)})`,
                 )
                 .join('; ')}`,
             );
@@ -131,7 +131,7 @@ describe('load', () => {
       const completed = views.filter((s) => s.outcome === 'completed').length;
       for (const v of views.filter((s) => s.outcome !== 'completed')) {
         problems.push(
-          `${v.customer.name}: ${v.outcome} ${JSON.stringify(v.error)} ${v.history.map((h) => h.state).join(' > ')}`,
+          `${v.customer.name}: ${v.outcome} ${JSON.stringify(v.error)} (session ${v.id})`,
         );
       }
       console.log(

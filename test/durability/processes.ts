@@ -1,0 +1,169 @@
+/**
+ * The durability tests' stack: `carechat emulator` and `carechat sa --emulator <url>` as separate
+ * processes, started as a user starts them, the SA on a fixed port so a restart keeps its callback URL;
+ * simulated agents that answer at once; and a scripted customer over the anonymous UCWA wire.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { AnonCustomer } from '../../src/bench/customer.ts';
+import { BenchChild, CARECHAT_BIN } from '../../src/bench/processes.ts';
+import { baseEnv, control } from '../../src/bench/stack.ts';
+import { DEMO_AGENTS, DEMO_TENANT } from '../../src/config/tenant.ts';
+import type { SessionListing, SessionRow } from '../../src/runtime/sessions.ts';
+import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The emulator, with callbacks retried long enough to span an SA restart, and agents answering at once. */
+export async function startEmulatorProcess(dir: string): Promise<BenchChild> {
+  return BenchChild.start({
+    name: 'emulator',
+    args: [CARECHAT_BIN, 'emulator', '--port', '0', '--callback-retries', '7'],
+    env: baseEnv(),
+    ready: /carechat emulator ready: (\S+)/,
+    logFile: join(dir, 'emulator.log'),
+  });
+}
+
+export interface SaProcess {
+  url: string;
+  /** Starts a fresh SA process with the same settings (the previous one must be gone). */
+  start(): Promise<BenchChild>;
+}
+
+/** An SA for `emulator` on a fixed port; `env` adds the store settings and anything else. */
+export async function saProcess(
+  dir: string,
+  emulator: BenchChild,
+  env: Record<string, string>,
+  options: { nodeFlags?: string[] } = {},
+): Promise<SaProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let generation = 0;
+  const saEnv = {
+    ...baseEnv(),
+    ...(operatorEnv() as Record<string, string>),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    CHAT_TOKEN_RATE_LIMIT: 'off',
+    LOG_LEVEL: process.env.DURABILITY_LOG_LEVEL ?? 'warn',
+    ...env,
+  };
+  await control(emulator.url, 'PUT', `/control/applications/${DEMO_TENANT.applicationId}/callback`, {
+    url: `${url}/callbacks`,
+  });
+  for (const agent of DEMO_AGENTS) {
+    await control(emulator.url, 'PUT', `/control/agents/${encodeURIComponent(agent.uri)}/behaviour`, {
+      answer: 'accept',
+      acceptDelayMs: 0,
+      typingMs: 0,
+    });
+  }
+  return {
+    url,
+    start: () =>
+      BenchChild.start({
+        name: 'sa',
+        args: [CARECHAT_BIN, 'sa', '--emulator', emulator.url],
+        env: saEnv,
+        ready: /carechat sa ready: sa=(\S+)/,
+        logFile: join(dir, `sa-${++generation}.log`),
+        ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+      }),
+  };
+}
+
+export interface ChatOutcome {
+  name: string;
+  leaver: boolean;
+  /** The customer's messages, each answered by the agent. */
+  sent: string[];
+  error?: string;
+}
+
+/**
+ * One customer: a token (asked again while the SA is down, as the page would), the welcome, then either
+ * leaving at once (`leaver`) or the agent's greeting and two questions, each answered, then leaving.
+ */
+export async function chat(
+  saUrl: string,
+  name: string,
+  opts: { leaver?: boolean; waitMs?: number } = {},
+): Promise<ChatOutcome> {
+  const waitMs = opts.waitMs ?? 90_000;
+  const outcome: ChatOutcome = { name, leaver: opts.leaver ?? false, sent: [] };
+  let customer: AnonCustomer | undefined;
+  try {
+    for (let attempt = 0; !customer; attempt += 1) {
+      try {
+        customer = await AnonCustomer.start(saUrl, { name });
+      } catch (error) {
+        if (attempt > 300) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const c = customer;
+    const welcome = await c.waitForMessage(() => true, waitMs);
+    if (outcome.leaver) {
+      await c.leave();
+      return outcome;
+    }
+    const greeting = await c.waitForMessage((m) => m.from !== welcome.from, waitMs);
+    for (const question of [`${name}: question 1`, `${name}: question 2`]) {
+      await c.send(question);
+      outcome.sent.push(question);
+      await c.waitForMessage((m) => m.from === greeting.from && m.text.includes(question), waitMs);
+    }
+    await c.leave();
+  } catch (error) {
+    outcome.error = error instanceof Error ? error.message : String(error);
+    await customer?.leave().catch(() => undefined);
+  } finally {
+    await customer?.close();
+  }
+  return outcome;
+}
+
+/** Runs `count` chats, `concurrency` at a time; `make(n)` runs the n-th (1-based). */
+export async function runChats<T>(
+  count: number,
+  concurrency: number,
+  make: (n: number) => Promise<T>,
+): Promise<T[]> {
+  let next = 0;
+  const results: T[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        next += 1;
+        results.push(await make(next));
+      }
+    }),
+  );
+  return results;
+}
+
+/** Every stored session, all pages of `GET /sessions`. */
+export async function allSessions(saUrl: string): Promise<SessionRow[]> {
+  const rows: SessionRow[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const response = await operatorFetch(`${saUrl}/sessions?limit=1000${query}`);
+    if (response.status !== 200) throw new Error(`GET /sessions answered ${response.status}`);
+    const page = (await response.json()) as SessionListing;
+    rows.push(...page.sessions);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return rows;
+}
