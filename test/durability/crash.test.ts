@@ -12,19 +12,17 @@
  * dropped afterwards). Size: CRASH_CHATS (default 200) chats, CRASH_KILLS (default 20) kills per engine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chatSessionMachine } from '../../machines/chatSession/index.ts';
-import { AnonCustomer } from '../../src/bench/customer.ts';
-import { BenchChild, CARECHAT_BIN } from '../../src/bench/processes.ts';
-import { baseEnv, control } from '../../src/bench/stack.ts';
-import { DEMO_AGENTS, DEMO_TENANT } from '../../src/config/tenant.ts';
-import type { SessionListing, SessionRow, TranscriptEntry } from '../../src/runtime/sessions.ts';
+import { control } from '../../src/bench/stack.ts';
+import { DEMO_AGENTS } from '../../src/config/tenant.ts';
+import type { SessionListing, TranscriptEntry } from '../../src/runtime/sessions.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
+import { operatorFetch } from '../helpers/operator.ts';
 import { findTestPostgres, missingPostgresPolicy } from '../helpers/postgres.ts';
+import { allSessions, chat, runChats, saProcess, startEmulatorProcess } from './processes.ts';
 
 const CHATS = Number(process.env.CRASH_CHATS ?? 200);
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
@@ -48,109 +46,18 @@ afterAll(async () => {
   else for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Outcome {
-  name: string;
-  leaver: boolean;
-  sent: string[];
-  error?: string;
-}
-
-/** One customer: a token (retried while the SA is down), the welcome, the agent, two questions, leave. */
-async function chat(saUrl: string, n: number): Promise<Outcome> {
-  const name = `Crash Customer ${n}`;
-  const leaver = n % LEAVER_EVERY === 0;
-  const outcome: Outcome = { name, leaver, sent: [] };
-  let customer: AnonCustomer | undefined;
-  try {
-    for (let attempt = 0; !customer; attempt += 1) {
-      try {
-        customer = await AnonCustomer.start(saUrl, { name });
-      } catch (error) {
-        if (attempt > 200) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    const c = customer;
-    const welcome = await c.waitForMessage(() => true, WAIT_MS);
-    if (leaver) {
-      await c.leave();
-      return outcome;
-    }
-    const greeting = await c.waitForMessage((m) => m.from !== welcome.from, WAIT_MS);
-    for (const question of [`question ${n}.1`, `question ${n}.2`]) {
-      await c.send(question);
-      outcome.sent.push(question);
-      await c.waitForMessage((m) => m.from === greeting.from && m.text.includes(question), WAIT_MS);
-    }
-    await c.leave();
-  } catch (error) {
-    outcome.error = error instanceof Error ? error.message : String(error);
-    await customer?.leave().catch(() => undefined);
-  } finally {
-    await customer?.close();
-  }
-  return outcome;
-}
-
-async function allSessions(saUrl: string): Promise<SessionRow[]> {
-  const rows: SessionRow[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const response = await operatorFetch(`${saUrl}/sessions?limit=1000${query}`);
-    if (response.status !== 200) throw new Error(`GET /sessions answered ${response.status}`);
-    const page = (await response.json()) as SessionListing;
-    rows.push(...page.sessions);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return rows;
-}
-
 async function runCrashScenario(store: Record<string, string>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'carechat-crash-'));
   tempDirs.push(dir);
-  const emulator = await BenchChild.start({
-    name: 'emulator',
-    // The platform retries a callback the SA did not answer: long enough to span a restart.
-    args: [CARECHAT_BIN, 'emulator', '--port', '0', '--callback-retries', '7'],
-    env: baseEnv(),
-    ready: /carechat emulator ready: (\S+)/,
-    logFile: join(dir, 'emulator.log'),
-  });
-  const port = await freePort();
-  const saEnv = {
-    ...baseEnv(),
-    ...(operatorEnv() as Record<string, string>),
+  const emulator = await startEmulatorProcess(dir);
+  const stack = await saProcess(dir, emulator, {
     ...store,
-    PORT: String(port),
-    HOST: '127.0.0.1',
     INSTANCE_ID: 'crash-test-sa',
-    CHAT_TOKEN_RATE_LIMIT: 'off',
     AGENT_CAPACITY: String(Math.ceil(CONCURRENCY / DEMO_AGENTS.length) + 2),
-    LOG_LEVEL: process.env.CRASH_LOG_LEVEL ?? 'warn',
-  };
-  let generation = 0;
-  const startSa = () =>
-    BenchChild.start({
-      name: 'sa',
-      args: [CARECHAT_BIN, 'sa', '--emulator', emulator.url],
-      env: saEnv,
-      ready: /carechat sa ready: sa=(\S+)/,
-      logFile: join(dir, `sa-${++generation}.log`),
-    });
+  });
+  const startSa = () => stack.start();
   let sa = await startSa();
-  const saUrl = sa.url;
+  const saUrl = stack.url;
   // What the platform did: every request it logged, collected as the test goes (its log is bounded).
   const requests: Array<{
     method: string;
@@ -171,28 +78,11 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
   };
   const collector = setInterval(() => void collect().catch(() => undefined), 500);
   try {
-    await control(emulator.url, 'PUT', `/control/applications/${DEMO_TENANT.applicationId}/callback`, {
-      url: `${saUrl}/callbacks`,
-    });
-    for (const agent of DEMO_AGENTS) {
-      await control(emulator.url, 'PUT', `/control/agents/${encodeURIComponent(agent.uri)}/behaviour`, {
-        answer: 'accept',
-        acceptDelayMs: 0,
-        typingMs: 0,
-      });
-    }
-
-    // Customers, CONCURRENCY at a time.
-    let next = 0;
+    // Customers, CONCURRENCY at a time; every LEAVER_EVERY-th leaves right after the welcome.
     let running = true;
-    const outcomes: Outcome[] = [];
-    const worker = async () => {
-      while (next < CHATS) {
-        next += 1;
-        outcomes.push(await chat(saUrl, next));
-      }
-    };
-    const customers = Promise.all(Array.from({ length: CONCURRENCY }, worker)).finally(() => {
+    const customers = runChats(CHATS, CONCURRENCY, (n) =>
+      chat(saUrl, `Crash Customer ${n}`, { leaver: n % LEAVER_EVERY === 0, waitMs: WAIT_MS }),
+    ).finally(() => {
       running = false;
     });
 
@@ -218,8 +108,7 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
       kills += 1;
       sa = await startSa();
     }
-    const results = await customers;
-    void results;
+    const outcomes = await customers;
 
     // Every chat ended, terminated.
     const rows = await eventually(
