@@ -61,6 +61,8 @@ export interface SaConfig {
     businessHours: BusinessHours | 'always';
   };
   logLevel: string;
+  /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN); open otherwise. */
+  metricsToken?: string;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -237,6 +239,8 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     LOG_LEVELS.includes(v) ? undefined : `expected one of ${LOG_LEVELS.join(', ')}`,
   );
 
+  const metricsToken = read('METRICS_TOKEN', '');
+
   if (problems.length) throw new ConfigError(problems);
   return {
     port,
@@ -253,6 +257,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     auth,
     routing,
     logLevel,
+    ...(metricsToken ? { metricsToken } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { chatSessionMachine } from '../../machines/chatSession.ts';
 import { type ApiError, isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
-import { callbackRoute } from '../callbacks/route.ts';
+import { type CallbackResult, callbackRoute } from '../callbacks/route.ts';
 import type { CallbackVerifier } from '../callbacks/verify.ts';
 import type { Router } from '../runtime/router.ts';
 import type { SessionManager } from '../runtime/sessions.ts';
@@ -64,6 +64,14 @@ export interface SaAppOptions {
   auth: AuthConfig;
   /** The SA's public URL (known once it listens): redirect URI, cookie Secure flag, CSRF origin. */
   publicUrl: () => string;
+  /** GET /metrics: the Prometheus text; absent: no such route. */
+  metrics?: {
+    scrape(): Promise<{ text: string; contentType: string }>;
+    /** Whether this Authorization header may read them (METRICS_TOKEN). */
+    authorized(authorization: string | undefined): boolean;
+  };
+  /** Told how each platform callback ended and how long it took. */
+  observeCallback?: (result: CallbackResult, seconds: number) => void;
 }
 
 /** Largest request body any route other than the callbacks (1 MiB, own limit) accepts. */
@@ -75,7 +83,7 @@ const TokenRequestSchema = z.strictObject({
 });
 
 function jsonError(
-  status: 400 | 403 | 404 | 413 | 415 | 429 | 502 | 503,
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 502 | 503,
   error: string,
   message: string,
   headers?: Record<string, string>,
@@ -136,7 +144,9 @@ export function createSaApp(opts: SaAppOptions): Hono {
     callbackRoute({
       path: opts.callbackPath,
       verifier: opts.verifier,
-      logger: log.child({ component: 'callbacks' }),
+      // The route names its own component in its log lines.
+      logger: log,
+      ...(opts.observeCallback ? { observe: opts.observeCallback } : {}),
       dispatch: (events, ctx) =>
         opts.sessions.dispatch(events, {
           ...(ctx.callbackContext ? { callbackContext: ctx.callbackContext } : {}),
@@ -252,6 +262,19 @@ export function createSaApp(opts: SaAppOptions): Hono {
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', sessions: opts.sessions.list().filter((s) => s.status === 'active').length }),
   );
+
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', async (c) => {
+      if (!metrics.authorized(c.req.header('authorization'))) {
+        throw jsonError(401, 'unauthorized', 'the metrics need Authorization: Bearer <METRICS_TOKEN>', {
+          'WWW-Authenticate': 'Bearer realm="metrics"',
+        });
+      }
+      const { text, contentType } = await metrics.scrape();
+      return c.body(text, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+    });
+  }
 
   app.get('/sessions', (c) => c.json({ sessions: opts.sessions.list() }));
   app.get('/sessions/:id', (c) => {

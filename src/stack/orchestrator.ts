@@ -5,12 +5,14 @@
  */
 import type { Hono } from 'hono';
 import type pino from 'pino';
-import { createPlatformClient, type PlatformClient } from '../api/index.ts';
+import { createPlatformClient, instrumentClient, type PlatformClient } from '../api/index.ts';
 import {
   CallbackKeysUnavailableError,
   type CallbackVerifier,
   verifierFromOpenIdMetadata,
 } from '../callbacks/verify.ts';
+import { chatTimings } from '../ops/chatTimings.ts';
+import { Metrics, metricsAuthorized } from '../ops/metrics.ts';
 import { isOpen } from '../routing/index.ts';
 import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
@@ -62,13 +64,24 @@ export interface Orchestrator {
   /** Stops every session's timers; in-flight HTTP requests are the host server's to drain. */
   stop(): Promise<void>;
   /** Internals for the CLI and tests; not part of the public API. */
-  readonly internals: { router: Router; sessionManager: SessionManager; client: PlatformClient };
+  readonly internals: {
+    router: Router;
+    sessionManager: SessionManager;
+    client: PlatformClient;
+    metrics: Metrics;
+  };
 }
 
 export function createOrchestrator(config: SaConfig, options: OrchestratorOptions = {}): Orchestrator {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const client = createPlatformClient({
+  // Filled in once the router exists: the gauges read it on each scrape.
+  let router: Router | undefined;
+  const metrics = new Metrics({
+    queueLength: () => router?.queued().length ?? 0,
+    agents: () => router?.agents() ?? [],
+  });
+  const platformClient = createPlatformClient({
     discoverUrl: config.api.discoverUrl,
     endpointUri: config.api.endpointUri,
     auth: {
@@ -79,9 +92,13 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     },
     timeoutMs: config.api.timeoutMs,
     allowedHosts: config.api.allowedHosts,
-    logger: logger.child({ component: 'api' }),
+    // The client names its own component in its log lines.
+    logger,
     now: () => clock.now(),
   });
+  const client = instrumentClient(platformClient, ({ operation, status, seconds }) =>
+    metrics.apiRequest(operation, status, seconds),
+  );
   // Callbacks that arrive before start() has the signing keys are answered 503, so the platform retries them.
   let verifier: CallbackVerifier | undefined;
   const verify: CallbackVerifier = (header) =>
@@ -89,7 +106,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       ? verifier(header)
       : Promise.reject(new CallbackKeysUnavailableError('the SA is starting: callback keys not loaded yet'));
   let sessions: SessionManager | undefined;
-  const router = new Router({
+  router = new Router({
     roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
     strategy: config.routing.strategy,
     capacity: config.routing.capacity,
@@ -100,7 +117,17 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     logger: logger.child({ component: 'routing' }),
     send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
   });
+  const routing = router;
   const events = new ChatEvents(logger, () => clock.now());
+  events.on(
+    '*',
+    chatTimings(metrics, {
+      welcomedAt: (id) => {
+        const welcomed = sessions?.get(id)?.history.find((h) => h.state.startsWith('welcomed'));
+        return welcomed ? Date.parse(welcomed.at) : undefined;
+      },
+    }),
+  );
   const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
   const open = () => isOpen(config.routing.businessHours, clock.now());
   sessions = new SessionManager({
@@ -130,7 +157,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
     sessions: manager,
-    router,
+    router: routing,
     client,
     verifier: verify,
     logger,
@@ -144,6 +171,11 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     now: () => clock.now(),
     auth: config.auth,
     publicUrl: options.publicUrl ?? (() => config.publicUrl ?? ''),
+    metrics: {
+      scrape: () => metrics.scrape(),
+      authorized: (authorization) => metricsAuthorized(config.metricsToken, authorization),
+    },
+    observeCallback: (result, seconds) => metrics.callback(result, seconds),
   });
   let starting: Promise<void> | undefined;
   return {
@@ -155,10 +187,10 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       get: (id) => manager.get(id),
       transcript: (id) => manager.transcript(id),
       leftMessages: () => manager.leftMessages(),
-      agents: () => router.agents(),
-      queue: () => router.queued(),
+      agents: () => routing.agents(),
+      queue: () => routing.queued(),
     },
-    operate: createOperations(manager, router),
+    operate: createOperations(manager, routing),
     on: (type, listener) => events.on(type, listener),
     start() {
       starting ??= verifierFromOpenIdMetadata(config.callbackAuth.openIdMetadataUrl, {
@@ -180,6 +212,6 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     async stop() {
       manager.stop();
     },
-    internals: { router, sessionManager: manager, client },
+    internals: { router: routing, sessionManager: manager, client, metrics },
   };
 }

@@ -26,6 +26,7 @@ const EXPECTED_PUBLIC = [
   'POST /chat/token',
   'OPTIONS /chat/token',
   'GET /healthz',
+  'GET /metrics',
   'GET /',
   'GET /widget.js',
   'GET /launcher.js',
