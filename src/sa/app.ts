@@ -70,6 +70,8 @@ export interface SaAppOptions {
     /** Whether this Authorization header may read them (METRICS_TOKEN). */
     authorized(authorization: string | undefined): boolean;
   };
+  /** GET /readyz: 200 `{ ready: true }` or 503 `{ ready: false, reason }`; absent: always ready. */
+  readiness?: () => Promise<{ ready: true } | { ready: false; reason: string }>;
   /** Told how each platform callback ended and how long it took. */
   observeCallback?: (result: CallbackResult, seconds: number) => void;
 }
@@ -262,6 +264,13 @@ export function createSaApp(opts: SaAppOptions): Hono {
   app.get('/healthz', (c) =>
     c.json({ status: 'ok', sessions: opts.sessions.list().filter((s) => s.status === 'active').length }),
   );
+
+  // Readiness, not liveness: whether to send this SA traffic now (platform, store, not stopping).
+  app.get('/readyz', async (c) => {
+    const readiness = opts.readiness ? await opts.readiness() : { ready: true as const };
+    c.header('Cache-Control', 'no-store');
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
 
   const metrics = opts.metrics;
   if (metrics) {

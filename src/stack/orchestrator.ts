@@ -13,6 +13,7 @@ import {
 } from '../callbacks/verify.ts';
 import { chatTimings } from '../ops/chatTimings.ts';
 import { Metrics, metricsAuthorized } from '../ops/metrics.ts';
+import { checkReadiness, httpReachable, type ReadinessCheck } from '../ops/readiness.ts';
 import { isOpen } from '../routing/index.ts';
 import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
@@ -36,6 +37,11 @@ export interface OrchestratorOptions {
   allowedOrigins?: () => string[];
   /** Where the SA is reachable (sign-in redirects); default `config.publicUrl`. */
   publicUrl?: () => string;
+  /**
+   * Extra readiness checks for GET /readyz (e.g. the store): each resolves when its dependency is usable and
+   * throws (its message becomes the reason) when not. The platform check is always there.
+   */
+  readinessChecks?: Array<() => Promise<void>>;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
@@ -154,6 +160,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   });
   const manager = sessions;
   // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
+  let readiness: () => ReturnType<typeof checkReadiness> = async () => ({ ready: true });
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
     sessions: manager,
@@ -176,8 +183,23 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       authorized: (authorization) => metricsAuthorized(config.metricsToken, authorization),
     },
     observeCallback: (result, seconds) => metrics.callback(result, seconds),
+    readiness: () => readiness(),
   });
   let starting: Promise<void> | undefined;
+  let stopping = false;
+  const readinessChecks: ReadinessCheck[] = [
+    { name: 'platform', check: httpReachable(config.api.discoverUrl) },
+    ...(options.readinessChecks ?? []).map((check, i) => ({
+      name: check.name || `check ${i + 1}`,
+      check,
+    })),
+  ];
+  readiness = () =>
+    checkReadiness({
+      checks: () => readinessChecks,
+      state: () =>
+        stopping ? 'the SA is stopping' : verifier ? undefined : 'the SA is starting (callback keys not loaded)',
+    });
   return {
     app,
     fetch: (request) => app.fetch(request),
@@ -210,6 +232,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       return starting;
     },
     async stop() {
+      stopping = true;
       manager.stop();
     },
     internals: { router: routing, sessionManager: manager, client, metrics },

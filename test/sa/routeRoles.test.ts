@@ -27,6 +27,7 @@ const EXPECTED_PUBLIC = [
   'OPTIONS /chat/token',
   'GET /healthz',
   'GET /metrics',
+  'GET /readyz',
   'GET /',
   'GET /widget.js',
   'GET /launcher.js',

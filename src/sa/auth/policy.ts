@@ -40,6 +40,7 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'POST', path: '/chat/token', access: PUBLIC },
     { method: 'OPTIONS', path: '/chat/token', access: PUBLIC },
     { method: 'GET', path: '/healthz', access: PUBLIC },
+    { method: 'GET', path: '/readyz', access: PUBLIC },
     // open, or its own bearer token (METRICS_TOKEN) checked by the route
     { method: 'GET', path: '/metrics', access: PUBLIC },
     { method: 'GET', path: '/', access: PUBLIC },
