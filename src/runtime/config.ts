@@ -6,6 +6,7 @@ import type { ChatSettings } from '../../machines/chatSession.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
+import { noteDefault } from '../config/settings.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
 
@@ -77,6 +78,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
   const problems: string[] = [];
   const read = (name: string, fallback: string | undefined, check?: (v: string) => string | undefined) => {
+    noteDefault(env, name, fallback, fallback === undefined);
     const raw = env[name];
     const value = raw === undefined || raw === '' ? fallback : raw.trim();
     if (value === undefined) {

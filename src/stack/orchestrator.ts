@@ -198,7 +198,11 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     checkReadiness({
       checks: () => readinessChecks,
       state: () =>
-        stopping ? 'the SA is stopping' : verifier ? undefined : 'the SA is starting (callback keys not loaded)',
+        stopping
+          ? 'the SA is stopping'
+          : verifier
+            ? undefined
+            : 'the SA is starting (callback keys not loaded)',
     });
   return {
     app,
