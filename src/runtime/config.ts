@@ -8,6 +8,7 @@ import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
 import { noteDefault } from '../config/settings.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
+import { type WebhookSettings, webhookSettingsFromEnv } from '../ops/webhooks.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
 
 export class ConfigError extends Error {
@@ -64,6 +65,8 @@ export interface SaConfig {
   logLevel: string;
   /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN); open otherwise. */
   metricsToken?: string;
+  /** Where chat events are POSTed, signed (WEBHOOK_URLS, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE); absent: none. */
+  webhooks?: WebhookSettings;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -242,6 +245,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
   );
 
   const metricsToken = read('METRICS_TOKEN', '');
+  const webhooks = webhookSettingsFromEnv(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -260,6 +264,7 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     routing,
     logLevel,
     ...(metricsToken ? { metricsToken } : {}),
+    ...(webhooks ? { webhooks } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ import {
 import { chatTimings } from '../ops/chatTimings.ts';
 import { Metrics, metricsAuthorized } from '../ops/metrics.ts';
 import { checkReadiness, httpReachable, type ReadinessCheck } from '../ops/readiness.ts';
+import { type WebhookOutbox, WebhookWorker } from '../ops/webhooks.ts';
 import { isOpen } from '../routing/index.ts';
 import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
@@ -42,6 +43,11 @@ export interface OrchestratorOptions {
    * throws (its message becomes the reason) when not. The platform check is always there.
    */
   readinessChecks?: Array<() => Promise<void>>;
+  /**
+   * The store's webhook outbox (`store.webhooks`): with WEBHOOK_URLS configured, a delivery worker runs
+   * from start() to stop(). Events get into it with `enqueueChatEvent` (src/ops/webhooks.ts).
+   */
+  webhookOutbox?: WebhookOutbox;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
@@ -187,6 +193,20 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   });
   let starting: Promise<void> | undefined;
   let stopping = false;
+  const webhookLog = logger.child({ component: 'webhooks' });
+  if (config.webhooks && !options.webhookOutbox) {
+    webhookLog.warn('WEBHOOK_URLS is set but this SA has no store outbox: no webhooks are delivered');
+  }
+  const webhooks =
+    config.webhooks && options.webhookOutbox
+      ? new WebhookWorker({
+          outbox: options.webhookOutbox,
+          settings: config.webhooks,
+          logger: webhookLog,
+          metrics,
+          now: () => clock.now(),
+        })
+      : undefined;
   const readinessChecks: ReadinessCheck[] = [
     { name: 'platform', check: httpReachable(config.api.discoverUrl) },
     ...(options.readinessChecks ?? []).map((check, i) => ({
@@ -227,6 +247,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       }).then(
         (loaded) => {
           verifier = loaded;
+          webhooks?.start();
         },
         (error: unknown) => {
           starting = undefined;
@@ -238,6 +259,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     async stop() {
       stopping = true;
       manager.stop();
+      await webhooks?.stop();
     },
     internals: { router: routing, sessionManager: manager, client, metrics },
   };
