@@ -26,6 +26,7 @@ import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
 import { type AgentView, Router } from '../runtime/router.ts';
 import { SessionManager, type SessionView } from '../runtime/sessions.ts';
 import { createSaApp } from '../sa/app.ts';
+import { MemorySurveyStore, type SurveyStore, surveyTokens } from '../sa/survey.ts';
 
 export interface OrchestratorOptions {
   /** Any pino logger (or a child of the host's); default: a pino logger at `config.logLevel`. */
@@ -48,6 +49,8 @@ export interface OrchestratorOptions {
    * from start() to stop(). Events get into it with `enqueueChatEvent` (src/ops/webhooks.ts).
    */
   webhookOutbox?: WebhookOutbox;
+  /** Where post-chat survey answers are kept; default in memory (lost on restart). */
+  surveyStore?: SurveyStore;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
@@ -166,6 +169,14 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   });
   const manager = sessions;
   // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
+  // The widget's threadId (from its chat token) → the session its invitation became: the survey's link.
+  const threads = new Map<string, string>();
+  manager.onCallbackEvent((event, sessionId) => {
+    if (event.type === 'callback.invitationReceived' && event.threadId && sessionId) {
+      threads.set(event.threadId, sessionId);
+    }
+  });
+  const surveyStore = options.surveyStore ?? new MemorySurveyStore((id) => manager.get(id) !== undefined);
   let readiness: () => ReturnType<typeof checkReadiness> = async () => ({ ready: true });
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
@@ -190,6 +201,15 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     },
     observeCallback: (result, seconds) => metrics.callback(result, seconds),
     readiness: () => readiness(),
+    survey: {
+      store: surveyStore,
+      tokens: surveyTokens(config.auth.sessionSecret, () => clock.now()),
+      sessionOfThread: (threadId) => threads.get(threadId),
+      onSubmitted: (sessionId, answer) => {
+        metrics.surveyResponses.inc({ score: String(answer.score) });
+        events.emit('survey.submitted', { sessionId, ...answer });
+      },
+    },
   });
   let starting: Promise<void> | undefined;
   let stopping = false;

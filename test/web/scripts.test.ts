@@ -8,6 +8,8 @@ import { consoleCsp, consolePageHtml } from '../../src/web/console/page.ts';
 
 const SCRIPTS = [
   '../../src/web/customer/widget.js',
+  '../../src/web/customer/survey.js',
+  '../../src/web/console/survey.js',
   '../../src/web/customer/launcher.js',
   '../../src/web/console/console.js',
   '../../src/emulator/desk/desk.js',

@@ -11,6 +11,7 @@
  * Live updates come as server-sent events. Every string that came from a customer (or anyone) is set with
  * textContent: nothing here ever parses markup.
  */
+import { surveySection } from './survey.js';
 
 const PRESENCES = ['available', 'busy', 'away', 'offline'];
 
@@ -577,6 +578,8 @@ function sessionView(id) {
       assignments,
     ),
   );
+  const survey = surveySection(id);
+  app.append(survey.section);
 
   /** @type {any} */
   let current;
@@ -776,7 +779,10 @@ function sessionView(id) {
     bargeButton.disabled = !running;
     closeButton.disabled = !running;
   };
-  follow(`/sessions/${encodeURIComponent(id)}/events`, 'session', render);
+  follow(`/sessions/${encodeURIComponent(id)}/events`, 'session', (/** @type {any} */ data) => {
+    render(data);
+    if (data.session?.status !== 'active') void survey.refresh();
+  });
   void current;
 }
 

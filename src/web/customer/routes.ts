@@ -6,7 +6,7 @@ import { CUSTOMER_PAGE_CSS, type CustomerPageOptions, customerPageHtml } from '.
 /** The widget module and the launcher script, read once from next to this file and kept in memory. */
 const sources = new Map<string, { text: string; etag: string }>();
 
-function source(name: 'widget.js' | 'launcher.js'): { text: string; etag: string } {
+function source(name: 'widget.js' | 'launcher.js' | 'survey.js'): { text: string; etag: string } {
   let found = sources.get(name);
   if (!found) {
     const text = readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
@@ -58,7 +58,7 @@ export function customerPageRoutes(opts: CustomerRouteOptions = {}): Hono {
   });
 
   // /launcher.js is loaded by other websites (one <script> tag): it opens this page in a frame.
-  for (const name of ['widget.js', 'launcher.js'] as const) {
+  for (const name of ['widget.js', 'survey.js', 'launcher.js'] as const) {
     app.get(`/${name}`, (c) => {
       const { text, etag } = source(name);
       c.header('Cache-Control', 'no-cache');

@@ -10,6 +10,8 @@
  * ever written with textContent.
  */
 
+import { offerSurvey } from './survey.js';
+
 const CULTURE = 'en-us';
 const USER_AGENT = 'carechat-widget/1.0';
 /** At most one `setIsTyping` POST per this interval while the customer types. */
@@ -234,6 +236,8 @@ export class CustomerChat {
     this.lastTypingAt = 0;
     this.reconnecting = false;
     this.chatShown = false;
+    /** @type {{ threadId: string, surveyToken: string } | undefined} from the chat token, for the survey */
+    this.survey = undefined;
     /** participant key → display name (roster, for "joined"/"left") */
     this.participants = new Map();
     /** participant key → display name (who is typing now) */
@@ -327,6 +331,9 @@ export class CustomerChat {
     }
     this.token = grant.token;
     this.helpdeskUri = grant.helpdeskUri;
+    const { threadId, surveyToken } = grant;
+    this.survey =
+      typeof threadId === 'string' && typeof surveyToken === 'string' ? { threadId, surveyToken } : undefined;
     const discoverUrl = resolveHref(grant.discoverUri, res.url || location.href);
 
     // 2. Discover the anonymous applications endpoint.
@@ -361,6 +368,7 @@ export class CustomerChat {
     /** @type {Record<string, string>} */
     const invitation = { operationId: uuid(), to: this.helpdeskUri };
     if (topic) invitation.subject = topic;
+    if (this.survey) invitation.threadId = this.survey.threadId; // ties the chat to the survey token
     invitation.importance = 'Normal';
     res = await this.platform('POST', resolveHref(startMessaging.href, appUrl), {
       body: JSON.stringify(invitation),
@@ -973,6 +981,7 @@ export function mount(root) {
       // The last line ("You left the chat.", "The chat has ended.") in full view, and the way on focused.
       scrollToEnd();
       restartButton.focus({ preventScroll: true });
+      if (chat?.survey) offerSurvey(chatPanel, { token: chat.survey.surveyToken, before: restartButton });
       tellHost({ type: 'ended' });
     },
   };
