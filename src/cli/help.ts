@@ -4,7 +4,7 @@
  * environment; see src/config/settings.ts), so the list cannot drift from the code.
  */
 import { type Env, isSecretSetting, type SettingRead, SettingsRecorder } from '../config/settings.ts';
-import { redactUrl } from '../store/index.ts';
+import { redactUrl } from '../store/settings.ts';
 
 export interface CommandHelp {
   usage: string;
