@@ -155,6 +155,49 @@ export interface WebhookWorkerOptions {
   /** Host name → addresses (tests); default DNS. */
   resolve?: (host: string) => Promise<string[]>;
   fetch?: typeof fetch;
+  /** Told the result of every attempt (the console's webhook status). */
+  onAttempt?: (attempt: WebhookAttempt) => void;
+}
+
+export type WebhookResult = 'delivered' | 'failed' | 'refused' | 'expired';
+
+export interface WebhookAttempt {
+  id: number;
+  event: string;
+  sessionId: string | null;
+  result: WebhookResult;
+  attempts: number;
+  /** What went wrong (targets without credentials or query), for anything but `delivered`. */
+  error?: string;
+  at: number;
+}
+
+/** What the console shows: totals by result and the latest failures, newest first. */
+export interface WebhookStatus {
+  targets: string[];
+  totals: Record<WebhookResult, number>;
+  recentFailures: Array<Omit<WebhookAttempt, 'at'> & { at: string }>;
+}
+
+/** Keeps the totals and the last `keep` failed attempts for the console. */
+export function webhookStatusBoard(targets: readonly string[], keep = 20) {
+  const totals: Record<WebhookResult, number> = { delivered: 0, failed: 0, refused: 0, expired: 0 };
+  const failures: WebhookAttempt[] = [];
+  return {
+    record(attempt: WebhookAttempt): void {
+      totals[attempt.result] += 1;
+      if (attempt.result === 'delivered') return;
+      failures.unshift(attempt);
+      failures.length = Math.min(failures.length, keep);
+    },
+    status(): WebhookStatus {
+      return {
+        targets: targets.map(safeUrl),
+        totals: { ...totals },
+        recentFailures: failures.map((f) => ({ ...f, at: new Date(f.at).toISOString() })),
+      };
+    },
+  };
 }
 
 const HOUR = 3_600_000;
@@ -253,8 +296,22 @@ export class WebhookWorker {
         failures.push(`${safeUrl(url)}: ${(error as Error).message}`);
       }
     }
-    const count = (result: string) =>
+    const count = (result: WebhookResult, error?: string) => {
       this.opts.metrics?.webhookDeliveries.inc({ event: record.type, result });
+      try {
+        this.opts.onAttempt?.({
+          id: record.id,
+          event: record.type,
+          sessionId: record.sessionId,
+          result,
+          attempts: record.attempts,
+          ...(error ? { error } : {}),
+          at: this.now(),
+        });
+      } catch (failure) {
+        log.warn({ err: failure }, 'webhook attempt observer failed');
+      }
+    };
     if (!failures.length) {
       await this.opts.outbox.delivered(record.id);
       count('delivered');
@@ -270,13 +327,13 @@ export class WebhookWorker {
         retryAt: now,
       });
       await this.opts.outbox.delivered(record.id);
-      count('expired');
+      count('expired', error);
       log.error({ attempts: record.attempts, error }, 'webhook given up');
       return;
     }
     const retryAt = now + retryDelayMs(record.attempts, this.opts.retryBaseMs ?? 5_000);
     await this.opts.outbox.failed(record.id, { error, retryAt });
-    count(refused ? 'refused' : 'failed');
+    count(refused ? 'refused' : 'failed', error);
     log.warn(
       { attempts: record.attempts, error, retryAt: new Date(retryAt).toISOString() },
       'webhook failed',

@@ -82,6 +82,8 @@ export interface SaAppOptions {
     /** After an answer was saved (metrics, the survey.submitted event). */
     onSubmitted(sessionId: string, answer: SurveyAnswer): void;
   };
+  /** GET /console/api/webhooks: delivery totals and the latest failures, for the console. */
+  webhookStatus?: () => object;
   /** Told how each platform callback ended and how long it took. */
   observeCallback?: (result: CallbackResult, seconds: number) => void;
 }
@@ -323,6 +325,14 @@ export function createSaApp(opts: SaAppOptions): Hono {
       const id = c.req.param('id');
       if (!opts.sessions.get(id)) throw jsonError(404, 'not_found', `no session ${id}`);
       return c.json({ survey: (await survey.store.get(id)) ?? null });
+    });
+  }
+
+  const webhookStatus = opts.webhookStatus;
+  if (webhookStatus) {
+    app.get('/console/api/webhooks', (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(webhookStatus());
     });
   }
 

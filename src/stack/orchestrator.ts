@@ -14,7 +14,7 @@ import {
 import { chatTimings } from '../ops/chatTimings.ts';
 import { Metrics, metricsAuthorized } from '../ops/metrics.ts';
 import { checkReadiness, httpReachable, type ReadinessCheck } from '../ops/readiness.ts';
-import { type WebhookOutbox, WebhookWorker } from '../ops/webhooks.ts';
+import { type WebhookOutbox, WebhookWorker, webhookStatusBoard } from '../ops/webhooks.ts';
 import { isOpen } from '../routing/index.ts';
 import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
@@ -201,6 +201,8 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     },
     observeCallback: (result, seconds) => metrics.callback(result, seconds),
     readiness: () => readiness(),
+    webhookStatus: () =>
+      webhookBoard ? { configured: true, ...webhookBoard.status() } : { configured: false },
     survey: {
       store: surveyStore,
       tokens: surveyTokens(config.auth.sessionSecret, () => clock.now()),
@@ -217,6 +219,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   if (config.webhooks && !options.webhookOutbox) {
     webhookLog.warn('WEBHOOK_URLS is set but this SA has no store outbox: no webhooks are delivered');
   }
+  const webhookBoard = config.webhooks ? webhookStatusBoard(config.webhooks.urls) : undefined;
   const webhooks =
     config.webhooks && options.webhookOutbox
       ? new WebhookWorker({
@@ -225,6 +228,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
           logger: webhookLog,
           metrics,
           now: () => clock.now(),
+          onAttempt: (attempt) => webhookBoard?.record(attempt),
         })
       : undefined;
   const readinessChecks: ReadinessCheck[] = [

@@ -18,13 +18,14 @@ import {
   type WebhookSettings,
   WebhookWorker,
   webhookSettingsFromEnv,
+  webhookStatusBoard,
 } from '../../src/ops/webhooks.ts';
 import { loadSaConfig } from '../../src/runtime/config.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { createOrchestrator } from '../../src/stack/orchestrator.ts';
 import { type Lease, MEMORY, openStore, type PersistedSnapshot, type Store } from '../../src/store/index.ts';
 import { eventually } from '../helpers/eventually.ts';
-import { operatorEnv } from '../helpers/operator.ts';
+import { operatorEnv, operatorHeaders } from '../helpers/operator.ts';
 import { parsePrometheus } from '../helpers/prometheus.ts';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
@@ -251,6 +252,43 @@ describe('the orchestrator', () => {
         result: 'delivered',
       }),
     ).toBe(1);
+    // The console's view of the deliveries (supervisors only).
+    expect((await sa.fetch(new Request('http://sa.test/console/api/webhooks'))).status).toBe(401);
+    const status = await sa.fetch(
+      new Request('http://sa.test/console/api/webhooks', { headers: operatorHeaders }),
+    );
+    expect(await status.json()).toEqual({
+      configured: true,
+      targets: [hooks.url],
+      totals: { delivered: 1, failed: 0, refused: 0, expired: 0 },
+      recentFailures: [],
+    });
+  });
+});
+
+describe('the console webhook status', () => {
+  it('keeps the totals and the latest failures, newest first', () => {
+    const board = webhookStatusBoard(['https://user:pw@crm.example/hooks?key=1'], 2);
+    const attempt = (id: number, result: 'delivered' | 'failed') => ({
+      id,
+      event: 'chat.ended',
+      sessionId: 's',
+      result,
+      attempts: 1,
+      ...(result === 'failed' ? { error: `answered 50${id}` } : {}),
+      at: Date.parse('2026-01-01T00:00:00Z') + id,
+    });
+    for (const [id, result] of [
+      [1, 'failed'],
+      [2, 'delivered'],
+      [3, 'failed'],
+      [4, 'failed'],
+    ] as const)
+      board.record(attempt(id, result));
+    const status = board.status();
+    expect(status.targets).toEqual(['https://crm.example/hooks']);
+    expect(status.totals).toEqual({ delivered: 1, failed: 3, refused: 0, expired: 0 });
+    expect(status.recentFailures.map((f) => f.error)).toEqual(['answered 504', 'answered 503']);
   });
 });
 

@@ -10,6 +10,7 @@ const SCRIPTS = [
   '../../src/web/customer/widget.js',
   '../../src/web/customer/survey.js',
   '../../src/web/console/survey.js',
+  '../../src/web/console/webhooks.js',
   '../../src/web/customer/launcher.js',
   '../../src/web/console/console.js',
   '../../src/emulator/desk/desk.js',

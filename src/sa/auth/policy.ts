@@ -80,6 +80,8 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'GET', path: '/console/survey.js', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/dashboard', access: SUPERVISOR },
     { method: 'GET', path: '/console/api/dashboard/events', access: SUPERVISOR },
+    { method: 'GET', path: '/console/api/webhooks', access: SUPERVISOR },
+    { method: 'GET', path: '/console/webhooks.js', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/me', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/me/events', access: SIGNED_IN },
   ];

@@ -72,7 +72,7 @@ export function consoleRoutes(opts: ConsoleRouteOptions): Hono {
   };
   app.get('/console', page);
   app.get('/console/sessions/:id', page);
-  for (const name of ['console.js', 'console.css', 'survey.js'] as const) {
+  for (const name of ['console.js', 'console.css', 'survey.js', 'webhooks.js'] as const) {
     app.get(`/console/${name}`, (c) => {
       const asset = consoleAsset(name);
       c.header('Cache-Control', 'no-cache');

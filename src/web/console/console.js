@@ -12,6 +12,7 @@
  * textContent: nothing here ever parses markup.
  */
 import { surveySection } from './survey.js';
+import { webhooksSection } from './webhooks.js';
 
 const PRESENCES = ['available', 'busy', 'away', 'offline'];
 
@@ -312,6 +313,7 @@ function dashboardView() {
       ),
     ),
   );
+  app.append(webhooksSection());
 
   /** @param {any} row */
   const createRow = (row) => {

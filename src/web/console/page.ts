@@ -7,12 +7,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-export type ConsoleAssetName = 'console.js' | 'console.css' | 'survey.js';
+export type ConsoleAssetName = 'console.js' | 'console.css' | 'survey.js' | 'webhooks.js';
 
 const TYPES: Record<ConsoleAssetName, string> = {
   'console.js': 'application/javascript; charset=utf-8',
   'console.css': 'text/css; charset=utf-8',
   'survey.js': 'application/javascript; charset=utf-8',
+  'webhooks.js': 'application/javascript; charset=utf-8',
 };
 
 const assets = new Map<ConsoleAssetName, { text: string; etag: string; type: string }>();
