@@ -11,8 +11,8 @@
  * and `failed` is the platform's fault (an API error after the retries, an invitation that failed for any
  * reason other than a decline or a ring-out), which never counts against the agent.
  */
-import { assign, fromPromise, setup } from 'xstate';
-import { backoffDelay } from './backoff.ts';
+import { assertEvent, assign, fromPromise, setup } from 'xstate';
+import { backoffDelay, retryWhenDue } from './backoff.ts';
 import type { AddBridgedParticipantInput, AddParticipantInput, AgentCandidate } from './effects.ts';
 import type { Href, InvitationCompleted, ParticipantChanged } from './events.ts';
 
@@ -77,9 +77,8 @@ function describeError(error: unknown): string {
   return typeof e.code === 'string' ? `${e.code}: ${String(e.message ?? '')}` : String(e.message ?? error);
 }
 
-function isOurFailedInvitation(context: AgentOfferContext, event: AgentOfferEvent): boolean {
+function isOurFailedInvitation(context: AgentOfferContext, event: InvitationCompleted): boolean {
   return (
-    event.type === 'callback.invitationCompleted' &&
     event.kind === 'participant' &&
     event.status === 'Failure' &&
     event.operationId === offerOperationId(context.sessionId, context.offerIndex)
@@ -90,15 +89,14 @@ function isOurFailedInvitation(context: AgentOfferContext, event: AgentOfferEven
  * Why a participant invitation failed: the agent said no (`Declined`, or `Busy`: their client refused
  * it), nobody answered (`Timeout`), or anything else (the platform, the meeting ending, …).
  */
-function failureKind(event: AgentOfferEvent): 'declined' | 'rangOut' | 'other' {
-  if (event.type !== 'callback.invitationCompleted') return 'other';
+function failureKind(event: InvitationCompleted): 'declined' | 'rangOut' | 'other' {
   const codes = [event.reason?.code, event.reason?.subcode, event.state].map((c) => c?.toLowerCase());
   if (codes.includes('declined') || codes.includes('busy')) return 'declined';
   if (codes.includes('timeout')) return 'rangOut';
   return 'other';
 }
 
-export const agentOfferMachine = setup({
+const offer = setup({
   types: {
     context: {} as AgentOfferContext,
     events: {} as AgentOfferEvent,
@@ -124,30 +122,70 @@ export const agentOfferMachine = setup({
       return { deadlines: rest };
     }),
     noteInvitationFailure: assign({
-      reason: ({ event }) =>
-        event.type === 'callback.invitationCompleted'
-          ? [event.reason?.code, event.reason?.subcode].filter(Boolean).join('/') || 'Failure'
-          : undefined,
+      reason: ({ event }) => {
+        assertEvent(event, 'callback.invitationCompleted');
+        return [event.reason?.code, event.reason?.subcode].filter(Boolean).join('/') || 'Failure';
+      },
     }),
   },
   guards: {
-    deadlineDue: ({ context, event }) =>
-      (event.type === 'timer.offerExpired' || event.type === 'timer.retry') &&
-      context.deadlines[event.type] === event.at,
+    deadlineDue: ({ context, event }) => {
+      assertEvent(event, ['timer.offerExpired', 'timer.retry']);
+      return context.deadlines[event.type] === event.at;
+    },
     canRetry: ({ context, event }) => {
       const error = (event as { error?: { retryable?: unknown } }).error;
       return error?.retryable === true && context.attempt + 1 < context.maxAttempts;
     },
-    isOurAgentJoining: ({ context, event }) =>
-      event.type === 'callback.participantAdded' &&
-      event.uri?.toLowerCase() === context.agent.uri.toLowerCase(),
-    isOurInvitationDeclined: ({ context, event }) =>
-      isOurFailedInvitation(context, event) && failureKind(event) === 'declined',
-    isOurInvitationRingingOut: ({ context, event }) =>
-      isOurFailedInvitation(context, event) && failureKind(event) === 'rangOut',
-    isOurInvitationFailing: ({ context, event }) => isOurFailedInvitation(context, event),
+    isOurAgentJoining: ({ context, event }) => {
+      assertEvent(event, 'callback.participantAdded');
+      return event.uri?.toLowerCase() === context.agent.uri.toLowerCase();
+    },
+    isOurInvitationDeclined: ({ context, event }) => {
+      assertEvent(event, 'callback.invitationCompleted');
+      return isOurFailedInvitation(context, event) && failureKind(event) === 'declined';
+    },
+    isOurInvitationRingingOut: ({ context, event }) => {
+      assertEvent(event, 'callback.invitationCompleted');
+      return isOurFailedInvitation(context, event) && failureKind(event) === 'rangOut';
+    },
+    isOurInvitationFailing: ({ context, event }) => {
+      assertEvent(event, 'callback.invitationCompleted');
+      return isOurFailedInvitation(context, event);
+    },
   },
-}).createMachine({
+});
+
+type OfferState = Parameters<typeof offer.createStateConfig>[0];
+type OfferInvoke = Exclude<NonNullable<OfferState['invoke']>, readonly unknown[]>;
+type ErrorTransition = Exclude<OfferInvoke['onError'], string | readonly unknown[] | undefined>;
+
+/**
+ * A failed API call that may be retried: count the attempt and wait in `backoff` until the retry deadline
+ * (exponential backoff seeded by the offer's operationId, so a restored offer waits the same).
+ */
+function retryAfterBackoff(backoff: string): ErrorTransition {
+  return {
+    guard: 'canRetry',
+    target: backoff,
+    actions: [
+      assign({ attempt: ({ context }) => context.attempt + 1 }),
+      {
+        type: 'setDeadline',
+        params: ({ context }) => ({
+          timer: 'timer.retry',
+          delayMs: backoffDelay(
+            offerOperationId(context.sessionId, context.offerIndex),
+            context.attempt,
+            context.retryBaseMs,
+          ),
+        }),
+      },
+    ],
+  };
+}
+
+export const agentOfferMachine = offer.createMachine({
   id: AGENT_OFFER_MACHINE_ID,
   context: ({ input }) => ({ ...input, attempt: 0, deadlines: {} }),
   initial: 'bridging',
@@ -171,37 +209,12 @@ export const agentOfferMachine = setup({
           }),
         },
         onError: [
-          {
-            guard: 'canRetry',
-            target: 'bridgingBackoff',
-            actions: [
-              assign({ attempt: ({ context }) => context.attempt + 1 }),
-              {
-                type: 'setDeadline',
-                params: ({ context }) => ({
-                  timer: 'timer.retry' as const,
-                  delayMs: backoffDelay(
-                    `${context.sessionId}.offer.${context.offerIndex}`,
-                    context.attempt,
-                    context.retryBaseMs,
-                  ),
-                }),
-              },
-            ],
-          },
+          retryAfterBackoff('bridgingBackoff'),
           { target: 'failed', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
         ],
       },
     },
-    bridgingBackoff: {
-      on: {
-        'timer.retry': {
-          guard: 'deadlineDue',
-          target: 'bridging',
-          actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-        },
-      },
-    },
+    bridgingBackoff: retryWhenDue('bridging'),
     inviting: {
       invoke: {
         id: 'addParticipant',
@@ -213,44 +226,19 @@ export const agentOfferMachine = setup({
         }),
         onDone: { target: 'ringing' },
         onError: [
-          {
-            guard: 'canRetry',
-            target: 'invitingBackoff',
-            actions: [
-              assign({ attempt: ({ context }) => context.attempt + 1 }),
-              {
-                type: 'setDeadline',
-                params: ({ context }) => ({
-                  timer: 'timer.retry' as const,
-                  delayMs: backoffDelay(
-                    `${context.sessionId}.offer.${context.offerIndex}`,
-                    context.attempt,
-                    context.retryBaseMs,
-                  ),
-                }),
-              },
-            ],
-          },
+          retryAfterBackoff('invitingBackoff'),
           // The platform failed the invitation (5xx or a timeout after the retries, any 4xx): not the agent's doing.
           { target: 'unbridging', actions: assign({ reason: ({ event }) => describeError(event.error) }) },
         ],
       },
     },
-    invitingBackoff: {
-      on: {
-        'timer.retry': {
-          guard: 'deadlineDue',
-          target: 'inviting',
-          actions: { type: 'clearDeadline', params: { timer: 'timer.retry' } },
-        },
-      },
-    },
+    invitingBackoff: retryWhenDue('inviting'),
     ringing: {
       entry: [
         {
           type: 'setDeadline',
           params: ({ context }) => ({
-            timer: 'timer.offerExpired' as const,
+            timer: 'timer.offerExpired',
             delayMs: context.offerTimeoutMs,
           }),
         },
@@ -260,10 +248,7 @@ export const agentOfferMachine = setup({
         'callback.participantAdded': {
           guard: 'isOurAgentJoining',
           target: 'accepted',
-          actions: assign({
-            participantHref: ({ event }) =>
-              event.type === 'callback.participantAdded' ? event.participantHref : undefined,
-          }),
+          actions: assign({ participantHref: ({ event }) => event.participantHref }),
         },
         'callback.invitationCompleted': [
           { guard: 'isOurInvitationDeclined', target: 'declining', actions: 'noteInvitationFailure' },
@@ -317,10 +302,10 @@ export const agentOfferMachine = setup({
         onError: { target: 'expired' },
       },
     },
-    accepted: { type: 'final', entry: assign({ result: 'accepted' as const }) },
-    declined: { type: 'final', entry: assign({ result: 'declined' as const }) },
-    expired: { type: 'final', entry: assign({ result: 'expired' as const }) },
-    failed: { type: 'final', entry: assign({ result: 'failed' as const }) },
+    accepted: { type: 'final', entry: assign({ result: 'accepted' }) },
+    declined: { type: 'final', entry: assign({ result: 'declined' }) },
+    expired: { type: 'final', entry: assign({ result: 'expired' }) },
+    failed: { type: 'final', entry: assign({ result: 'failed' }) },
   },
   output: ({ context }) => {
     return {

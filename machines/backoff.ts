@@ -14,3 +14,27 @@ export function backoffDelay(seed: string, attempt: number, baseMs: number, capM
   const unit = hash / 0x1_0000_0000;
   return Math.round(exp * (0.5 + unit / 2));
 }
+
+/**
+ * Retries are machine states (design: the HTTP client never retries). Both machines keep their retry
+ * deadline as `timer.retry` in their context, clear it with a `clearDeadline` action and test it with a
+ * `deadlineDue` guard; these are the pieces of their backoff states, written once.
+ */
+export interface ClearRetryDeadline {
+  type: 'clearDeadline';
+  params: { timer: 'timer.retry' };
+}
+
+export const clearRetryDeadline: ClearRetryDeadline = {
+  type: 'clearDeadline',
+  params: { timer: 'timer.retry' },
+};
+
+export interface RetryWhenDue<T extends string> {
+  on: { 'timer.retry': { guard: 'deadlineDue'; target: T; actions: ClearRetryDeadline } };
+}
+
+/** A backoff state's transition: when the retry deadline is due, clear it and go back to `target`. */
+export function retryWhenDue<T extends string>(target: T): RetryWhenDue<T> {
+  return { on: { 'timer.retry': { guard: 'deadlineDue', target, actions: clearRetryDeadline } } };
+}

@@ -20,5 +20,5 @@ export {
   type ChatSessionInput,
   type ChatSettings,
   chatSessionMachine,
-} from './chatSession.ts';
+} from './chatSession/index.ts';
 export { enteredStates } from './stateIds.ts';

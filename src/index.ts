@@ -4,7 +4,7 @@
  */
 import { type EmulatorDefaults, type Env, loadSaConfig, type SaConfig } from './runtime/config.ts';
 
-export type { ChatSettings } from '../machines/chatSession.ts';
+export type { ChatSettings } from '../machines/chatSession/index.ts';
 export type { Presence, Strategy } from './routing/index.ts';
 export type {
   ChatAgent,

@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURES_PRESENT, fixtureText } from '../../test/helpers/fixtures.ts';
-import { parseWireDate } from '../wire/dates.ts';
-import { queryParam } from '../wire/href.ts';
-import { parseJsonText } from '../wire/json.ts';
-import type { PlatformClient } from './client.ts';
-import { createPlatformClient, requireCapability } from './client.ts';
-import { ApiError, CapabilityNotAvailableError } from './errors.ts';
 import {
   clientOptionsFor,
   json,
   PLATFORM_HEADERS,
   type PlatformDouble,
   startPlatformDouble,
-} from './test/platformDouble.ts';
+} from '../../test/helpers/platformDouble.ts';
+import { parseWireDate } from '../wire/dates.ts';
+import { queryParam } from '../wire/href.ts';
+import { parseJsonText } from '../wire/json.ts';
+import type { PlatformClient } from './client.ts';
+import { createPlatformClient, requireCapability } from './client.ts';
+import { ApiError, CapabilityNotAvailableError } from './errors.ts';
 
 let double: PlatformDouble;
 let client: PlatformClient;

@@ -1,7 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PlatformClient } from './client.ts';
-import { createPlatformClient } from './client.ts';
-import { ApiError } from './errors.ts';
 import {
   clientOptionsFor,
   closedPort,
@@ -9,7 +6,10 @@ import {
   PLATFORM_HEADERS,
   type PlatformDouble,
   startPlatformDouble,
-} from './test/platformDouble.ts';
+} from '../../test/helpers/platformDouble.ts';
+import type { PlatformClient } from './client.ts';
+import { createPlatformClient } from './client.ts';
+import { ApiError } from './errors.ts';
 
 let double: PlatformDouble;
 let client: PlatformClient;

@@ -1,14 +1,14 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPlatformClient } from './client.ts';
-import { ApiError } from './errors.ts';
 import {
   clientOptionsFor,
   json,
   type PlatformDouble,
   type PlatformDoubleOptions,
   startPlatformDouble,
-} from './test/platformDouble.ts';
+} from '../../test/helpers/platformDouble.ts';
+import { createPlatformClient } from './client.ts';
+import { ApiError } from './errors.ts';
 
 const TYPING = '/platformservice/tgt-1/v1/applications/1/communication/conversations/c1/messaging/typing';
 

@@ -10,7 +10,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createActor } from 'xstate';
-import type { ChatSettings } from '../../machines/chatSession.ts';
+import type { ChatSettings } from '../../machines/chatSession/index.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { PlatformClient } from '../api/index.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';

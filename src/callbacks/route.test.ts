@@ -3,15 +3,6 @@ import { HTTPException } from 'hono/http-exception';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  FIXTURES_PRESENT,
-  fixtureNames,
-  fixtureText,
-  NEGATIVE_FIXTURES,
-} from '../../test/helpers/fixtures.ts';
-import { CallbackEnvelopeSchema } from '../wire/envelope.ts';
-import { parseJsonText } from '../wire/json.ts';
-import { type CallbackDispatch, type CallbackRouteOptions, callbackRoute } from './route.ts';
-import {
   createTestSigner,
   hs256Token,
   listen,
@@ -21,7 +12,16 @@ import {
   TEST_NOW,
   type TestSigner,
   unsignedToken,
-} from './testSupport.ts';
+} from '../../test/helpers/callbackSigning.ts';
+import {
+  FIXTURES_PRESENT,
+  fixtureNames,
+  fixtureText,
+  NEGATIVE_FIXTURES,
+} from '../../test/helpers/fixtures.ts';
+import { CallbackEnvelopeSchema } from '../wire/envelope.ts';
+import { parseJsonText } from '../wire/json.ts';
+import { type CallbackDispatch, type CallbackRouteOptions, callbackRoute } from './route.ts';
 import { type CallbackVerifier, createCallbackVerifier, SKYPE_FOR_BUSINESS_APP_ID } from './verify.ts';
 
 const UCWA_CONTENT_TYPE = 'application/json; type="application/vnd.microsoft.com.ucwa+json"; charset=utf-8';

@@ -9,7 +9,7 @@ import {
   TEST_NOW,
   TEST_TENANT_ID,
   type TestSigner,
-} from './testSupport.ts';
+} from '../../test/helpers/callbackSigning.ts';
 import {
   CallbackAuthError,
   type CallbackVerifierOptions,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../test/helpers/routingFixtures.ts';
 import { RoutingError } from './errors.ts';
 import { type BusinessHours, formatBusinessHours, isOpen, nextOpening, parseBusinessHours } from './hours.ts';
-import { mulberry32 } from './testSupport.ts';
 
 const utc = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0) =>
   Date.UTC(y, mo - 1, d, h, mi, s, ms);

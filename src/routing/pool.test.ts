@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ALICE, BOB, CAROL, deepFreeze, demoPool } from '../../test/helpers/routingFixtures.ts';
 import { DEMO_AGENTS } from '../config/tenant.ts';
 import { RoutingError } from './errors.ts';
 import {
@@ -15,7 +16,6 @@ import {
   reserve,
   setPresence,
 } from './pool.ts';
-import { ALICE, BOB, CAROL, deepFreeze, demoPool } from './testSupport.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
 const MISS = { maxMissedInRow: 2 };

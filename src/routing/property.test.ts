@@ -5,6 +5,7 @@
  * step and replays exactly.
  */
 import { describe, expect, it } from 'vitest';
+import { deepFreeze, mulberry32 } from '../../test/helpers/routingFixtures.ts';
 import { RoutingError } from './errors.ts';
 import {
   type AgentState,
@@ -20,7 +21,6 @@ import {
 } from './pool.ts';
 import { dequeue, enqueue, nextFor, overdue, position } from './queue.ts';
 import { type Assignment, type SelectionRequest, type Strategy, selectAgent } from './select.ts';
-import { deepFreeze, mulberry32 } from './testSupport.ts';
 
 const STEPS = 10_000;
 const PRESENCES: Presence[] = ['available', 'available', 'available', 'busy', 'away', 'offline'];

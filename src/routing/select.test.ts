@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ALICE, BOB, CAROL, deepFreeze, demoPool } from '../../test/helpers/routingFixtures.ts';
 import { RoutingError } from './errors.ts';
 import { confirm, createPool, type Pool, release, reserve, setPresence } from './pool.ts';
 import {
@@ -8,7 +9,6 @@ import {
   type SelectionRequest,
   selectAgent,
 } from './select.ts';
-import { ALICE, BOB, CAROL, deepFreeze, demoPool } from './testSupport.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
 const req = (over: Partial<SelectionRequest> = {}): SelectionRequest => ({

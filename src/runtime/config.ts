@@ -2,7 +2,7 @@
  * SA configuration from environment variables, validated at start-up. A wrong value is reported with the
  * variable's name and the expected form; nothing starts with a half-valid configuration.
  */
-import type { ChatSettings } from '../../machines/chatSession.ts';
+import type { ChatSettings } from '../../machines/chatSession/index.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';

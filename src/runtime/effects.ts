@@ -20,7 +20,7 @@ import {
   type TeardownInput,
   type TimerName,
   type UpdateBridgedParticipantInput,
-} from '../../machines/chatSession.ts';
+} from '../../machines/chatSession/index.ts';
 import { isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
 import type { Clock } from './clock.ts';

@@ -5,7 +5,7 @@
  */
 import type pino from 'pino';
 import type { OfferResult } from '../../machines/agentOffer.ts';
-import type { AgentCandidate, RoutingEvent } from '../../machines/chatSession.ts';
+import type { AgentCandidate, RoutingEvent } from '../../machines/chatSession/index.ts';
 import {
   type Assignment,
   type ChatQueue,

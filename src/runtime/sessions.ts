@@ -15,7 +15,7 @@ import {
   type ChatSettings,
   chatSessionMachine,
   sessionIdOfOperation,
-} from '../../machines/chatSession.ts';
+} from '../../machines/chatSession/index.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';

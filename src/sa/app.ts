@@ -10,7 +10,7 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import type pino from 'pino';
 import { z } from 'zod';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { type ApiError, isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
 import { type CallbackResult, callbackRoute } from '../callbacks/route.ts';

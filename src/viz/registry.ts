@@ -4,7 +4,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { agentOfferMachine } from '../../machines/agentOffer.ts';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 
 export interface ChartedMachine {
   /** File name stem: docs/machines/<name>.dot|.mmd|.svg */
@@ -20,7 +20,7 @@ export const CHARTED_MACHINES: readonly ChartedMachine[] = [
   {
     name: 'chatSession',
     machine: chatSessionMachine,
-    source: 'machines/chatSession.ts',
+    source: 'machines/chatSession/index.ts',
     finalStates: ['terminated'],
   },
   {

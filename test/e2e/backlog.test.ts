@@ -1,5 +1,5 @@
 /**
- * Issue 9, point 1, over real HTTP: no customer message is lost. What a customer writes before an agent
+ * No customer message is lost, over real HTTP. What a customer writes before an agent
  * is in the meeting (queued, offered, after the last agent left) is relayed to the agent who joins, first,
  * as messages in the meeting the customer never sees (`Dana (10:41, before you joined): …`); a second or
  * transferred-to agent and a monitoring supervisor get the recent history (HANDOVER_HISTORY). The

@@ -1,5 +1,5 @@
 /**
- * Issue 9 (done when): LOAD_CUSTOMERS (default 200) customers at once over real HTTP, each writing as soon
+ * Load: LOAD_CUSTOMERS (default 200) customers at once over real HTTP, each writing as soon
  * as they are welcomed (before an agent has joined, mostly), each waiting for the agent's answer quoting
  * their own text, then leaving. The demo roster (three agents) answering at once, AGENT_CAPACITY=10 (so
  * most chats queue first, their customers writing while queued), no rate limit on chat tokens. Expected: every chat completed, no customer sees another's text, every

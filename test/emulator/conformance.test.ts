@@ -1,5 +1,5 @@
 /**
- * Emulator conformance (issue 3, item 9): for every captured payload in ../shared/fixtures/captured, the
+ * Emulator conformance: for every captured payload in ../shared/fixtures/captured, the
  * emulator's own output for the same kind of resource or callback — produced by a real chat over HTTP —
  * has the same structure (keys, rels, embedded resource types, value kinds, status codes). Values are not
  * compared. Every deliberate deviation is an explicit, commented entry below (and in the README).

@@ -1,7 +1,7 @@
 /**
  * The abstract model of one customer chat, for model-based tests (`@xstate/graph`).
  *
- * It follows the observable states of the real machines — `machines/chatSession.ts` and the agent offer
+ * It follows the observable states of the real machines — `machines/chatSession/` and the agent offer
  * it runs as a child (`machines/agentOffer.ts`) — but it is effect-free: no invoke, no `after`, no delayed
  * actions, a finite context (flags and small enums, no counters or lists). Every modelled step is an
  * event, also the ones the real machine takes by itself (`always`), because the graph cannot see

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { agentOfferMachine } from '../../machines/agentOffer.ts';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { machineGraph } from '../../src/viz/graph.ts';
 import { CHAT_MODEL_ID } from './chatModel.ts';
 import { CoverageRecorder, edgeKey } from './coverage.ts';

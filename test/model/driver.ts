@@ -13,7 +13,7 @@ import type { TestParam } from '@xstate/graph';
 import { expect } from 'vitest';
 import type { AnyStateNode } from 'xstate';
 import { agentOfferMachine } from '../../machines/agentOffer.ts';
-import { chatSessionMachine } from '../../machines/chatSession.ts';
+import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { type ChatModelEvent, type ChatModelEventType, chatModel, MODEL_EVENTS } from './chatModel.ts';
 import { type Backend, RealTrail } from './coverage.ts';

@@ -13,7 +13,7 @@ import {
   type ChatSettings,
   chatSessionMachine,
   type TimerName,
-} from '../../machines/chatSession.ts';
+} from '../../machines/chatSession/index.ts';
 import type {
   AcceptAndBridgeInput,
   AddBridgedParticipantInput,

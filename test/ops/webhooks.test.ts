@@ -245,13 +245,15 @@ describe('the orchestrator', () => {
       async () => hooks.received.length,
       (count) => expect(count).toBe(1),
     );
-    const scrape = await sa.fetch(new Request('http://sa.test/metrics'));
-    expect(
-      parsePrometheus(await scrape.text()).value('carechat_webhook_deliveries_total', {
-        event: 'chat.started',
-        result: 'delivered',
-      }),
-    ).toBe(1);
+    // Counted once the receiver's answer is back at the worker (just after the receiver saw the request).
+    await eventually(
+      async () =>
+        parsePrometheus(await (await sa.fetch(new Request('http://sa.test/metrics'))).text()).value(
+          'carechat_webhook_deliveries_total',
+          { event: 'chat.started', result: 'delivered' },
+        ),
+      (delivered) => expect(delivered).toBe(1),
+    );
     // The console's view of the deliveries (supervisors only).
     expect((await sa.fetch(new Request('http://sa.test/console/api/webhooks'))).status).toBe(401);
     const status = await sa.fetch(

@@ -90,7 +90,7 @@ afterAll(async () => {
 });
 
 describe('npm pack', () => {
-  it('ships the compiled library, the web assets, README and licence, and no sources, tests or fixtures', () => {
+  it('ships the compiled library, the web assets, README and licence, and no sources, tests, test support or fixtures', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'package.json',
@@ -113,7 +113,11 @@ describe('npm pack', () => {
         ),
     );
     expect(unexpected).toEqual([]);
-    expect(files.filter((f) => /\.test\.|\/test\/|fixtures|\.tsbuildinfo$/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) =>
+        /\.test\.|\/test\/|[Ss]upport\.|contract\.|[Dd]ouble\.|fixtures|\.tsbuildinfo$/.test(f),
+      ),
+    ).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 6: the customer leaves in every state of the chat. Whatever the state, the session ends
+ * The customer leaves in every state of the chat. Whatever the state, the session ends
  * `terminated`, no agent keeps a slot for it, and the emulator is left with no open meeting and no open
  * conversation. One test per state.
  */

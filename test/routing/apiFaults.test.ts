@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 7: platform API faults injected by the emulator. A 503 is retried with the same
+ * Platform API faults injected by the emulator. A 503 is retried with the same
  * operationId and has one effect; a 403 fails the session cleanly; expired AAD tokens are refreshed once.
  */
 import { afterEach, describe, expect, it } from 'vitest';

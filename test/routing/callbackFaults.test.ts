@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 8: callback faults injected by the emulator. Duplicated callbacks have no second
+ * Callback faults injected by the emulator. Duplicated callbacks have no second
  * effect; delayed and reordered callbacks still complete the chat; a dropped critical callback fails the
  * session cleanly by the step timeout; callbacks after the session terminated are ignored.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 9, points 3 and 5, over real HTTP with the emulator's faults:
+ * How a chat ends when the platform fails, over real HTTP with the emulator's faults:
  * - quick apology: when the meeting cannot be created, the customer's invitation is declined at once (not
  *   after STEP_TIMEOUT_MS); the SA keeps waiting, bounded, for a meeting that may still report itself, and
  *   ends it if it does;

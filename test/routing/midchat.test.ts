@@ -1,5 +1,5 @@
 /**
- * Issue 5, points 4 and 5: mid-chat events. The agent leaves (emulator control API) → the customer is
+ * Mid-chat events over real HTTP. The agent leaves (emulator control API) → the customer is
  * told and another agent joins; a customer silent for CUSTOMER_IDLE_MS is warned and, after
  * IDLE_GRACE_MS, the chat is closed with outcome idle.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 5 (agent side): a customer message no agent answers within AGENT_REPLY_MS sends a nudge
+ * The agents' nudge: a customer message no agent answers within AGENT_REPLY_MS sends a nudge
  * into the meeting: the agents get it, the customer does not.
  */
 import { afterEach, describe, expect, it } from 'vitest';

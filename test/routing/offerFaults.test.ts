@@ -1,5 +1,5 @@
 /**
- * Issue 9, point 2: fault or person. An offer the platform fails (5xx after the retries, a 4xx other than
+ * Fault or person. An offer the platform fails (5xx after the retries, a 4xx other than
  * a decline) is not the agent's doing: the agent's missed-offer count stays, the chat is routed again, and
  * the routing decision records why. Only a ring nobody answers counts as missed: the SA's own offer
  * deadline, or the platform ringing out first. Faults are injected into the emulator over HTTP.

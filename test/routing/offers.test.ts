@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 2: offers. The emulator's simulated agents decline or never answer; the SA moves the
+ * Offers declined or never answered. The emulator's simulated agents decline or never answer; the SA moves the
  * chat on to the next agent, withdraws unanswered offers after OFFER_TIMEOUT_MS, and sets an agent away
  * after MAX_MISSED_OFFERS missed offers in a row (GET /agents).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 1: who gets a chat, and the assignment record that explains it (GET /sessions/:id),
+ * Who gets a chat, and the assignment record that explains it (GET /sessions/:id),
  * over real HTTP: customer ⇄ emulator ⇄ SA.
  */
 import { afterEach, describe, expect, it } from 'vitest';

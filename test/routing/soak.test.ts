@@ -1,5 +1,5 @@
 /**
- * Issue 5, point 9: a bounded, seeded, randomized soak over real HTTP. At least 500 chats, SOAK_WAVE
+ * A bounded, seeded, randomized soak over real HTTP. At least 500 chats, SOAK_WAVE
  * (default 40) of them running at any time (a new customer arrives as soon as a chat ends), with random
  * agent behaviours (accept, slow accept, decline, never answer), random API faults (503 once, latency),
  * random callback faults (duplicate, delay) and random presence changes, re-drawn every SOAK_WAVE chats,

@@ -1,5 +1,5 @@
 /**
- * Issue 9, point 4: customers who vanish. A customer whose page closes or loses its network stops polling
+ * Customers who vanish. A customer whose page closes or loses its network stops polling
  * the event channel without leaving; the emulator, like the platform, ends an anonymous application whose
  * channel is not polled for anonymousIdleTimeoutMs, with the callbacks the SA gets when a guest leaves.
  * The SA then tears the chat down and frees the agent: within the timeout plus 5 s, nothing left open.

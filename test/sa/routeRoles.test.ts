@@ -32,7 +32,7 @@ const EXPECTED_PUBLIC = [
   'GET /readyz',
   'GET /',
   'GET /widget.js',
-  'GET /survey.js',
+  'GET /widget/:module',
   'GET /launcher.js',
   'GET /auth/login',
   'GET /auth/callback',

@@ -1,5 +1,5 @@
 /**
- * Issue 6, item 3: the committed charts in docs/machines/ are exactly what the machines generate now,
+ * The committed charts in docs/machines/ are exactly what the machines generate now,
  * and `carechat viz` writes and checks them.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -50,11 +50,11 @@ describe('the committed charts (docs/machines/)', () => {
     const dot = generated.find((f) => f.name === 'chatSession.dot')!.content;
     const mmd = generated.find((f) => f.name === 'chatSession.mmd')!.content;
     expect(dot.split('\n')[0]).toBe(
-      '// generated from machines/chatSession.ts by `npm run viz`; do not edit',
+      '// generated from machines/chatSession/index.ts by `npm run viz`; do not edit',
     );
     expect(mmd.split('\n').slice(0, 2)).toEqual([
       'stateDiagram-v2',
-      '  %% generated from machines/chatSession.ts by `npm run viz`; do not edit',
+      '  %% generated from machines/chatSession/index.ts by `npm run viz`; do not edit',
     ]);
   });
 });

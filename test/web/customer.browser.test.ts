@@ -108,13 +108,30 @@ describe('customer page routes', () => {
     const body = await res.text();
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/javascript; charset=utf-8');
-    expect(body).toContain('export class CustomerChat');
+    expect(body).toContain("export { CustomerChat } from './widget/chat.js'");
     expect(body).not.toMatch(/innerHTML|insertAdjacentHTML|document\.write/);
     const etag = res.headers.get('etag');
     expect(etag).toBeTruthy();
     const again = await fetch(`${server.saUrl}/widget.js`, { headers: { 'If-None-Match': etag! } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
+  });
+
+  it('GET /widget/:module serves the modules widget.js imports, and nothing else', async () => {
+    const res = await fetch(`${server.saUrl}/widget/chat.js`);
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/javascript; charset=utf-8');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(body).toContain('export class CustomerChat');
+    const etag = res.headers.get('etag');
+    const again = await fetch(`${server.saUrl}/widget/chat.js`, { headers: { 'If-None-Match': etag! } });
+    expect(again.status).toBe(304);
+    for (const path of ['/widget/nothing.js', '/widget/..%2Froutes.ts', '/widget/%2E%2E%2Fwidget.js']) {
+      const missing = await fetch(`${server.saUrl}${path}`);
+      expect(missing.status, path).toBe(404);
+      await missing.body?.cancel();
+    }
   });
 
   it('escapes the title it is given', () => {

@@ -1,14 +1,14 @@
 /**
  * The operator console, served by the SA behind sign-in (the guard in front of every route decides who may
- * see what): the page shell and its static script and stylesheet, JSON reads, and live updates as
- * server-sent events. Each stream recomputes its view a few times a second and sends it when it changed
- * (and at least every few seconds, so waiting times move).
+ * see what): the page shell, its script with the modules it imports, its stylesheet, JSON reads, and live
+ * updates as server-sent events. Each stream recomputes its view a few times a second and sends it when it
+ * changed (and at least every few seconds, so waiting times move).
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { consoleAsset, consoleCsp, consolePageHtml } from '../../web/console/page.ts';
+import { consoleAsset, consoleCsp, consoleModule, consolePageHtml } from '../../web/console/page.ts';
 import { agentHome, type ConsoleSources, dashboard, sessionDetail } from './data.ts';
 
 export interface ConsoleRouteOptions extends ConsoleSources {
@@ -72,16 +72,21 @@ export function consoleRoutes(opts: ConsoleRouteOptions): Hono {
   };
   app.get('/console', page);
   app.get('/console/sessions/:id', page);
-  for (const name of ['console.js', 'console.css', 'survey.js', 'webhooks.js'] as const) {
-    app.get(`/console/${name}`, (c) => {
-      const asset = consoleAsset(name);
-      c.header('Cache-Control', 'no-cache');
-      c.header('ETag', asset.etag);
-      c.header('X-Content-Type-Options', 'nosniff');
-      if (c.req.header('If-None-Match') === asset.etag) return c.body(null, 304);
-      return c.body(asset.text, 200, { 'Content-Type': asset.type });
-    });
+  const staticFile = (c: Context, asset: { text: string; etag: string; type: string }) => {
+    c.header('Cache-Control', 'no-cache');
+    c.header('ETag', asset.etag);
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (c.req.header('If-None-Match') === asset.etag) return c.body(null, 304);
+    return c.body(asset.text, 200, { 'Content-Type': asset.type });
+  };
+  for (const name of ['console.js', 'console.css'] as const) {
+    app.get(`/console/${name}`, (c) => staticFile(c, consoleAsset(name)));
   }
+  // The modules console.js imports (relative to itself, so under /console/ui/).
+  app.get('/console/ui/:module', (c) => {
+    const asset = consoleModule(c.req.param('module'));
+    return asset ? staticFile(c, asset) : c.notFound();
+  });
 
   app.get('/console/api/dashboard', (c) => {
     c.header('Cache-Control', 'no-store');

@@ -5,32 +5,44 @@
  * connections: customer-provided text is only ever set as text.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
-export type ConsoleAssetName = 'console.js' | 'console.css' | 'survey.js' | 'webhooks.js';
+export type ConsoleAssetName = 'console.js' | 'console.css';
 
-const TYPES: Record<ConsoleAssetName, string> = {
-  'console.js': 'application/javascript; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
-  'survey.js': 'application/javascript; charset=utf-8',
-  'webhooks.js': 'application/javascript; charset=utf-8',
+/** The console's modules, beside its entry in ui/: the only names GET /console/ui/:module serves. */
+const MODULES = new Set(
+  readdirSync(new URL('./ui/', import.meta.url)).filter((name) => name.endsWith('.js')),
+);
+
+const TYPES: Record<string, string> = {
+  js: 'application/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
 };
 
-const assets = new Map<ConsoleAssetName, { text: string; etag: string; type: string }>();
+const assets = new Map<string, { text: string; etag: string; type: string }>();
 
-/** A static file of the console, read once from next to this module. */
-export function consoleAsset(name: ConsoleAssetName): { text: string; etag: string; type: string } {
-  let asset = assets.get(name);
+function read(path: string): { text: string; etag: string; type: string } {
+  let asset = assets.get(path);
   if (!asset) {
-    const text = readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+    const text = readFileSync(new URL(`./${path}`, import.meta.url), 'utf8');
     asset = {
       text,
       etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`,
-      type: TYPES[name],
+      type: TYPES[path.slice(path.lastIndexOf('.') + 1)] ?? 'application/octet-stream',
     };
-    assets.set(name, asset);
+    assets.set(path, asset);
   }
   return asset;
+}
+
+/** A static file of the console, read once from next to this module. */
+export function consoleAsset(name: ConsoleAssetName): { text: string; etag: string; type: string } {
+  return read(name);
+}
+
+/** One of the modules console.js imports (ui/<name>), read once; undefined for any other name. */
+export function consoleModule(name: string): { text: string; etag: string; type: string } | undefined {
+  return MODULES.has(name) ? read(`ui/${name}`) : undefined;
 }
 
 export function consoleCsp(): string {

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Hono } from 'hono';
+import { readdirSync, readFileSync } from 'node:fs';
+import { type Context, Hono } from 'hono';
 import { CUSTOMER_PAGE_CSS, type CustomerPageOptions, customerPageHtml } from './page.ts';
 
-/** The widget module and the launcher script, read once from next to this file and kept in memory. */
+/** The widget's modules, beside its entry in widget/: the only names GET /widget/:module serves. */
+const WIDGET_MODULES = new Set(
+  readdirSync(new URL('./widget/', import.meta.url)).filter((name) => name.endsWith('.js')),
+);
+
+/** The widget module, its modules and the launcher script, read once from next to this file and kept in memory. */
 const sources = new Map<string, { text: string; etag: string }>();
 
-function source(name: 'widget.js' | 'launcher.js' | 'survey.js'): { text: string; etag: string } {
+function source(name: string): { text: string; etag: string } {
   let found = sources.get(name);
   if (!found) {
     const text = readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
@@ -41,7 +46,8 @@ export function customerPageCsp(embedOrigins: string[] = []): string {
 }
 
 /**
- * `GET /` (the customer chat page) and `GET /widget.js` (its script). Mount at the SA's root:
+ * `GET /` (the customer chat page), `GET /widget.js` (its script) and `GET /widget/:module` (the modules
+ * widget.js imports, relative to itself), and `GET /launcher.js`. Mount at the SA's root:
  * the page asks `POST /chat/token` for its token (the SA implements that route).
  */
 export function customerPageRoutes(opts: CustomerRouteOptions = {}): Hono {
@@ -57,18 +63,24 @@ export function customerPageRoutes(opts: CustomerRouteOptions = {}): Hono {
     return c.html(html);
   });
 
+  const script = (c: Context, name: string) => {
+    const { text, etag } = source(name);
+    c.header('Cache-Control', 'no-cache');
+    c.header('ETag', etag);
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (name === 'launcher.js') c.header('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (c.req.header('If-None-Match') === etag) return c.body(null, 304);
+    return c.body(text, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
+  };
   // /launcher.js is loaded by other websites (one <script> tag): it opens this page in a frame.
-  for (const name of ['widget.js', 'survey.js', 'launcher.js'] as const) {
-    app.get(`/${name}`, (c) => {
-      const { text, etag } = source(name);
-      c.header('Cache-Control', 'no-cache');
-      c.header('ETag', etag);
-      c.header('X-Content-Type-Options', 'nosniff');
-      if (name === 'launcher.js') c.header('Cross-Origin-Resource-Policy', 'cross-origin');
-      if (c.req.header('If-None-Match') === etag) return c.body(null, 304);
-      return c.body(text, 200, { 'Content-Type': 'application/javascript; charset=utf-8' });
-    });
+  for (const name of ['widget.js', 'launcher.js'] as const) {
+    app.get(`/${name}`, (c) => script(c, name));
   }
+  app.get('/widget/:module', (c) => {
+    const name = c.req.param('module');
+    if (!WIDGET_MODULES.has(name)) return c.notFound();
+    return script(c, `widget/${name}`);
+  });
 
   return app;
 }
