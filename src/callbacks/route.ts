@@ -45,6 +45,28 @@ export interface CallbackRouteOptions {
    */
   dispatch: CallbackDispatch;
   logger: pino.Logger;
+  /** Told how each callback ended and how long it took (metrics). */
+  observe?: (result: CallbackResult, seconds: number) => void;
+}
+
+/**
+ * accepted: dispatched; ignored: a heartbeat or events nothing maps; rejected_auth: 401; rejected_body:
+ * any other 4xx; unavailable: 503 (keys not loaded yet); failed: a 500.
+ */
+export type CallbackResult =
+  | 'accepted'
+  | 'ignored'
+  | 'rejected_auth'
+  | 'rejected_body'
+  | 'unavailable'
+  | 'failed';
+
+function resultOf(status: number, ignored: boolean): CallbackResult {
+  if (status === 401) return 'rejected_auth';
+  if (status === 503) return 'unavailable';
+  if (status >= 500) return 'failed';
+  if (status >= 400) return 'rejected_body';
+  return ignored ? 'ignored' : 'accepted';
 }
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -63,6 +85,21 @@ export function callbackRoute(opts: CallbackRouteOptions): Hono {
   const log = opts.logger.child({ component: 'callbacks' });
 
   const app = new Hono();
+  /** Requests answered without dispatching anything (heartbeats, events nothing maps). */
+  const ignored = new WeakSet<Request>();
+  if (opts.observe) {
+    const observe = opts.observe;
+    app.use(path, async function observeCallback(c, next) {
+      const started = performance.now();
+      await next();
+      if (c.req.method !== 'POST') return;
+      try {
+        observe(resultOf(c.res.status, ignored.has(c.req.raw)), (performance.now() - started) / 1000);
+      } catch (error) {
+        log.warn({ err: error }, 'callback observer failed');
+      }
+    });
+  }
 
   app.onError(function callbackErrors(error, c) {
     if (error instanceof HTTPException) return error.getResponse();
@@ -131,6 +168,7 @@ export function callbackRoute(opts: CallbackRouteOptions): Hono {
       const envelope = parsed.data;
       if (isHeartbeat(envelope)) {
         log.debug('callback heartbeat');
+        ignored.add(c.req.raw);
         return c.json({});
       }
       const callbackContext = queryParam(c.req.url, 'callbackContext');
@@ -145,6 +183,7 @@ export function callbackRoute(opts: CallbackRouteOptions): Hono {
         },
         'callback received',
       );
+      if (!events.some((e) => e.event !== null)) ignored.add(c.req.raw);
       const answer = await dispatch(events, {
         envelope,
         ...(callbackContext === undefined ? {} : { callbackContext }),

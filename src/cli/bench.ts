@@ -5,6 +5,8 @@
  */
 
 import { type BenchOptions, MAX_CONCURRENCY, runBench } from '../bench/run.ts';
+import { noteDefault } from '../config/settings.ts';
+import type { CommandHelp } from './help.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE = [
@@ -16,6 +18,22 @@ const USAGE = [
   '                     child logs to DIR, and print their top self-time functions',
   `  --concurrency L    the customers-at-once sweep, e.g. 1,10,50,200 (each 1 to ${MAX_CONCURRENCY})`,
 ].join('\n');
+
+export const help: CommandHelp = {
+  usage: USAGE.split('\n')[0]!,
+  about: [
+    'Measures chats per second, CPU per chat and latencies with the emulator and the SA as child',
+    'processes, then the machine alone, heap per session and the HTTP floor. Progress on stderr, the',
+    'summary on stdout. The children get the machine basics and LOG_LEVEL from this environment, nothing else.',
+  ],
+  options: USAGE.split('\n')
+    .slice(2)
+    .map((line) => line.trim().replace(/\s{2,}/, '  ')),
+  readSettings(env) {
+    noteDefault(env, 'LOG_LEVEL', 'info');
+    void env.LOG_LEVEL;
+  },
+};
 
 /** Parse the arguments; a string is the one-line complaint about them. */
 export function parseBenchArgs(args: string[]): BenchOptions | string {

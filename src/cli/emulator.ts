@@ -1,11 +1,43 @@
 import { pino } from 'pino';
+import { logFormatFrom } from '../config/logging.ts';
+import { type Env, noteDefault } from '../config/settings.ts';
 import { DEMO_TENANT } from '../config/tenant.ts';
 import { defaultEmulatorConfig, type EmulatorConfig, startEmulator } from '../emulator/index.ts';
+import { createLogger } from '../runtime/logger.ts';
 import { isRelPrefix } from '../wire/rels.ts';
+import type { CommandHelp } from './help.ts';
 import type { CliIo } from './io.ts';
+import { describeListenError } from './listen.ts';
 
 const USAGE =
   'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N] [--callback-retries N]';
+
+/** The emulator's own settings: only its logs (everything else is a flag). */
+function logSettings(env: Env) {
+  noteDefault(env, 'LOG_LEVEL', 'info');
+  const level = env.LOG_LEVEL || 'info';
+  return { level, format: logFormatFrom(env, process.stderr.isTTY === true) };
+}
+
+export const help: CommandHelp = {
+  usage: USAGE,
+  about: [
+    'Runs the platform emulator alone: discovery, the AAD token endpoint and JWKS, the SA-side platform',
+    'routes, anonymous UCWA for customers, simulated agents, the agent desk, signed callbacks, faults and',
+    'the control API. Logs go to stderr; prints `carechat emulator ready: <url>`.',
+  ],
+  options: [
+    '--port N                 where to listen (default 3001; 0 picks a free port)',
+    '--host H                 the address to listen on (default 127.0.0.1)',
+    '--rel-prefix P           link relation prefix: service: (default) or ms:rtc:saas:',
+    "--callback-url URL       where the demo application's callbacks go (the SA's /callbacks)",
+    '--sign-in-redirect URL   an extra redirect URI for operator sign-in (repeatable)',
+    '--public-url URL         the URL the emulator puts in the links it hands out',
+    '--heartbeat-ms N         callback heartbeat interval (0 = off)',
+    '--anonymous-idle-ms N    idle time before an anonymous customer is dropped (0 = never)',
+  ],
+  readSettings: (env) => logSettings(env),
+};
 
 interface Options {
   port: number;
@@ -127,14 +159,14 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     io.stderr(`carechat emulator: ${options}\n${USAGE}`);
     return 2;
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   let started: Awaited<ReturnType<typeof startEmulator>>;
   try {
+    const { level, format } = logSettings(process.env);
+    const logger = createLogger(level, pino.destination(2), format);
     started = await startEmulator({ port: options.port, host: options.host, config: options.config, logger });
   } catch (error) {
-    io.stderr(
-      `carechat emulator: cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`,
-    );
+    const described = describeListenError(error, { '--port': options.port });
+    io.stderr(`carechat emulator: ${(described as Error).message}`);
     return 1;
   }
   for (const uri of options.redirectUris) started.emulator.aad.allowRedirect(uri);

@@ -6,6 +6,7 @@
  */
 
 import { knownMigrations, openStore, StoreSetupError, storeSettingsFromEnv } from '../store/index.ts';
+import type { CommandHelp } from './help.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE = [
@@ -14,6 +15,16 @@ const USAGE = [
   'Applies the store schema migrations this version ships and prints what it applied.',
   'The store: DATABASE_URL (PostgreSQL server) if set, else DATA_DIR (embedded PGlite, default ./data).',
 ].join('\n');
+
+export const help: CommandHelp = {
+  usage: 'usage: carechat migrate',
+  about: [
+    'Applies the store schema migrations this version ships and prints what it applied, without',
+    'starting the SA (run it once before rolling out several instances). The store: DATABASE_URL',
+    '(a PostgreSQL server) if set, else DATA_DIR (embedded PGlite).',
+  ],
+  readSettings: (env) => storeSettingsFromEnv(env),
+};
 
 export async function run(
   args: string[],

@@ -6,9 +6,21 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { chartFiles, checkCharts, DEFAULT_CHARTS_DIR, listChartFiles } from '../viz/charts.ts';
+import type { CommandHelp } from './help.ts';
 import type { CliIo } from './io.ts';
 
 const USAGE = 'usage: carechat viz [--out <dir>] [--check]   (default folder: docs/machines)';
+
+export const help: CommandHelp = {
+  usage: USAGE,
+  about: [
+    'Writes <machine>.dot, .mmd and .svg for every charted machine (offline: Graphviz as WebAssembly).',
+  ],
+  options: [
+    '--out DIR   the folder to write to (default docs/machines of this repository)',
+    '--check     write nothing; exit 1 naming the files when the folder is out of date',
+  ],
+};
 
 export async function run(args: string[], io: CliIo): Promise<number> {
   let out = DEFAULT_CHARTS_DIR;

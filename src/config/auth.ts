@@ -4,6 +4,7 @@
  * (SESSION_SECRET, SESSION_TTL) and the operator API token (OPERATOR_API_TOKEN).
  */
 import { randomBytes } from 'node:crypto';
+import { noteDefault } from './settings.ts';
 
 export const ROLES = ['supervisor', 'agent'] as const;
 export type Role = (typeof ROLES)[number];
@@ -62,6 +63,11 @@ export function loadAuthConfig(
     return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
   };
 
+  if (emulator) {
+    noteDefault(env, 'OIDC_ISSUER', `${emulator.url}/${emulator.tenantId}/v2.0`);
+    noteDefault(env, 'OIDC_CLIENT_ID', emulator.clientId);
+    noteDefault(env, 'OIDC_CLIENT_SECRET', emulator.clientSecret);
+  }
   let oidc: OidcSettings | null = null;
   const issuer = value('OIDC_ISSUER') ?? (emulator ? `${emulator.url}/${emulator.tenantId}/v2.0` : undefined);
   if (issuer) {
@@ -119,6 +125,7 @@ export function loadAuthConfig(
   }
   const sessionSecret = secretText ? new TextEncoder().encode(secretText) : new Uint8Array(randomBytes(32));
 
+  noteDefault(env, 'SESSION_TTL', '8h');
   const ttlText = value('SESSION_TTL') ?? '8h';
   const ttl = parseDuration(ttlText);
   if (ttl === undefined || ttl < 60 || ttl > 7 * 86_400) {

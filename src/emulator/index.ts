@@ -271,6 +271,7 @@ export async function startEmulator(
 ): Promise<{ url: string; emulator: Emulator; close(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
   const emulator = createEmulator({ config: opts.config, logger: opts.logger });
+  // A server that cannot listen (a busy port) leaves nothing running: the emulator's timers stop too.
   const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>(
     (resolve, reject) => {
       const server = serve({ fetch: emulator.app.fetch, port: opts.port ?? 0, hostname: host }, (info) =>
@@ -283,7 +284,10 @@ export async function startEmulator(
       s.headersTimeout = 66_000;
       server.once('error', reject);
     },
-  );
+  ).catch(async (error: unknown) => {
+    await emulator.close();
+    throw error;
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shownHost}:${address.port}`;
   if (!opts.config?.publicUrl) emulator.setPublicUrl(url);

@@ -36,6 +36,8 @@ export interface ChatEventData {
   };
   /** A customer no agent served left contact details and messages. */
   'left_message.created': LeftMessage;
+  /** The customer answered the post-chat survey (once per chat). */
+  'survey.submitted': { sessionId: string; score: number; comment?: string; submittedAt: string };
 }
 
 export type ChatEventType = keyof ChatEventData;
@@ -49,6 +51,7 @@ export const CHAT_EVENT_TYPES: readonly ChatEventType[] = [
   'chat.assigned',
   'chat.ended',
   'left_message.created',
+  'survey.submitted',
 ];
 
 type Listener = (event: ChatEvent) => void;

@@ -8,7 +8,9 @@ import type { ChatSettings } from '../../machines/chatSession/index.ts';
 import { type AuthConfig, loadAuthConfig } from '../config/auth.ts';
 import { type ProxyTrust, parseTrustProxy } from '../config/proxies.ts';
 import { DEFAULT_CHAT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimitSpec } from '../config/rateLimit.ts';
+import { noteDefault } from '../config/settings.ts';
 import { type AgentSpec, DEMO_AGENTS, DEMO_TENANT } from '../config/tenant.ts';
+import { type WebhookSettings, webhookSettingsFromEnv } from '../ops/webhooks.ts';
 import { type BusinessHours, parseBusinessHours, STRATEGIES, type Strategy } from '../routing/index.ts';
 import { type StoreSettings, storeSettingsFromEnv } from '../store/settings.ts';
 
@@ -73,6 +75,10 @@ export interface SaConfig {
     businessHours: BusinessHours | 'always';
   };
   logLevel: string;
+  /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN); open otherwise. */
+  metricsToken?: string;
+  /** Where chat events are POSTed, signed (WEBHOOK_URLS, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE); absent: none. */
+  webhooks?: WebhookSettings;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -87,6 +93,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
   const problems: string[] = [];
   const read = (name: string, fallback: string | undefined, check?: (v: string) => string | undefined) => {
+    noteDefault(env, name, fallback, fallback === undefined);
     const raw = env[name];
     const value = raw === undefined || raw === '' ? fallback : raw.trim();
     if (value === undefined) {
@@ -258,6 +265,8 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
   );
 
   const endedLingerMs = Number(read('ENDED_CHAT_LINGER_MS', '30000', int(0, 3_600_000)));
+  const metricsToken = read('METRICS_TOKEN', '');
+  const webhooks = webhookSettingsFromEnv(env, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -278,6 +287,8 @@ export function loadSaConfig(env: Env, defaults?: EmulatorDefaults): SaConfig {
     auth,
     routing,
     logLevel,
+    ...(metricsToken ? { metricsToken } : {}),
+    ...(webhooks ? { webhooks } : {}),
   };
 }
 

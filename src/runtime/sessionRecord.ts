@@ -5,6 +5,7 @@
 import type pino from 'pino';
 import type { Actor, StateValue } from 'xstate';
 import { CHAT_SESSION_MACHINE_VERSION, chatSessionMachine } from '../../machines/chatSession/index.ts';
+import { enqueueChatEvent } from '../ops/webhooks.ts';
 import type { JsonObject, PersistedSnapshot } from '../store/index.ts';
 import type { DeadlineHolder } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
@@ -38,6 +39,8 @@ export interface SessionRecord extends TranscriptHolder, DeadlineHolder {
     started: StartedEffect[];
     finished: FinishedEffect[];
     left: boolean;
+    /** Chat events for the webhook outbox (written with the step that caused them, in order). */
+    events: Array<{ type: string; data: unknown; at: number }>;
   };
 }
 
@@ -64,7 +67,7 @@ export function newRecord(
     invitationKey,
     announced: new Map(),
     log,
-    unsaved: { lines: [], started: [], finished: [], left: false },
+    unsaved: { lines: [], started: [], finished: [], left: false, events: [] },
   };
 }
 
@@ -80,6 +83,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     lines: unsaved.lines.length,
     started: unsaved.started.length,
     finished: unsaved.finished.length,
+    events: unsaved.events.length,
   };
   const leftDirty = unsaved.left;
   const deadlines: Record<string, number> = {};
@@ -108,6 +112,9 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     transcript: unsaved.lines.slice(0, counts.lines),
     effectsStarted: unsaved.started.slice(0, counts.started),
     effectsFinished: unsaved.finished.slice(0, counts.finished),
+    extra: unsaved.events
+      .slice(0, counts.events)
+      .map((event) => (tx, lease) => enqueueChatEvent(tx, lease, event.type, event.data, event.at)),
     ...(leftDirty && left
       ? {
           leftMessage: {
@@ -121,6 +128,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
       unsaved.lines.splice(0, counts.lines);
       unsaved.started.splice(0, counts.started);
       unsaved.finished.splice(0, counts.finished);
+      unsaved.events.splice(0, counts.events);
       if (leftDirty && record.left === left) unsaved.left = false;
     },
   };

@@ -22,7 +22,7 @@ import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
 import type { JsonObject, Lease, SessionQuery } from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
-import type { ChatCustomer, ChatEvents } from './chatEvents.ts';
+import type { ChatCustomer, ChatEventData, ChatEvents, ChatEventType } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
 import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
@@ -97,8 +97,21 @@ export class SessionManager {
   constructor(private readonly opts: SessionManagerOptions) {}
 
   /** From now on sessions are written ahead of their effects (call before any session exists). */
-  attach(persistence: SessionPersistence): void {
+  attach(persistence: SessionPersistence, options: { webhooks?: boolean } = {}): void {
     this.opts.persistence = persistence;
+    this.webhooks = options.webhooks ?? false;
+  }
+
+  /** Whether chat events also go to the webhook outbox, in the write of the step that caused them. */
+  private webhooks = false;
+
+  /** A chat event for the library's subscribers and, with webhooks, for the outbox (with the session's write). */
+  private announce<K extends ChatEventType>(record: SessionRecord, type: K, data: ChatEventData[K]): void {
+    this.opts.events?.emit(type, data);
+    if (this.webhooks && this.opts.persistence) {
+      record.unsaved.events.push({ type, data, at: this.opts.clock.now() });
+      this.persist(record);
+    }
   }
 
   /**
@@ -407,7 +420,7 @@ export class SessionManager {
       'new chat',
     );
     this.wire(record);
-    this.opts.events?.emit('chat.started', {
+    this.announce(record, 'chat.started', {
       sessionId: id,
       customer: customerOf(invitation.from, invitation),
     });
@@ -473,7 +486,7 @@ export class SessionManager {
     queueMicrotask(() => this.opts.router.sessionEnded(record.id));
     this.keepLeftMessage(record, snapshot);
     record.log.info({ outcome: context.outcome ?? null, error: context.error ?? null }, 'chat ended');
-    this.opts.events?.emit('chat.ended', {
+    this.announce(record, 'chat.ended', {
       sessionId: record.id,
       outcome: context.outcome ?? null,
       startedAt: new Date(record.createdAt).toISOString(),
@@ -526,7 +539,7 @@ export class SessionManager {
       if (record.announced.has(agent.uri)) continue;
       const member = { uri: agent.uri, name: agent.name };
       record.announced.set(agent.uri, member);
-      this.opts.events?.emit('chat.assigned', {
+      this.announce(record, 'chat.assigned', {
         sessionId: record.id,
         agent: member,
         customer: { ...context.customer },
@@ -623,7 +636,7 @@ export class SessionManager {
     record.left = left;
     record.unsaved.left = true;
     if (!this.opts.persistence) this.left.push(left);
-    this.opts.events?.emit('left_message.created', cloneLeft(left));
+    this.announce(record, 'left_message.created', cloneLeft(left));
   }
 
   /** The session's routing requests go to the router; its answers come back as events, deferred. */

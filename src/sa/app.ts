@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { type ApiError, isApiError } from '../api/errors.ts';
 import type { PlatformClient } from '../api/index.ts';
-import { callbackRoute } from '../callbacks/route.ts';
+import { type CallbackResult, callbackRoute } from '../callbacks/route.ts';
 import type { CallbackVerifier } from '../callbacks/verify.ts';
 import { PersistenceError } from '../runtime/persistence.ts';
 import type { Router } from '../runtime/router.ts';
@@ -35,6 +35,7 @@ import {
   parseRateLimit,
   type RateLimitSpec,
 } from './rateLimit.ts';
+import { type SurveyAnswer, SurveyRequestSchema, type SurveyStore, type SurveyTokens } from './survey.ts';
 import {
   formatTranscriptText,
   isTranscriptFormat,
@@ -66,6 +67,27 @@ export interface SaAppOptions {
   auth: AuthConfig;
   /** The SA's public URL (known once it listens): redirect URI, cookie Secure flag, CSRF origin. */
   publicUrl: () => string;
+  /** GET /metrics: the Prometheus text; absent: no such route. */
+  metrics?: {
+    scrape(): Promise<{ text: string; contentType: string }>;
+    /** Whether this Authorization header may read them (METRICS_TOKEN). */
+    authorized(authorization: string | undefined): boolean;
+  };
+  /** GET /readyz: 200 `{ ready: true }` or 503 `{ ready: false, reason }`; absent: always ready. */
+  readiness?: () => Promise<{ ready: true } | { ready: false; reason: string }>;
+  /** The post-chat survey (POST /chat/survey, GET /sessions/:id/survey); absent: no survey. */
+  survey?: {
+    store: SurveyStore;
+    tokens: SurveyTokens;
+    /** The session a widget's threadId became, once its invitation arrived. */
+    sessionOfThread(threadId: string): string | undefined;
+    /** After an answer was saved (metrics, the survey.submitted event). */
+    onSubmitted(sessionId: string, answer: SurveyAnswer): void;
+  };
+  /** GET /console/api/webhooks: delivery totals and the latest failures, for the console. */
+  webhookStatus?: () => object;
+  /** Told how each platform callback ended and how long it took. */
+  observeCallback?: (result: CallbackResult, seconds: number) => void;
 }
 
 /** Largest request body any route other than the callbacks (1 MiB, own limit) accepts. */
@@ -93,7 +115,7 @@ const TokenRequestSchema = z.strictObject({
 });
 
 function jsonError(
-  status: 400 | 403 | 404 | 413 | 415 | 429 | 502 | 503,
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 502 | 503,
   error: string,
   message: string,
   headers?: Record<string, string>,
@@ -154,7 +176,9 @@ export function createSaApp(opts: SaAppOptions): Hono {
     callbackRoute({
       path: opts.callbackPath,
       verifier: opts.verifier,
-      logger: log.child({ component: 'callbacks' }),
+      // The route names its own component in its log lines.
+      logger: log,
+      ...(opts.observeCallback ? { observe: opts.observeCallback } : {}),
       dispatch: async (events, ctx) => {
         try {
           return await opts.sessions.dispatch(events, {
@@ -186,7 +210,7 @@ export function createSaApp(opts: SaAppOptions): Hono {
     exposeHeaders: ['Retry-After'],
     maxAge: 600,
   });
-  app.use('/chat/token', async (c, next) => {
+  const chatCors: Parameters<typeof app.use>[1] = async (c, next) => {
     const origin = c.req.header('origin');
     if (origin && opts.allowedOrigins().includes(origin)) return tokenCors(c, next);
     c.res.headers.append('Vary', 'Origin');
@@ -198,9 +222,12 @@ export function createSaApp(opts: SaAppOptions): Hono {
         ? `origin ${origin} is not allowed to start chats (see CHAT_ALLOWED_ORIGINS)`
         : 'a CORS preflight needs an Origin header',
     );
-  });
+  };
+  app.use('/chat/token', chatCors);
+  app.use('/chat/survey', chatCors);
   // Preflights are answered by the CORS layer above; this only gives the route a name in the policy.
   app.options('/chat/token', (c) => c.body(null, 204));
+  app.options('/chat/survey', (c) => c.body(null, 204));
   const tokenLimit =
     opts.tokenRateLimit === undefined ? parseRateLimit(DEFAULT_CHAT_TOKEN_RATE_LIMIT) : opts.tokenRateLimit;
   const tokenLimiter = tokenLimit
@@ -259,11 +286,14 @@ export function createSaApp(opts: SaAppOptions): Hono {
       try {
         const token = await opts.client.createAnonToken({ applicationSessionId, allowedOrigins: [origin] });
         log.info({ applicationSessionId, origin }, 'chat token issued');
+        // The widget puts threadId in its invitation; the survey token later names that chat.
+        const threadId = opts.survey ? randomUUID() : undefined;
         return c.json({
           token: token.token,
           discoverUri: token.discoverUri,
           expiresAt: token.expiresAt,
           helpdeskUri: opts.endpointUri,
+          ...(threadId && opts.survey ? { threadId, surveyToken: opts.survey.tokens.issue(threadId) } : {}),
         });
       } catch (error) {
         const detail = isApiError(error) ? describeApiError(error) : String(error);
@@ -276,6 +306,83 @@ export function createSaApp(opts: SaAppOptions): Hono {
       }
     },
   );
+
+  const survey = opts.survey;
+  if (survey) {
+    app.post(
+      '/chat/survey',
+      bodyLimit({
+        maxSize: MAX_TOKEN_BODY_BYTES,
+        onError: () => {
+          throw jsonError(413, 'payload_too_large', `request body over ${MAX_TOKEN_BODY_BYTES / 1024} KiB`);
+        },
+      }),
+      async (c) => {
+        const type = c.req.header('content-type') ?? '';
+        if (!/^application\/json\b/i.test(type))
+          throw jsonError(415, 'unsupported_media_type', 'send JSON (Content-Type: application/json)');
+        let body: unknown;
+        try {
+          body = parseJsonText(await c.req.text());
+        } catch (error) {
+          throw jsonError(400, 'bad_request', error instanceof Error ? error.message : 'body is not JSON');
+        }
+        const parsed = SurveyRequestSchema.safeParse(body);
+        if (!parsed.success) throw jsonError(400, 'bad_request', describeZodError(parsed.error));
+        const verified = survey.tokens.verify(parsed.data.token);
+        if ('problem' in verified) throw jsonError(401, 'invalid_token', verified.problem);
+        const sessionId = survey.sessionOfThread(verified.threadId);
+        const view = sessionId ? await opts.sessions.find(sessionId) : undefined;
+        if (!sessionId || !view) throw jsonError(404, 'not_found', 'no chat started with this survey token');
+        // Not refused while the SA is still tearing the chat down: the widget asks as soon as it sees the end.
+        const answer: SurveyAnswer = {
+          score: parsed.data.score as SurveyAnswer['score'],
+          ...(parsed.data.comment ? { comment: parsed.data.comment } : {}),
+          submittedAt: new Date(opts.now?.() ?? Date.now()).toISOString(),
+        };
+        const saved = await survey.store.save(sessionId, answer);
+        if (saved === 'duplicate')
+          throw jsonError(409, 'already_answered', 'this chat has been rated already: one answer per chat');
+        if (saved === 'unknown') throw jsonError(404, 'not_found', 'no chat started with this survey token');
+        log.info({ sessionId, score: answer.score }, 'survey answered');
+        survey.onSubmitted(sessionId, answer);
+        return c.json({ saved: true }, 201);
+      },
+    );
+    app.get('/sessions/:id/survey', async (c) => {
+      const id = c.req.param('id');
+      if (!(await opts.sessions.find(id))) throw jsonError(404, 'not_found', `no session ${id}`);
+      return c.json({ survey: (await survey.store.get(id)) ?? null });
+    });
+  }
+
+  const webhookStatus = opts.webhookStatus;
+  if (webhookStatus) {
+    app.get('/console/api/webhooks', (c) => {
+      c.header('Cache-Control', 'no-store');
+      return c.json(webhookStatus());
+    });
+  }
+
+  // Readiness, not liveness: whether to send this SA traffic now (platform, store, not stopping).
+  app.get('/readyz', async (c) => {
+    const readiness = opts.readiness ? await opts.readiness() : { ready: true as const };
+    c.header('Cache-Control', 'no-store');
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
+
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', async (c) => {
+      if (!metrics.authorized(c.req.header('authorization'))) {
+        throw jsonError(401, 'unauthorized', 'the metrics need Authorization: Bearer <METRICS_TOKEN>', {
+          'WWW-Authenticate': 'Bearer realm="metrics"',
+        });
+      }
+      const { text, contentType } = await metrics.scrape();
+      return c.body(text, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+    });
+  }
 
   app.get('/healthz', (c) => c.json({ status: 'ok', sessions: opts.sessions.activeCount() }));
 

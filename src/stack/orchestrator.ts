@@ -5,12 +5,16 @@
  */
 import type { Hono } from 'hono';
 import type pino from 'pino';
-import { createPlatformClient, type PlatformClient } from '../api/index.ts';
+import { createPlatformClient, instrumentClient, type PlatformClient } from '../api/index.ts';
 import {
   CallbackKeysUnavailableError,
   type CallbackVerifier,
   verifierFromOpenIdMetadata,
 } from '../callbacks/verify.ts';
+import { chatTimings } from '../ops/chatTimings.ts';
+import { Metrics, metricsAuthorized } from '../ops/metrics.ts';
+import { checkReadiness, httpReachable, type ReadinessCheck } from '../ops/readiness.ts';
+import { enqueueChatEvent, type WebhookOutbox, WebhookWorker, webhookStatusBoard } from '../ops/webhooks.ts';
 import { isOpen } from '../routing/index.ts';
 import { type ChatEvent, ChatEvents, type ChatEventType } from '../runtime/chatEvents.ts';
 import { type Clock, systemClock } from '../runtime/clock.ts';
@@ -23,6 +27,7 @@ import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
 import { type AgentView, Router } from '../runtime/router.ts';
 import { type SessionListing, SessionManager, type SessionView } from '../runtime/sessions.ts';
 import { createSaApp } from '../sa/app.ts';
+import { MemorySurveyStore, type SurveyStore, surveyTokens } from '../sa/survey.ts';
 import { openStore, type SessionQuery, type Store } from '../store/index.ts';
 
 export interface OrchestratorOptions {
@@ -41,6 +46,18 @@ export interface OrchestratorOptions {
    * `config.store` names (PGlite in DATA_DIR, or DATABASE_URL), opened by `start()` and closed by `stop()`.
    */
   store?: Store;
+  /**
+   * Extra readiness checks for GET /readyz (e.g. the store): each resolves when its dependency is usable and
+   * throws (its message becomes the reason) when not. The platform check is always there.
+   */
+  readinessChecks?: Array<() => Promise<void>>;
+  /**
+   * The store's webhook outbox (`store.webhooks`): with WEBHOOK_URLS configured, a delivery worker runs
+   * from start() to stop(). Events get into it with `enqueueChatEvent` (src/ops/webhooks.ts).
+   */
+  webhookOutbox?: WebhookOutbox;
+  /** Where post-chat survey answers are kept; default in memory (lost on restart). */
+  surveyStore?: SurveyStore;
 }
 
 /** Reading sessions, their transcripts and the messages of customers no agent served. */
@@ -92,13 +109,20 @@ export interface Orchestrator {
     client: PlatformClient;
     /** The session store once `start()` resolved. */
     store(): Store | undefined;
+    metrics: Metrics;
   };
 }
 
 export function createOrchestrator(config: SaConfig, options: OrchestratorOptions = {}): Orchestrator {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const client = createPlatformClient({
+  // Filled in once the router exists: the gauges read it on each scrape.
+  let router: Router | undefined;
+  const metrics = new Metrics({
+    queueLength: () => router?.queued().length ?? 0,
+    agents: () => router?.agents() ?? [],
+  });
+  const platformClient = createPlatformClient({
     discoverUrl: config.api.discoverUrl,
     endpointUri: config.api.endpointUri,
     auth: {
@@ -109,9 +133,13 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     },
     timeoutMs: config.api.timeoutMs,
     allowedHosts: config.api.allowedHosts,
-    logger: logger.child({ component: 'api' }),
+    // The client names its own component in its log lines.
+    logger,
     now: () => clock.now(),
   });
+  const client = instrumentClient(platformClient, ({ operation, status, seconds }) =>
+    metrics.apiRequest(operation, status, seconds),
+  );
   // Callbacks that arrive before start() has the signing keys are answered 503, so the platform retries them.
   let verifier: CallbackVerifier | undefined;
   const verify: CallbackVerifier = (header) =>
@@ -119,7 +147,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       ? verifier(header)
       : Promise.reject(new CallbackKeysUnavailableError('the SA is starting: callback keys not loaded yet'));
   let sessions: SessionManager | undefined;
-  const router = new Router({
+  router = new Router({
     roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
     strategy: config.routing.strategy,
     capacity: config.routing.capacity,
@@ -130,7 +158,17 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     logger: logger.child({ component: 'routing' }),
     send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
   });
+  const routing = router;
   const events = new ChatEvents(logger, () => clock.now());
+  events.on(
+    '*',
+    chatTimings(metrics, {
+      welcomedAt: (id) => {
+        const welcomed = sessions?.get(id)?.history.find((h) => h.state.startsWith('welcomed'));
+        return welcomed ? Date.parse(welcomed.at) : undefined;
+      },
+    }),
+  );
   const skills = new Set(config.agents.flatMap((agent) => agent.skills ?? []));
   const open = () => isOpen(config.routing.businessHours, clock.now());
   sessions = new SessionManager({
@@ -162,10 +200,20 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   });
   const manager: SessionManager = sessions;
   // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
+  // The widget's threadId (from its chat token) → the session its invitation became: the survey's link.
+  const threads = new Map<string, string>();
+  manager.onCallbackEvent((event, sessionId) => {
+    if (event.type === 'callback.invitationReceived' && event.threadId && sessionId) {
+      threads.set(event.threadId, sessionId);
+    }
+  });
+  // The survey route finds the chat (in memory or the store) before it saves an answer.
+  const surveyStore = options.surveyStore ?? new MemorySurveyStore(() => true);
+  let readiness: () => ReturnType<typeof checkReadiness> = async () => ({ ready: true });
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
     sessions: manager,
-    router,
+    router: routing,
     client,
     verifier: verify,
     logger,
@@ -179,6 +227,33 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     now: () => clock.now(),
     auth: config.auth,
     publicUrl: options.publicUrl ?? (() => config.publicUrl ?? ''),
+    metrics: {
+      scrape: () => metrics.scrape(),
+      authorized: (authorization) => metricsAuthorized(config.metricsToken, authorization),
+    },
+    observeCallback: (result, seconds) => metrics.callback(result, seconds),
+    readiness: () => readiness(),
+    webhookStatus: () =>
+      webhookBoard ? { configured: true, ...webhookBoard.status() } : { configured: false },
+    survey: {
+      store: surveyStore,
+      tokens: surveyTokens(config.auth.sessionSecret, () => clock.now()),
+      sessionOfThread: (threadId) => threads.get(threadId),
+      onSubmitted: (sessionId, answer) => {
+        metrics.surveyResponses.inc({ score: String(answer.score) });
+        events.emit('survey.submitted', { sessionId, ...answer });
+        // Not part of a session's step (the chat may have ended and left memory): straight to the outbox.
+        if (config.webhooks && store) {
+          enqueueChatEvent(store, undefined, 'survey.submitted', { sessionId, ...answer }, clock.now()).catch(
+            (error: unknown) =>
+              webhookLog.error(
+                { sessionId, error: String(error) },
+                'survey.submitted not queued for webhooks',
+              ),
+          );
+        }
+      },
+    },
   });
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
@@ -219,7 +294,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
         logger: storeLog,
         onLeaseLost: (sessionId) => manager.dropTakenOver(sessionId),
       });
-      manager.attach(persistence);
+      manager.attach(persistence, { webhooks: config.webhooks !== undefined });
       const resumed = await manager.resume();
       if (resumed.length) storeLog.info({ sessions: resumed.length }, 'stored chats resumed');
       const keep = persistence;
@@ -243,7 +318,19 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       void purge().catch((error: unknown) => storeLog.warn({ error: String(error) }, 'purge failed'));
       timers.push(setInterval(() => void purge().catch(() => {}), 3_600_000));
       for (const timer of timers) timer.unref();
+      const outbox = options.webhookOutbox ?? opened.webhooks;
+      webhooks = config.webhooks
+        ? new WebhookWorker({
+            outbox,
+            settings: config.webhooks,
+            logger: webhookLog,
+            metrics,
+            now: () => clock.now(),
+            onAttempt: (attempt) => webhookBoard?.record(attempt),
+          })
+        : undefined;
       verifier = loaded;
+      webhooks?.start();
     } catch (error) {
       for (const timer of timers.splice(0)) clearInterval(timer);
       if (!options.store) await opened.close().catch(() => {});
@@ -256,6 +343,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     verifier = undefined;
     await starting?.catch(() => {});
     for (const timer of timers.splice(0)) clearInterval(timer);
+    await webhooks?.stop();
     await manager.flush();
     manager.stop();
     if (persistence) {
@@ -269,6 +357,33 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     store = undefined;
   }
 
+  const webhookLog = logger.child({ component: 'webhooks' });
+  const webhookBoard = config.webhooks ? webhookStatusBoard(config.webhooks.urls) : undefined;
+  let webhooks: WebhookWorker | undefined;
+  const readinessChecks: ReadinessCheck[] = [
+    { name: 'platform', check: httpReachable(config.api.discoverUrl) },
+    {
+      name: 'store',
+      check: async () => {
+        if (!store) throw new Error('not open');
+        await store.sessions.list({ limit: 1 });
+      },
+    },
+    ...(options.readinessChecks ?? []).map((check, i) => ({
+      name: check.name || `check ${i + 1}`,
+      check,
+    })),
+  ];
+  readiness = () =>
+    checkReadiness({
+      checks: () => readinessChecks,
+      state: () =>
+        stopping
+          ? 'the SA is stopping'
+          : verifier
+            ? undefined
+            : 'the SA is starting (store, callback keys and stored chats not loaded yet)',
+    });
   return {
     app,
     fetch: (request) => app.fetch(request),
@@ -282,10 +397,10 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       page: (query) => manager.page(query),
       leftMessages: () => manager.leftMessages(),
       findLeftMessages: (query) => manager.findLeftMessages(query),
-      agents: () => router.agents(),
-      queue: () => router.queued(),
+      agents: () => routing.agents(),
+      queue: () => routing.queued(),
     },
-    operate: createOperations(manager, router),
+    operate: createOperations(manager, routing),
     on: (type, listener) => events.on(type, listener),
     start() {
       if (stopping) return Promise.reject(new Error('the orchestrator was stopped'));
@@ -299,6 +414,6 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       stopping ??= shutDown();
       return stopping;
     },
-    internals: { router, sessionManager: manager, client, store: () => store },
+    internals: { router: routing, sessionManager: manager, client, store: () => store, metrics },
   };
 }

@@ -4,6 +4,7 @@
  * `LEASE_MS` and `RETENTION_DAYS`. Problems are collected, one line each naming the variable, so the SA's
  * configuration loader can report them with the others.
  */
+import { noteDefault } from '../config/settings.ts';
 import { show } from './errors.ts';
 
 export interface StoreSettings {
@@ -31,12 +32,14 @@ export function storeSettingsFromEnv(env: Env): { settings: StoreSettings; probl
     return raw === undefined || raw === '' ? undefined : raw;
   };
   const integer = (name: string, fallback: number, min: number, max: number) => {
+    noteDefault(env, name, String(fallback));
     const raw = value(name);
     if (raw === undefined) return fallback;
     if (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max) return Number(raw);
     problems.push(`${name}=${show(raw)}: expected an integer from ${min} to ${max}`);
     return fallback;
   };
+  noteDefault(env, 'DATA_DIR', DEFAULT_DATA_DIR);
   const databaseUrl = value('DATABASE_URL');
   if (databaseUrl !== undefined) {
     const problem = databaseUrlProblem(databaseUrl);

@@ -72,7 +72,9 @@ beforeAll(async () => {
   await customer.waitForMessage((m) => m.text !== stack.sa.config.chat.welcomeText);
   const row = (await eventually(
     async () =>
-      (await json<{ sessions: SessionRow[] }>(operatorFetch(`${stack.saUrl}/sessions`))).sessions[0],
+      (
+        await json<{ sessions: SessionRow[] }>(operatorFetch(`${stack.saUrl}/sessions`))
+      ).sessions[0],
     (s) => expect(s?.state).toBe('agentsJoined'),
   )) as SessionRow;
   session = await json<SessionView>(operatorFetch(`${stack.saUrl}/sessions/${row.id}`));

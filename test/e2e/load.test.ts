@@ -130,9 +130,7 @@ describe('load', () => {
       };
       const completed = views.filter((s) => s.outcome === 'completed').length;
       for (const v of views.filter((s) => s.outcome !== 'completed')) {
-        problems.push(
-          `${v.customer.name}: ${v.outcome} ${JSON.stringify(v.error)} (session ${v.id})`,
-        );
+        problems.push(`${v.customer.name}: ${v.outcome} ${JSON.stringify(v.error)} (session ${v.id})`);
       }
       console.log(
         `load: customers=${CUSTOMERS} completed=${completed} failed=${views.length - completed} ` +

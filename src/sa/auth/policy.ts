@@ -39,7 +39,13 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     })),
     { method: 'POST', path: '/chat/token', access: PUBLIC },
     { method: 'OPTIONS', path: '/chat/token', access: PUBLIC },
+    // the survey token in the body ties the answer to one chat
+    { method: 'POST', path: '/chat/survey', access: PUBLIC },
+    { method: 'OPTIONS', path: '/chat/survey', access: PUBLIC },
     { method: 'GET', path: '/healthz', access: PUBLIC },
+    { method: 'GET', path: '/readyz', access: PUBLIC },
+    // open, or its own bearer token (METRICS_TOKEN) checked by the route
+    { method: 'GET', path: '/metrics', access: PUBLIC },
     { method: 'GET', path: '/', access: PUBLIC },
     { method: 'GET', path: '/widget.js', access: PUBLIC },
     { method: 'GET', path: '/widget/:module', access: PUBLIC },
@@ -53,6 +59,7 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'GET', path: '/sessions/:id', access: OWN_SESSION },
     { method: 'GET', path: '/sessions/:id/transcript', access: OWN_SESSION },
     { method: 'GET', path: '/sessions/:id/chart.svg', access: OWN_SESSION },
+    { method: 'GET', path: '/sessions/:id/survey', access: OWN_SESSION },
     { method: 'GET', path: '/sessions/:id/events', access: OWN_SESSION },
     { method: 'GET', path: '/sessions/:id/assignments', access: SUPERVISOR },
     { method: 'POST', path: '/sessions/:id/close', access: OWN_SESSION },
@@ -73,6 +80,7 @@ export function routePolicy(callbackPath: string): RouteRule[] {
     { method: 'GET', path: '/console/console.css', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/dashboard', access: SUPERVISOR },
     { method: 'GET', path: '/console/api/dashboard/events', access: SUPERVISOR },
+    { method: 'GET', path: '/console/api/webhooks', access: SUPERVISOR },
     { method: 'GET', path: '/console/api/me', access: SIGNED_IN },
     { method: 'GET', path: '/console/api/me/events', access: SIGNED_IN },
   ];

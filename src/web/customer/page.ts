@@ -133,6 +133,20 @@ button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-
 .composer textarea:disabled { background: #f1f3f6; }
 .send { background: var(--brand); color: #fff; }
 .send:hover:not(:disabled) { background: var(--brand-dark); }
+.survey { margin: 0 12px 10px; padding: 12px 14px; border: 1px solid var(--line); border-radius: 12px; background: var(--brand-soft); }
+.survey fieldset { border: 0; margin: 0; padding: 0; }
+.survey legend { font-weight: 650; margin-bottom: 8px; }
+.survey .scores { display: flex; gap: 8px; }
+.survey .score { position: relative; }
+.survey .score input { position: absolute; opacity: 0; width: 100%; height: 100%; margin: 0; }
+.survey .score label { display: grid; place-items: center; width: 40px; height: 40px; border-radius: 50%; border: 1px solid var(--brand); background: #fff; color: var(--brand-dark); font-weight: 650; cursor: pointer; }
+.survey .score input:checked + label { background: var(--brand); color: #fff; }
+.survey .score input:focus-visible + label { outline: 3px solid var(--brand-dark); outline-offset: 2px; }
+.survey textarea { width: 100%; margin-top: 4px; }
+.survey-actions { display: flex; gap: 8px; align-items: center; }
+.survey-actions .primary { margin-top: 10px; }
+.survey-actions .ghost { margin-top: 10px; background: transparent; color: var(--brand-dark); }
+.survey-status, .survey-done { margin: 6px 12px; font-size: 0.9rem; }
 .restart { align-self: center; margin: 6px 0 12px; background: var(--brand-soft); color: var(--brand-dark); }
 @media (max-width: 520px) {
   body { padding: 0; }

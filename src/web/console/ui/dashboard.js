@@ -15,6 +15,7 @@ import {
   showBanner,
 } from './dom.js';
 import { follow, send } from './server.js';
+import { webhooksSection } from './webhooks.js';
 
 export function dashboardView() {
   const figure = (/** @type {string} */ id, /** @type {string} */ label) =>
@@ -111,6 +112,7 @@ export function dashboardView() {
       ),
     ),
   );
+  app.append(webhooksSection());
 
   /** @param {any} row */
   const createRow = (row) => {

@@ -5,6 +5,7 @@
  */
 import { app, clock, confirmAction, duration, el, reconcile, setText, shortUri } from './dom.js';
 import { currentUser, follow, getJson, send } from './server.js';
+import { surveySection } from './survey.js';
 
 /** @param {string} id */
 export function sessionView(id) {
@@ -105,6 +106,8 @@ export function sessionView(id) {
       assignments,
     ),
   );
+  const survey = surveySection(id);
+  app.append(survey.section);
 
   /** @type {any} */
   let current;
@@ -304,6 +307,9 @@ export function sessionView(id) {
     bargeButton.disabled = !running;
     closeButton.disabled = !running;
   };
-  follow(`/sessions/${encodeURIComponent(id)}/events`, 'session', render);
+  follow(`/sessions/${encodeURIComponent(id)}/events`, 'session', (/** @type {any} */ data) => {
+    render(data);
+    if (data.session?.status !== 'active') void survey.refresh();
+  });
   void current;
 }

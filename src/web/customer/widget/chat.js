@@ -68,6 +68,8 @@ export class CustomerChat {
     this.lastTypingAt = 0;
     this.reconnecting = false;
     this.chatShown = false;
+    /** @type {{ threadId: string, surveyToken: string } | undefined} from the chat token, for the survey */
+    this.survey = undefined;
     /** participant key → display name (roster, for "joined"/"left") */
     this.participants = new Map();
     /** participant key → display name (who is typing now) */
@@ -161,6 +163,9 @@ export class CustomerChat {
     }
     this.token = grant.token;
     this.helpdeskUri = grant.helpdeskUri;
+    const { threadId, surveyToken } = grant;
+    this.survey =
+      typeof threadId === 'string' && typeof surveyToken === 'string' ? { threadId, surveyToken } : undefined;
     const discoverUrl = resolveHref(grant.discoverUri, res.url || location.href);
 
     // 2. Discover the anonymous applications endpoint.
@@ -195,6 +200,7 @@ export class CustomerChat {
     /** @type {Record<string, string>} */
     const invitation = { operationId: uuid(), to: this.helpdeskUri };
     if (topic) invitation.subject = topic;
+    if (this.survey) invitation.threadId = this.survey.threadId; // ties the chat to the survey token
     invitation.importance = 'Normal';
     res = await this.platform('POST', resolveHref(startMessaging.href, appUrl), {
       body: JSON.stringify(invitation),

@@ -4,6 +4,7 @@
  * platform is only ever written with textContent.
  */
 import { CustomerChat } from './chat.js';
+import { offerSurvey } from './survey.js';
 
 /** @param {Date} time */
 function clock(time) {
@@ -171,6 +172,7 @@ export function mount(root) {
       // The last line ("You left the chat.", "The chat has ended.") in full view, and the way on focused.
       scrollToEnd();
       restartButton.focus({ preventScroll: true });
+      if (chat?.survey) offerSurvey(chatPanel, { token: chat.survey.surveyToken, before: restartButton });
       tellHost({ type: 'ended' });
     },
   };
