@@ -8,11 +8,14 @@ import { expect } from 'vitest';
 /** OPERATOR_API_TOKEN of every test stack (long enough for the configuration check). */
 export const TEST_OPERATOR_TOKEN = 'test-operator-token-0123456789abcdef';
 
-/** The environment a test stack needs so that its operator routes accept TEST_OPERATOR_TOKEN. */
+/**
+ * The environment a test stack needs so that its operator routes accept TEST_OPERATOR_TOKEN, with its
+ * sessions in an in-memory store (never the working directory's ./data) unless `env` names one.
+ */
 export function operatorEnv(
   env: Record<string, string | undefined> = {},
 ): Record<string, string | undefined> {
-  return { OPERATOR_API_TOKEN: TEST_OPERATOR_TOKEN, ...env };
+  return { OPERATOR_API_TOKEN: TEST_OPERATOR_TOKEN, DATA_DIR: ':memory:', ...env };
 }
 
 /** `Authorization: Bearer <TEST_OPERATOR_TOKEN>`. */

@@ -90,7 +90,7 @@ describe('GET /readyz', () => {
     expect(before.status).toBe(503);
     expect(await before.json()).toEqual({
       ready: false,
-      reason: 'the SA is starting (callback keys not loaded)',
+      reason: 'the SA is starting (store, callback keys and stored chats not loaded yet)',
     });
     await orchestrator.stop();
     const after = await orchestrator.fetch(new Request('http://sa.test/readyz'));

@@ -22,8 +22,10 @@ import {
 } from '../../src/ops/webhooks.ts';
 import { loadSaConfig } from '../../src/runtime/config.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
+import { startStack } from '../../src/stack/index.ts';
 import { createOrchestrator } from '../../src/stack/orchestrator.ts';
 import { type Lease, MEMORY, openStore, type PersistedSnapshot, type Store } from '../../src/store/index.ts';
+import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { operatorEnv, operatorHeaders } from '../helpers/operator.ts';
 import { parsePrometheus } from '../helpers/prometheus.ts';
@@ -348,4 +350,39 @@ describe('webhook settings', () => {
       expect(isInternalAddress(external), external).toBe(false);
     }
   });
+});
+
+describe('chat events over webhooks', () => {
+  it('a real chat sends chat.started, chat.assigned and chat.ended in order, signed, with the transcript', async () => {
+    const hooks = await receiver();
+    const stack = await startStack({
+      logger: silentLogger,
+      env: operatorEnv({ WEBHOOK_URLS: hooks.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' }),
+    });
+    cleanup.push(() => stack.close());
+    const customer = await AnonCustomer.start(stack.saUrl, { name: 'Hooked Customer' });
+    cleanup.push(() => customer.close());
+    const welcome = await customer.waitForMessage(() => true);
+    const greeting = await customer.waitForMessage((m) => m.from !== welcome.from);
+    await customer.send('is this hooked?');
+    await customer.waitForMessage((m) => m.from === greeting.from && m.text.includes('is this hooked?'));
+    await customer.leave();
+    const types = await eventually(
+      async () => hooks.received.map((r) => r.payload.type),
+      (seen) => expect(seen).toContain('chat.ended'),
+      { timeout: 20_000 },
+    );
+    expect(hooks.invalid).toEqual([]);
+    expect(types).toEqual(['chat.started', 'chat.assigned', 'chat.ended']);
+    const ended = hooks.received.at(-1)!.payload.data as unknown as {
+      sessionId: string;
+      outcome: string;
+      transcript: Array<{ kind: string; text?: string }>;
+    };
+    expect(new Set(hooks.received.map((r) => r.payload.data.sessionId))).toEqual(new Set([ended.sessionId]));
+    expect(ended.outcome).toBe('completed');
+    expect(ended.transcript.filter((e) => e.kind === 'message').map((e) => e.text)).toContain(
+      'is this hooked?',
+    );
+  }, 60_000);
 });
