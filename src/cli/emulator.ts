@@ -10,7 +10,7 @@ import type { CliIo } from './io.ts';
 import { describeListenError } from './listen.ts';
 
 const USAGE =
-  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N] [--callback-retries N]';
+  'usage: carechat emulator [--port N] [--host H] [--rel-prefix service:|ms:rtc:saas:] [--callback-url URL] [--sign-in-redirect URL]... [--public-url URL] [--heartbeat-ms N] [--anonymous-idle-ms N] [--callback-retries N] [--callback-retry-max-ms N]';
 
 /** The emulator's own settings: only its logs (everything else is a flag). */
 function logSettings(env: Env) {
@@ -106,14 +106,24 @@ export function parseEmulatorArgs(args: string[]): Options | string {
         break;
       }
       case '--callback-retries': {
-        // How often an undelivered callback is tried again (backoff doubling from 500 ms), like the
-        // platform retrying an SA that is restarting.
+        // How often an undelivered callback is tried again (backoff doubling from 500 ms, at most 30 s
+        // apart), like the platform retrying an SA that is restarting.
         const text = value();
         const n = Number(text);
-        if (text === undefined || !Number.isInteger(n) || n < 0 || n > 20) {
-          return `--callback-retries needs a whole number from 0 to 20, got '${text ?? ''}'`;
+        if (text === undefined || !Number.isInteger(n) || n < 0 || n > 100) {
+          return `--callback-retries needs a whole number from 0 to 100, got '${text ?? ''}'`;
         }
         options.config.callbackRetries = n;
+        break;
+      }
+      case '--callback-retry-max-ms': {
+        // The longest wait between two attempts of one callback (default 30 s).
+        const text = value();
+        const ms = Number(text);
+        if (text === undefined || !Number.isInteger(ms) || ms < 1 || ms > 3_600_000) {
+          return `--callback-retry-max-ms needs a whole number of milliseconds from 1 to 3600000, got '${text ?? ''}'`;
+        }
+        options.config.callbackRetryMaxMs = ms;
         break;
       }
       case '--anonymous-idle-ms': {

@@ -243,7 +243,7 @@ export class CallbackDispatcher {
   }
 
   private async deliverWithRetry(item: Item): Promise<void> {
-    const { callbackRetries, callbackRetryBaseMs } = this.deps.config;
+    const { callbackRetries, callbackRetryBaseMs, callbackRetryMaxMs } = this.deps.config;
     const body = this.envelope(item);
     for (let attempt = 1; attempt <= callbackRetries + 1 && !this.closed; attempt += 1) {
       const url = this.targetUrl(item.target);
@@ -269,7 +269,8 @@ export class CallbackDispatcher {
         return;
       }
       if (result.status !== null && result.status < 500) return; // 4xx (or 3xx): not retried
-      if (attempt <= callbackRetries) await this.sleep(callbackRetryBaseMs * 2 ** (attempt - 1));
+      if (attempt <= callbackRetries)
+        await this.sleep(Math.min(callbackRetryMaxMs, callbackRetryBaseMs * 2 ** (attempt - 1)));
     }
   }
 

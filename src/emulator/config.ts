@@ -63,8 +63,10 @@ export interface EmulatorConfig {
   callbackTimeoutMs: number;
   /** Retries after a 5xx / timeout / network error (a 4xx is never retried). */
   callbackRetries: number;
-  /** First retry delay; doubles each retry. */
+  /** First retry delay; doubles each retry, up to callbackRetryMaxMs. */
   callbackRetryBaseMs: number;
+  /** The longest wait between two attempts. */
+  callbackRetryMaxMs: number;
   /** 0 = no heartbeats. */
   heartbeatIntervalMs: number;
   psatLifetimeSec: number;
@@ -110,6 +112,7 @@ export function defaultEmulatorConfig(): EmulatorConfig {
     callbackTimeoutMs: 10_000,
     callbackRetries: 3,
     callbackRetryBaseMs: 500,
+    callbackRetryMaxMs: 30_000,
     heartbeatIntervalMs: 0,
     psatLifetimeSec: 8 * 3600,
     aadTokenLifetimeSec: 3600,

@@ -31,6 +31,7 @@ import {
   waitMessage,
 } from '../routing/index.ts';
 import type { Clock } from './clock.ts';
+import type { SessionActor } from './sessionRecord.ts';
 
 export interface RouterOptions {
   roster: RosterEntry[];
@@ -68,6 +69,24 @@ export class Router {
 
   constructor(private readonly opts: RouterOptions) {
     this.pool = createPool(opts.roster, { capacity: opts.capacity });
+  }
+
+  /** A session's routing requests come here; the answers go back as events, deferred (never mid-transition). */
+  follow(actor: SessionActor, log: pino.Logger): void {
+    actor.on('routing.request', (e) =>
+      queueMicrotask(() =>
+        this.request(e.sessionId, { exclude: e.exclude, ...(e.topic ? { topic: e.topic } : {}) }),
+      ),
+    );
+    actor.on('routing.status', (e) => queueMicrotask(() => this.status(e.sessionId)));
+    actor.on('routing.offerEnded', (e) => {
+      log.info({ agent: e.agent.uri, result: e.result, reason: e.reason ?? null }, 'offer ended');
+      queueMicrotask(() => this.offerEnded(e.sessionId, e.agent, e.result, e.reason));
+    });
+    actor.on('routing.agentLeft', (e) => {
+      log.info({ agent: e.agent.uri }, 'agent left the chat');
+      queueMicrotask(() => this.agentLeft(e.sessionId, e.agent));
+    });
   }
 
   /** A session asks for an agent (first time, or after a failed offer). */

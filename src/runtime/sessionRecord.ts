@@ -3,7 +3,7 @@
  * the left message, and what its next write to the store must carry (`sessionChanges`).
  */
 import type pino from 'pino';
-import type { Actor, StateValue } from 'xstate';
+import type { Actor, AnyActorRef, StateValue } from 'xstate';
 import { CHAT_SESSION_MACHINE_VERSION, chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { enqueueChatEvent } from '../ops/webhooks.ts';
 import type { JsonObject, PersistedSnapshot } from '../store/index.ts';
@@ -33,6 +33,8 @@ export interface SessionRecord extends TranscriptHolder, DeadlineHolder {
   /** The left message of a customer nobody served (late messages are added to it). */
   left?: LeftMessage;
   endedAt?: number;
+  /** Resumed: the side effects it re-issued have not all answered yet (callbacks wait for them). */
+  settling?: Promise<void>;
   /** What the next write must carry besides the snapshot; removed once committed. */
   unsaved: {
     lines: Array<{ key: string; at: number; entry: JsonObject }>;
@@ -132,4 +134,47 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
       if (leftDirty && record.left === left) unsaved.left = false;
     },
   };
+}
+
+/**
+ * Resolves once every side effect (promise actor) running in `actor` or in its child machines has
+ * settled, or after `timeoutMs` (how long callbacks for a resumed session wait for it at most).
+ */
+export function settled(actor: AnyActorRef, timeoutMs = 10_000): Promise<void> {
+  const running: AnyActorRef[] = [];
+  const collect = (ref: AnyActorRef) => {
+    for (const child of Object.values(
+      (ref.getSnapshot() as { children?: Record<string, AnyActorRef> }).children ?? {},
+    )) {
+      const snapshot = child.getSnapshot() as { status: string; value?: unknown };
+      if (snapshot.status !== 'active') continue;
+      if ('value' in snapshot) collect(child);
+      else running.push(child);
+    }
+  };
+  collect(actor);
+  if (running.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let left = running.length;
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref?.();
+    for (const child of running) {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        left -= 1;
+        if (left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.subscribe({
+        next: (s: { status: string }) => s.status !== 'active' && finish(),
+        complete: finish,
+        error: finish,
+      });
+      if ((child.getSnapshot() as { status: string }).status !== 'active') finish();
+    }
+  });
 }

@@ -36,6 +36,7 @@ import {
   type SessionRecord,
   type StartedEffect,
   sessionChanges,
+  settled,
 } from './sessionRecord.ts';
 import {
   memoryPage,
@@ -153,6 +154,8 @@ export class SessionManager {
       }
       touched.add(session);
       if (event.type === 'callback.invitationReceived') reply = { callbackContext: session.id };
+      // A resumed session hears how its re-issued side effects went before the callbacks that followed them.
+      if (session.settling) await session.settling;
       const snapshot = session.actor.getSnapshot();
       if (snapshot.status !== 'active') {
         if (event.type === 'callback.messageCompleted' && event.direction === 'Incoming')
@@ -364,6 +367,9 @@ export class SessionManager {
     this.wire(record);
     actor.start();
     this.observe(record, actor.getSnapshot());
+    record.settling = settled(actor).then(() => {
+      record.settling = undefined;
+    });
     this.opts.router.restore(id, {
       joined: context.joinedAgents.map(({ uri, name }) => ({ uri, name })),
       ...(matchesState({ welcomed: 'offering' }, value) && context.currentAgent
@@ -431,7 +437,7 @@ export class SessionManager {
   /** What a session emits goes to its transcript and to routing; its snapshots to `observe`. */
   private wire(record: SessionRecord): void {
     record.actor.on('*', (emitted) => this.record(record, emitted as ChatSessionEmitted));
-    this.connectRouting(record);
+    this.opts.router.follow(record.actor, record.log);
     record.actor.subscribe({
       next: (snapshot) => this.observe(record, snapshot),
       error: (error) => record.log.error({ error: String(error) }, 'session actor failed'),
@@ -502,8 +508,19 @@ export class SessionManager {
     }
   }
 
+  /** The ended session leaves memory (written already; from now on it is read from the store). */
   private evict(record: SessionRecord): void {
-    if (this.sessions.get(record.id) !== record) return;
+    if (this.remove(record)) void this.opts.persistence?.forget(record.id);
+  }
+
+  /** The session was taken over by another instance: drop this copy without touching the platform. */
+  dropTakenOver(sessionId: string): void {
+    const record = this.sessions.get(sessionId);
+    if (record) this.remove(record);
+  }
+
+  private remove(record: SessionRecord): boolean {
+    if (this.sessions.get(record.id) !== record) return false;
     for (const timer of record.timers.values()) timer.cancel();
     this.sessions.delete(record.id);
     for (const key of record.indexed)
@@ -511,21 +528,7 @@ export class SessionManager {
     if (this.byInvitation.get(record.invitationKey) === record.id)
       this.byInvitation.delete(record.invitationKey);
     record.actor.stop();
-    void this.opts.persistence?.forget(record.id);
-  }
-
-  /** The session was taken over by another instance: drop this copy without touching the platform. */
-  dropTakenOver(sessionId: string): void {
-    const record = this.sessions.get(sessionId);
-    if (!record) return;
-    record.endedAt ??= this.opts.clock.now();
-    for (const timer of record.timers.values()) timer.cancel();
-    this.sessions.delete(sessionId);
-    for (const key of record.indexed)
-      if (this.byConversation.get(key) === sessionId) this.byConversation.delete(key);
-    if (this.byInvitation.get(record.invitationKey) === sessionId)
-      this.byInvitation.delete(record.invitationKey);
-    record.actor.stop();
+    return true;
   }
 
   /** Schedule the session's next write (no-op without a store). */
@@ -637,26 +640,6 @@ export class SessionManager {
     record.unsaved.left = true;
     if (!this.opts.persistence) this.left.push(left);
     this.announce(record, 'left_message.created', cloneLeft(left));
-  }
-
-  /** The session's routing requests go to the router; its answers come back as events, deferred. */
-  private connectRouting(record: SessionRecord): void {
-    const { actor } = record;
-    const router = this.opts.router;
-    actor.on('routing.request', (e) =>
-      queueMicrotask(() =>
-        router.request(e.sessionId, { exclude: e.exclude, ...(e.topic ? { topic: e.topic } : {}) }),
-      ),
-    );
-    actor.on('routing.status', (e) => queueMicrotask(() => router.status(e.sessionId)));
-    actor.on('routing.offerEnded', (e) => {
-      record.log.info({ agent: e.agent.uri, result: e.result, reason: e.reason ?? null }, 'offer ended');
-      queueMicrotask(() => router.offerEnded(e.sessionId, e.agent, e.result, e.reason));
-    });
-    actor.on('routing.agentLeft', (e) => {
-      record.log.info({ agent: e.agent.uri }, 'agent left the chat');
-      queueMicrotask(() => router.agentLeft(e.sessionId, e.agent));
-    });
   }
 
   /** Deliver a routing answer to a session (ignored once it has ended). */

@@ -3,11 +3,17 @@
  * emulator, and stops cleanly on SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../../bin/carechat.js', import.meta.url));
 let child: ChildProcess | undefined;
+/** The commands run in a folder of their own: `carechat start` keeps its store in ./data there. */
+const cwd = mkdtempSync(join(tmpdir(), 'carechat-start-'));
+afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
 afterEach(() => {
   child?.kill('SIGKILL');
@@ -20,6 +26,7 @@ function run(
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   let output = '';
   const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
   });
   proc.stdout.on('data', (chunk) => {
@@ -65,6 +72,8 @@ describe('carechat start', () => {
     expect(await page.text()).toContain('data-testid="start"');
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // The embedded store, created on first start in ./data of the folder it was started in.
+    expect(existsSync(join(cwd, 'data'))).toBe(true);
   });
 
   it('refuses a bad port with one clear line and a non-zero exit', async () => {

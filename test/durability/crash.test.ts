@@ -79,18 +79,22 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
   const collector = setInterval(() => void collect().catch(() => undefined), 500);
   try {
     // Customers, CONCURRENCY at a time; every LEAVER_EVERY-th leaves right after the welcome.
+    // Chats go on (past CRASH_CHATS if need be) until the last kill is done.
+    let kills = 0;
     let running = true;
-    const customers = runChats(CHATS, CONCURRENCY, (n) =>
-      chat(saUrl, `Crash Customer ${n}`, { leaver: n % LEAVER_EVERY === 0, waitMs: WAIT_MS }),
+    const customers = runChats(
+      CHATS,
+      CONCURRENCY,
+      (n) => chat(saUrl, `Crash Customer ${n}`, { leaver: n % LEAVER_EVERY === 0, waitMs: WAIT_MS }),
+      () => kills < KILLS,
     ).finally(() => {
       running = false;
     });
 
-    // The killer: each kill waits (a little) for a session in the next state of the list.
     const hit = new Set<string>();
-    let kills = 0;
     while (running && kills < KILLS) {
-      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 800));
+      // Up for 1.5 to 4 s between kills: time for the platform's retries to reach it.
+      await new Promise((resolve) => setTimeout(resolve, 1_500 + Math.random() * 2_500));
       const wanted = STATES[kills % STATES.length]!;
       const deadline = Date.now() + 3_000;
       let states: string[] = [];
@@ -121,8 +125,8 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
     );
     const failures = outcomes.filter((o) => o.error).map((o) => `${o.name}: ${o.error}`);
     expect(failures, 'customers who did not get an answer to each message').toEqual([]);
-    expect(outcomes).toHaveLength(CHATS);
-    expect(new Set(rows.map((r) => r.customer.name)).size).toBe(CHATS);
+    expect(outcomes.length).toBeGreaterThanOrEqual(CHATS);
+    expect(new Set(rows.map((r) => r.customer.name)).size).toBe(outcomes.length);
     expect(kills).toBe(KILLS);
     // At full size every state is caught at least once (a reduced CRASH_KILLS run may miss some).
     const missed = STATES.filter((state) => !hit.has(state));

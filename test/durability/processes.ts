@@ -23,11 +23,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The emulator, with callbacks retried long enough to span an SA restart, and agents answering at once. */
+/**
+ * The emulator, retrying each callback every 2 s at most for a minute (so a restarted SA gets what it missed
+ * soon after it is back), with agents answering at once.
+ */
 export async function startEmulatorProcess(dir: string): Promise<BenchChild> {
   return BenchChild.start({
     name: 'emulator',
-    args: [CARECHAT_BIN, 'emulator', '--port', '0', '--callback-retries', '7'],
+    args: [
+      CARECHAT_BIN,
+      'emulator',
+      '--port',
+      '0',
+      '--callback-retries',
+      '30',
+      '--callback-retry-max-ms',
+      '2000',
+    ],
     env: baseEnv(),
     ready: /carechat emulator ready: (\S+)/,
     logFile: join(dir, 'emulator.log'),
@@ -134,17 +146,21 @@ export async function chat(
   return outcome;
 }
 
-/** Runs `count` chats, `concurrency` at a time; `make(n)` runs the n-th (1-based). */
+/**
+ * Runs `count` chats, `concurrency` at a time, and more while `more()` says so; `make(n)` runs the n-th
+ * (1-based).
+ */
 export async function runChats<T>(
   count: number,
   concurrency: number,
   make: (n: number) => Promise<T>,
+  more: () => boolean = () => false,
 ): Promise<T[]> {
   let next = 0;
   const results: T[] = [];
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {
-      while (next < count) {
+      while (next < count || more()) {
         next += 1;
         results.push(await make(next));
       }
