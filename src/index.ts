@@ -20,7 +20,8 @@ export { ConfigError, type SaConfig } from './runtime/config.ts';
 export { OperationError, type Operations, type StaffingKind } from './runtime/operations.ts';
 export type { LeftMessage, TranscriptEntry } from './runtime/records.ts';
 export type { AgentView } from './runtime/router.ts';
-export type { SessionView } from './runtime/sessions.ts';
+export type { SessionListing, SessionRow, SessionView } from './runtime/sessions.ts';
+export { type OpenStoreOptions, openStore, type Store, StoreSetupError } from './store/index.ts';
 export {
   createOrchestrator,
   type Orchestrator,
