@@ -21,13 +21,13 @@ export { OperationError, type Operations, type StaffingKind } from './runtime/op
 export type { LeftMessage, TranscriptEntry } from './runtime/records.ts';
 export type { AgentView } from './runtime/router.ts';
 export type { SessionListing, SessionRow, SessionView } from './runtime/sessions.ts';
-export { type OpenStoreOptions, openStore, type Store, StoreSetupError } from './store/index.ts';
 export {
   createOrchestrator,
   type Orchestrator,
   type OrchestratorOptions,
   type SessionsReader,
 } from './stack/orchestrator.ts';
+export { type OpenStoreOptions, openStore, type Store, StoreSetupError } from './store/index.ts';
 export { webRoutes as customerPageRoutes } from './web/index.ts';
 
 /**
