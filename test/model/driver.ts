@@ -27,8 +27,11 @@ import {
   realStateOf,
 } from './steps.ts';
 
-/** How long a check waits for the session to get somewhere (HTTP round trips, callbacks). */
-export const WAIT_MS = 10_000;
+/**
+ * How long a check waits for the session to get somewhere (HTTP round trips, callbacks, and the write each
+ * step makes to the store before its effects run): generous, as every path runs at once on 2 cores.
+ */
+export const WAIT_MS = 20_000;
 
 /** Ids of the model's atomic and final states (`chatModel.conferenced.bridging`, …). */
 export function modelLeafIds(): string[] {
