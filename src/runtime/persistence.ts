@@ -74,10 +74,6 @@ export class SessionPersistence {
     this.slot(lease.sessionId).lease = lease;
   }
 
-  leaseOf(sessionId: string): Lease | undefined {
-    return this.slots.get(sessionId)?.lease;
-  }
-
   /**
    * The session changed: write it (with whatever else changes before the write starts). The first write
    * of a session without a lease creates it.
