@@ -11,7 +11,7 @@
  * and `failed` is the platform's fault (an API error after the retries, an invitation that failed for any
  * reason other than a decline or a ring-out), which never counts against the agent.
  */
-import { assertEvent, assign, fromPromise, setup } from 'xstate';
+import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
 import { backoffDelay, retryWhenDue } from './backoff.ts';
 import type { AddBridgedParticipantInput, AddParticipantInput, AgentCandidate } from './effects.ts';
 import type { Href, InvitationCompleted, ParticipantChanged } from './events.ts';
@@ -48,6 +48,8 @@ export interface AgentOfferContext extends AgentOfferInput {
   attempt: number;
   reason?: string;
   result?: OfferResult;
+  /** The agent's answer, when it came before the invitation request had answered: raised again in ringing. */
+  deferred?: Array<ParticipantChanged | InvitationCompleted>;
   deadlines: Partial<Record<'timer.offerExpired' | 'timer.retry', number>>;
 }
 
@@ -121,6 +123,18 @@ const offer = setup({
       const { [params.timer]: _removed, ...rest } = context.deadlines;
       return { deadlines: rest };
     }),
+    /** Keeps the agent's answer that came before ringing (see `replayDeferred`). */
+    defer: assign(({ context, event }) => {
+      assertEvent(event, ['callback.participantAdded', 'callback.invitationCompleted']);
+      return { deferred: [...(context.deferred ?? []), event].slice(-8) };
+    }),
+    /** Raises the answers kept by `defer` again, in the order they came. */
+    replayDeferred: enqueueActions(({ context, enqueue }) => {
+      if (!context.deferred?.length) return;
+      const deferred = context.deferred;
+      enqueue.assign({ deferred: [] });
+      for (const event of deferred) enqueue.raise(event);
+    }),
     noteInvitationFailure: assign({
       reason: ({ event }) => {
         assertEvent(event, 'callback.invitationCompleted');
@@ -157,6 +171,15 @@ const offer = setup({
 });
 
 type OfferState = Parameters<typeof offer.createStateConfig>[0];
+
+/**
+ * The agent may answer before the platform's answer to our invitation reaches us (an agent who picks up at
+ * once, a request re-issued after a restart): the answer is kept, and raised again once ringing.
+ */
+const earlyAnswers = {
+  'callback.participantAdded': { guard: 'isOurAgentJoining', actions: 'defer' },
+  'callback.invitationCompleted': { guard: 'isOurInvitationFailing', actions: 'defer' },
+} as const satisfies OfferState['on'];
 type OfferInvoke = Exclude<NonNullable<OfferState['invoke']>, readonly unknown[]>;
 type ErrorTransition = Exclude<OfferInvoke['onError'], string | readonly unknown[] | undefined>;
 
@@ -216,6 +239,7 @@ export const agentOfferMachine = offer.createMachine({
     },
     bridgingBackoff: retryWhenDue('bridging'),
     inviting: {
+      on: earlyAnswers,
       invoke: {
         id: 'addParticipant',
         src: 'addParticipant',
@@ -232,7 +256,7 @@ export const agentOfferMachine = offer.createMachine({
         ],
       },
     },
-    invitingBackoff: retryWhenDue('inviting'),
+    invitingBackoff: { on: { ...retryWhenDue('inviting').on, ...earlyAnswers } },
     ringing: {
       entry: [
         {
@@ -242,6 +266,7 @@ export const agentOfferMachine = offer.createMachine({
             delayMs: context.offerTimeoutMs,
           }),
         },
+        'replayDeferred',
       ],
       exit: [{ type: 'clearDeadline', params: { timer: 'timer.offerExpired' } }],
       on: {

@@ -118,6 +118,8 @@ export const bridged = chat.createStateConfig({
     },
     sendingWelcome: {
       entry: startStep('welcome'),
+      // Its delivery may be told before the request that sent it has answered: kept for awaitingDelivery.
+      on: { 'callback.messageCompleted': { guard: 'isOurWelcome', actions: 'defer' } },
       invoke: {
         id: 'sendWelcome',
         src: 'sendMessage',
@@ -133,9 +135,12 @@ export const bridged = chat.createStateConfig({
         onError: retryOr('welcomeBackoff', failStep('welcome')),
       },
     },
-    welcomeBackoff: backoffState('sendingWelcome'),
+    welcomeBackoff: backoffState('sendingWelcome', {
+      'callback.messageCompleted': { guard: 'isOurWelcome', actions: 'defer' },
+    }),
     awaitingDelivery: {
       ...stepDeadline,
+      entry: [...stepDeadline.entry, 'replayDeferred'],
       on: {
         'callback.messageCompleted': [
           {

@@ -10,6 +10,8 @@ import type { ChatSessionContext, ChatSessionInput, SessionError } from './types
 export const MAX_BACKLOG = 500;
 /** Message ids remembered to drop duplicated callbacks. */
 export const MAX_LINE_IDS = 200;
+/** Callbacks kept for a later state at most (a step's own callbacks are a handful). */
+export const MAX_DEFERRED = 32;
 
 /** The context a session starts with, from the customer's invitation. */
 export function initialContext(input: ChatSessionInput): ChatSessionContext {

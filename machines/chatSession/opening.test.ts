@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TeardownInput } from './index.ts';
-import { BASE, harness } from './testSupport.ts';
+import { BASE, harness, sendMeetingUp } from './testSupport.ts';
 
 describe('chat session machine: opening (invited, adhocMeeting)', () => {
   it('retries a retryable failure after the backoff deadline, with the same operationId', async () => {
@@ -59,5 +59,41 @@ describe('chat session machine: opening (invited, adhocMeeting)', () => {
     expect(h.calls.map((c) => c.effect)).toEqual(['teardown']);
     expect(h.calls[0]!.input).toMatchObject({ declineHref: `${BASE}/messagingInvitations/inv-1/decline` });
     expect((h.calls[0]!.input as TeardownInput).conferenceHref).toBeUndefined();
+  });
+
+  it('takes the meeting coming up before the request that starts it has answered', async () => {
+    const h = harness();
+    const release = h.hold('startAdhocMeeting');
+    await h.flush();
+    sendMeetingUp(h);
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toEqual({ invited: 'starting' });
+    release();
+    await h.flush();
+    expect(h.actor.getSnapshot().matches('conferenced')).toBe(true);
+    expect(h.calls.map((c) => c.effect)).toContain('addMessaging');
+  });
+
+  it('fails when the meeting fails to come up before the request that starts it has answered', async () => {
+    const h = harness();
+    const release = h.hold('startAdhocMeeting');
+    await h.flush();
+    h.send({
+      type: 'callback.invitationCompleted',
+      kind: 'onlineMeeting',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/onlineMeetingInvitations/omi-1`,
+      operationId: 's1.adhocMeeting',
+      status: 'Failure',
+      reason: { code: 'ServiceFailure', message: 'no meeting today' },
+    });
+    await h.flush();
+    expect(h.actor.getSnapshot().value).toEqual({ invited: 'starting' });
+    release();
+    await h.flush();
+    // Failed; the meeting may exist, so the session waits to learn it (and delete it) before it ends.
+    const snapshot = h.actor.getSnapshot();
+    expect(snapshot.matches('failed')).toBe(true);
+    expect(snapshot.context.error).toMatchObject({ step: 'adhocMeeting', code: 'ServiceFailure' });
   });
 });

@@ -24,9 +24,16 @@ export const invited = chat.createStateConfig({
   on: {
     'callback.conversationDeleted': customerLeaves,
     ...closeAbandons,
-    // An attempt that timed out may still have created the meeting: learn its href, so that it is
+    // The meeting may report itself before the request that starts it has answered (under load, or when
+    // the request is re-issued after a restart): its callbacks are kept for adhocMeeting. An attempt
+    // that timed out may still have created the meeting: its href is learnt at once, so that it is
     // deleted should the chat end here.
-    'callback.invitationStarted': { guard: 'isOurMeetingInvitation', actions: 'learnConference' },
+    'callback.invitationStarted': { guard: 'isOurMeetingInvitation', actions: ['learnConference', 'defer'] },
+    'callback.invitationCompleted': { guard: 'isOurMeetingCompletion', actions: 'defer' },
+    'callback.conversationConferenced': { guard: 'notP2p', actions: 'defer' },
+    'callback.conversationUpdated': { guard: 'notP2p', actions: 'defer' },
+    'callback.onlineMeetingAdded': { guard: 'notP2p', actions: 'defer' },
+    'callback.messagingUpdated': { guard: 'notP2p', actions: 'defer' },
   },
   states: {
     // Outside business hours no meeting is created: the invitation is declined.
@@ -91,6 +98,7 @@ export const invited = chat.createStateConfig({
  */
 export const adhocMeeting = chat.createStateConfig({
   ...stepDeadline,
+  entry: [...stepDeadline.entry, 'replayDeferred'],
   always: { guard: 'conferenceReady', target: 'conferenced' },
   on: {
     'callback.invitationStarted': {

@@ -70,8 +70,9 @@ export function failStep(step: string): ErrorTransition {
  * A backoff state: wait for the retry deadline, then go back to `target` and try again. Left any other way
  * (customer gone, closed), the retry deadline must not stay behind.
  */
-export function backoffState(target: string) {
-  return chat.createStateConfig({ exit: clearRetryDeadline, ...retryWhenDue(target) });
+export function backoffState(target: string, on: Parameters<typeof chat.createStateConfig>[0]['on'] = {}) {
+  const retry = retryWhenDue(target);
+  return chat.createStateConfig({ exit: clearRetryDeadline, ...retry, on: { ...retry.on, ...on } });
 }
 
 // --- Step deadlines --------------------------------------------------------------------------------------

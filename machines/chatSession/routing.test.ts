@@ -160,4 +160,44 @@ describe('chat session machine: routing (welcomed)', () => {
     expect(h.actor.getSnapshot().value).toEqual({ welcomed: 'offering' });
     expect(h.actor.getSnapshot().context.offers).toBe(2);
   });
+
+  it('takes an agent who joins before the invitation request has answered', async () => {
+    const h = harness();
+    const release = h.hold('addParticipant');
+    await driveToWelcome(h);
+    expect(h.actor.getSnapshot().matches({ welcomed: 'offering' })).toBe(true);
+    h.send(agentJoined());
+    await h.flush();
+    expect(h.actor.getSnapshot().matches({ welcomed: 'offering' })).toBe(true);
+    release();
+    await h.flush();
+    expect(h.actor.getSnapshot().matches('agentsJoined')).toBe(true);
+    expect(h.actor.getSnapshot().context.joinedAgents.map((a) => a.uri)).toEqual(['sip:alice@contoso.com']);
+  });
+
+  it('moves on when an agent declines before the invitation request has answered', async () => {
+    const h = harness([
+      { uri: 'sip:alice@contoso.com', name: 'Alice' },
+      { uri: 'sip:bob@contoso.com', name: 'Bob' },
+    ]);
+    const release = h.hold('addParticipant');
+    await driveToWelcome(h);
+    h.send({
+      type: 'callback.invitationCompleted',
+      kind: 'participant',
+      direction: 'Outgoing',
+      invitationHref: `${BASE}/participantInvitations/p1`,
+      operationId: 's1.offer.0',
+      status: 'Failure',
+      reason: { code: 'RemoteFailure', subcode: 'Declined' },
+    });
+    release();
+    await h.flush();
+    expect(h.calls.filter((c) => c.effect === 'removeBridgedParticipant')).toHaveLength(1);
+    expect(h.routing).toContainEqual({
+      type: 'routing.request',
+      sessionId: 's1',
+      exclude: ['sip:alice@contoso.com'],
+    });
+  });
 });

@@ -19,10 +19,13 @@ import type {
   TeardownInput,
   UpdateBridgedParticipantInput,
 } from '../effects.ts';
+import type { CallbackEvent } from '../events.ts';
 import {
   errorOf,
   isFromCustomer,
+  isWelcome,
   MAX_BACKLOG,
+  MAX_DEFERRED,
   MAX_LINE_IDS,
   messageKey,
   operationIdFor,
@@ -265,6 +268,17 @@ export const chat = setup({
           sameHref(context.teardown.conference, context.conference.conversationHref),
       },
     })),
+    /** Keeps a callback that came early for the state that takes it (see `replayDeferred`). */
+    defer: assign(({ context, event }) => ({
+      deferred: [...(context.deferred ?? []), event as CallbackEvent].slice(-MAX_DEFERRED),
+    })),
+    /** Raises the callbacks kept by `defer` again, in the order they came. */
+    replayDeferred: enqueueActions(({ context, enqueue }) => {
+      if (!context.deferred?.length) return;
+      const deferred = context.deferred;
+      enqueue.assign({ deferred: [] });
+      for (const event of deferred) enqueue.raise(event);
+    }),
     learnConference: assign(({ context, event }) => {
       assertEvent(event, 'callback.invitationStarted');
       return event.conversationHref
@@ -362,6 +376,22 @@ export const chat = setup({
         event.kind === 'onlineMeeting' &&
         event.operationId === operationIdFor(context.sessionId, 'adhocMeeting')
       );
+    },
+    /** Our meeting's invitation completing (step 8). */
+    isOurMeetingCompletion: ({ context, event }) => {
+      assertEvent(event, 'callback.invitationCompleted');
+      return (
+        event.kind === 'onlineMeeting' &&
+        event.operationId === operationIdFor(context.sessionId, 'adhocMeeting')
+      );
+    },
+    /** Not about the customer's own conversation: may be about the meeting (whose href may be unknown yet). */
+    notP2p: ({ context, event }) =>
+      'conversationHref' in event && !sameHref(event.conversationHref, context.p2p.conversationHref),
+    /** The delivery of our welcome (step 13). */
+    isOurWelcome: ({ context, event }) => {
+      assertEvent(event, 'callback.messageCompleted');
+      return event.direction === 'Outgoing' && isWelcome(context, event.messageHref, event.operationId);
     },
     isConference: ({ context, event }) =>
       'conversationHref' in event && sameHref(event.conversationHref, context.conference.conversationHref),

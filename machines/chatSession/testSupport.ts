@@ -77,6 +77,8 @@ export interface Harness {
   fail: Map<string, Array<{ retryable: boolean; code: string }>>;
   send: (event: CallbackEvent | { type: TimerName; at: number } | { type: 'chat.close' }) => void;
   flush: () => Promise<void>;
+  /** Holds the next calls of a side effect unanswered until the returned function is called. */
+  hold: (effect: string) => () => void;
   states: string[];
   routing: unknown[];
 }
@@ -90,9 +92,20 @@ export function harness(
   const calls: Harness['calls'] = [];
   const clock = { now: 1_000 };
   const fail: Harness['fail'] = new Map(Object.entries(failures));
+  const held = new Map<string, Promise<void>>();
+  const hold = (name: string) => {
+    let release = () => {};
+    held.set(name, new Promise<void>((resolve) => (release = resolve)));
+    return () => {
+      held.delete(name);
+      release();
+    };
+  };
   const effect = <I, O>(name: string, output: (input: I) => O) =>
     fromPromise<O, I>(async ({ input }) => {
       calls.push({ effect: name, input });
+      // Looked up after a turn, so that a test can hold an effect its actor starts at once.
+      await Promise.resolve().then(() => held.get(name));
       const failure = fail.get(name)?.shift();
       if (failure) throw Object.assign(new Error(`${name} failed`), failure);
       return output(input);
@@ -179,11 +192,27 @@ export function harness(
   const flush = async () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   };
-  return { actor, calls, clock, fail, send: (event) => actor.send(event as never), flush, states, routing };
+  return {
+    actor,
+    calls,
+    clock,
+    fail,
+    send: (event) => actor.send(event as never),
+    flush,
+    hold,
+    states,
+    routing,
+  };
 }
 
 export async function driveToConference(h: Harness) {
   await h.flush();
+  sendMeetingUp(h);
+  await h.flush();
+}
+
+/** The platform's callbacks saying the ad hoc meeting is up (step 8). */
+export function sendMeetingUp(h: Harness) {
   h.send({
     type: 'callback.invitationStarted',
     kind: 'onlineMeeting',
@@ -214,7 +243,6 @@ export async function driveToConference(h: Harness) {
     operationId: 's1.adhocMeeting',
     status: 'Success',
   });
-  await h.flush();
 }
 
 export async function driveToBridge(h: Harness) {
@@ -236,15 +264,19 @@ export async function driveToBridge(h: Harness) {
 
 export async function driveToWelcome(h: Harness) {
   await driveToBridge(h);
-  h.send({
-    type: 'callback.messageCompleted',
-    conversationHref: P2P,
-    messageHref: `${P2P}/messaging/messages/s1.welcome`,
-    direction: 'Outgoing',
-    status: 'Success',
-  });
+  h.send(welcomeDelivered());
   await h.flush();
 }
+
+/** The platform's callback saying the welcome was delivered (step 13), told by its operationId. */
+export const welcomeDelivered = (status: 'Success' | 'Failure' = 'Success'): CallbackEvent => ({
+  type: 'callback.messageCompleted',
+  conversationHref: P2P,
+  messageHref: `${P2P}/messaging/messages/s1.welcome`,
+  operationId: 's1.welcome',
+  direction: 'Outgoing',
+  status,
+});
 
 export const agentJoined = (uri = 'sip:alice@contoso.com'): CallbackEvent => ({
   type: 'callback.participantAdded',

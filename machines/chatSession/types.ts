@@ -141,6 +141,11 @@ export interface ChatSessionContext {
   backlog: ChatLine[];
   /** Ids of the messages kept lately: a duplicated callback is not kept (nor relayed) twice. */
   lineIds: string[];
+  /**
+   * Callbacks that came before the state that takes them (the platform's answer to a request can reach the
+   * SA after the callbacks that follow it): raised again, in order, when that state is entered.
+   */
+  deferred?: CallbackEvent[];
   /** The relay the staffing region is to send (backlog and history for whoever just joined). */
   relay?: RelayMessagesInput['lines'];
   /** Lines relayed so far: the n-th relayed line's operationId is `<session>.relay.<n>`. */
