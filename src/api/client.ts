@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { parseWireDate } from '../wire/dates.ts';
 import type { Resource } from '../wire/hal.ts';
-import { findLink } from '../wire/hal.ts';
+import { findEmbedded, findLink, stringProp } from '../wire/hal.ts';
 import { cleanHref, isAbsoluteUrl, resolveHref, withQuery } from '../wire/href.ts';
 import { parseJsonText } from '../wire/json.ts';
 import { localRel } from '../wire/rels.ts';
@@ -91,6 +91,11 @@ export interface PlatformClient {
   /** A 404 that carries the platform's correlation headers counts as "already gone" (wire-spec 6.9). */
   deleteConversation(href: string): Promise<void>;
   terminateOnlineMeeting(href: string): Promise<void>;
+  /**
+   * What the platform holds of a conversation now (GET, to reconcile after a restart): `gone` when it
+   * answered 404 with its correlation headers, else the URIs of its participants.
+   */
+  conversationNow(href: string): Promise<{ gone: true } | { gone: false; participants: string[] }>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -338,6 +343,35 @@ export function createPlatformClient(opts: PlatformClientOptions): PlatformClien
 
     async terminateOnlineMeeting(href) {
       await post(href, 'terminateOnlineMeeting', {});
+    },
+
+    async conversationNow(href) {
+      let conversation: Resource;
+      try {
+        conversation = parseResource(await call({ method: 'GET', url: href }), 'conversation');
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404 && (error.correlationId || error.serverFqdn)) {
+          return { gone: true };
+        }
+        throw error;
+      }
+      // Its participants link, else the participants path under the conversation (its query kept).
+      const link = findLink(conversation, 'participants');
+      const fallback = new URL(cleanHref(href));
+      fallback.pathname = `${fallback.pathname.replace(/\/+$/, '')}/participants`;
+      const participantsUrl = hasHref(link)
+        ? resolveLinkHref(link.href, new URL(href).origin, 'participants', href)
+        : fallback.toString();
+      const participants = parseResource(await call({ method: 'GET', url: participantsUrl }), 'participants');
+      const embedded = findEmbedded(participants, 'participant');
+      const list = Array.isArray(embedded) ? embedded : embedded ? [embedded] : [];
+      return {
+        gone: false,
+        participants: list.flatMap((p) => {
+          const uri = stringProp(p, 'uri');
+          return uri ? [uri] : [];
+        }),
+      };
     },
   };
 }

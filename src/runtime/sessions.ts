@@ -83,6 +83,13 @@ export interface SessionManagerOptions {
   endedGraceMs?: number;
 }
 
+/** What a session holds on the platform (see `SessionManager.holdings`). */
+export interface PlatformHoldings {
+  p2p?: string;
+  conference?: string;
+  agents: Array<{ uri: string; name?: string; participantHref: string }>;
+}
+
 export function newSessionId(): string {
   return `c${randomBytes(8).toString('hex')}`;
 }
@@ -514,6 +521,40 @@ export class SessionManager {
   }
 
   /** The session was taken over by another instance: drop this copy without touching the platform. */
+  /**
+   * What a live session holds on the platform, to check against it after a restart (see ./reconcile.ts):
+   * the customer's conversation, the meeting, and the agents in it. Waits for a resumed session to settle.
+   */
+  async holdings(sessionId: string): Promise<PlatformHoldings | undefined> {
+    const record = this.sessions.get(sessionId);
+    if (!record) return undefined;
+    if (record.settling) await record.settling;
+    const snapshot = record.actor.getSnapshot();
+    if (snapshot.status !== 'active') return undefined;
+    const { p2p, conference, joinedAgents } = snapshot.context;
+    return {
+      ...(p2p.conversationHref && !p2p.gone ? { p2p: p2p.conversationHref } : {}),
+      ...(conference.conversationHref && !conference.gone ? { conference: conference.conversationHref } : {}),
+      agents: joinedAgents.map(({ uri, name, participantHref }) => ({ uri, name, participantHref })),
+    };
+  }
+
+  /**
+   * Events the SA missed while it was down (reconciliation), applied as the callbacks they would have been;
+   * resolves once the session is written.
+   */
+  async applyMissed(sessionId: string, events: CallbackEvent[]): Promise<void> {
+    const record = this.sessions.get(sessionId);
+    if (!record) return;
+    for (const event of events) {
+      if (record.actor.getSnapshot().status !== 'active') break;
+      record.log.info({ event: event.type }, 'missed while the SA was down: applied');
+      record.actor.send(event);
+    }
+    this.persist(record);
+    await this.opts.persistence?.flushed(sessionId);
+  }
+
   dropTakenOver(sessionId: string): void {
     const record = this.sessions.get(sessionId);
     if (record) this.remove(record);

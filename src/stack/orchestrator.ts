@@ -23,6 +23,7 @@ import { provideChatSession } from '../runtime/effects.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createOperations, type Operations } from '../runtime/operations.ts';
 import { SessionPersistence } from '../runtime/persistence.ts';
+import { reconcile } from '../runtime/reconcile.ts';
 import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
 import { type AgentView, Router } from '../runtime/router.ts';
 import { type SessionListing, SessionManager, type SessionView } from '../runtime/sessions.ts';
@@ -296,7 +297,13 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
       });
       manager.attach(persistence, { webhooks: config.webhooks !== undefined });
       const resumed = await manager.resume();
-      if (resumed.length) storeLog.info({ sessions: resumed.length }, 'stored chats resumed');
+      if (resumed.length) {
+        storeLog.info({ sessions: resumed.length }, 'stored chats resumed');
+        // What ended on the platform while the SA was down, in the background (callbacks flow meanwhile).
+        void reconcile(resumed, { sessions: manager, client, logger: storeLog }).then((missed) => {
+          if (missed) storeLog.info({ sessions: missed }, 'resumed chats reconciled with the platform');
+        });
+      }
       const keep = persistence;
       // Leases are renewed well within LEASE_MS; a session another instance took meanwhile is dropped.
       timers.push(

@@ -27,7 +27,10 @@ export function freePort(): Promise<number> {
  * The emulator, retrying each callback every 2 s at most for a minute (so a restarted SA gets what it missed
  * soon after it is back), with agents answering at once.
  */
-export async function startEmulatorProcess(dir: string): Promise<BenchChild> {
+export async function startEmulatorProcess(
+  dir: string,
+  options: { callbackRetries?: number } = {},
+): Promise<BenchChild> {
   return BenchChild.start({
     name: 'emulator',
     args: [
@@ -36,7 +39,7 @@ export async function startEmulatorProcess(dir: string): Promise<BenchChild> {
       '--port',
       '0',
       '--callback-retries',
-      '30',
+      String(options.callbackRetries ?? 30),
       '--callback-retry-max-ms',
       '2000',
     ],
