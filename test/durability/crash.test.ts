@@ -11,7 +11,7 @@
  * Runs on the embedded store (PGlite in a temporary DATA_DIR) and on a PostgreSQL server (its own database,
  * dropped afterwards). Size: CRASH_CHATS (default 200) chats, CRASH_KILLS (default 20) kills per engine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,13 +67,17 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
     replayed?: true;
   }> = [];
   let seen = 0;
+  // With CRASH_KEEP, the platform's callbacks too (emulator-activity.jsonl), to read what a lost chat got.
+  const keep = process.env.CRASH_KEEP ? createWriteStream(join(dir, 'emulator-activity.jsonl')) : undefined;
   const collect = async () => {
-    const { entries } = (await control(emulator.url, 'GET', `/control/log?kind=request&since=${seen}`)) as {
-      entries: Array<(typeof requests)[number] & { seq: number }>;
+    const kind = keep ? '' : 'kind=request&';
+    const { entries } = (await control(emulator.url, 'GET', `/control/log?${kind}since=${seen}`)) as {
+      entries: Array<(typeof requests)[number] & { seq: number; kind: string }>;
     };
     for (const entry of entries) {
       seen = Math.max(seen, entry.seq);
-      requests.push(entry);
+      keep?.write(`${JSON.stringify(entry)}\n`);
+      if (entry.kind === 'request') requests.push(entry);
     }
   };
   const collector = setInterval(() => void collect().catch(() => undefined), 500);
@@ -172,6 +176,7 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
     }
   } finally {
     clearInterval(collector);
+    keep?.end();
     await sa.stop();
     await emulator.stop();
   }
