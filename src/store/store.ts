@@ -305,6 +305,15 @@ export interface InboxOps {
   ): Promise<{ recorded: boolean; owner: string | null; known: boolean }>;
   /** Removes and returns the session's waiting events, oldest first. Fenced: take them in the transaction that applies them. */
   take(lease: Lease): Promise<InboxItem[]>;
+  /** The session's waiting events, oldest first, left in place (see `done`). Fenced. */
+  pending(lease: Lease): Promise<InboxItem[]>;
+  /**
+   * Removes the given events (by id) once applied, and marks their keys taken (a redelivery is not
+   * recorded again): in the transaction that writes the session's new state. Fenced.
+   */
+  done(lease: Lease, items: ReadonlyArray<Pick<InboxItem, 'id' | 'key'>>): Promise<number>;
+  /** Sessions `owner` holds that have waiting events (signals can be lost: look now and then). */
+  owned(owner: string): Promise<string[]>;
 }
 
 // ── webhook outbox ───────────────────────────────────────────────────────────────────────────────────

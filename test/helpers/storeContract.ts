@@ -820,6 +820,45 @@ export function storeContract(h: StoreHarness): void {
       await stopA();
       await stopC();
     });
+
+    it('leaves waiting events in place until the owner has applied them (pending, then done), and names the sessions that have some', async () => {
+      const store = await h.fresh();
+      const peer = await h.peer(store);
+      const lease = await created(store, 'A', 's-1');
+      await created(store, 'B', 's-2');
+      await peer.inbox.record('s-1', { key: 'cb-1', payload: { n: 1 } });
+      await peer.inbox.record('s-1', { key: 'cb-2', payload: { n: 2 } });
+      await peer.inbox.record('s-2', { key: 'cb-1', payload: { n: 3 } });
+      expect(await store.inbox.owned('A')).toEqual(['s-1']);
+      expect(await store.inbox.owned('B')).toEqual(['s-2']);
+      expect(await store.inbox.owned('C')).toEqual([]);
+
+      const first = await store.inbox.pending(lease);
+      expect(first.map((i) => [i.key, i.payload])).toEqual([
+        ['cb-1', { n: 1 }],
+        ['cb-2', { n: 2 }],
+      ]);
+      // Seen, not applied: still there.
+      expect((await store.inbox.pending(lease)).map((i) => i.key)).toEqual(['cb-1', 'cb-2']);
+      // One more arrives after the look: `done` removes only what was applied.
+      await peer.inbox.record('s-1', { key: 'cb-3', payload: { n: 4 } });
+      expect(await store.transaction((tx) => tx.inbox.done(lease, first))).toBe(2);
+      expect((await store.inbox.pending(lease)).map((i) => i.key)).toEqual(['cb-3']);
+      // Applied keys are taken: a redelivery is not recorded again.
+      expect(await peer.inbox.record('s-1', { key: 'cb-1', payload: {} })).toMatchObject({ recorded: false });
+      expect(await store.inbox.done(lease, [])).toBe(0);
+      await expect(store.inbox.done(lease, [{ id: Number.NaN, key: 'x' }])).rejects.toThrow(/inbox item id/);
+
+      // Fenced: once another instance took the session over, the old owner can neither look nor apply.
+      const taken = await peer.leases.takeOver('C');
+      expect(taken).toEqual([]);
+      await peer.leases.release(lease);
+      const [mine] = await peer.leases.takeOver('C');
+      expect(mine?.sessionId).toBe('s-1');
+      await expect(store.inbox.pending(lease)).rejects.toThrow();
+      await expect(store.inbox.done(lease, first)).rejects.toThrow();
+      expect(await store.inbox.owned('C')).toEqual(['s-1']);
+    });
   });
 
   describe('webhook outbox', () => {
