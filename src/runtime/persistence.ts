@@ -74,6 +74,11 @@ export class SessionPersistence {
     this.slot(lease.sessionId).lease = lease;
   }
 
+  /** The lease this instance holds on a session (undefined before its first write, or once dropped). */
+  leaseOf(sessionId: string): Lease | undefined {
+    return this.slots.get(sessionId)?.lease;
+  }
+
   /**
    * The session changed: write it (with whatever else changes before the write starts). The first write
    * of a session without a lease creates it.
@@ -116,12 +121,17 @@ export class SessionPersistence {
 
   /** Keeps this instance's leases alive; a session missing from the answer was taken over. */
   async renew(): Promise<void> {
+    // Only leases held before the query are judged by its answer: a session created (or adopted) while it
+    // ran is not in it, and is not lost.
+    const before = new Map<string, Lease>();
+    for (const [sessionId, slot] of this.slots) if (slot.lease) before.set(sessionId, slot.lease);
     const held = await this.store.leases.renew(this.owner);
     const live = new Map(held.map((lease) => [lease.sessionId, lease]));
-    for (const [sessionId, slot] of this.slots) {
-      if (!slot.lease) continue;
+    for (const [sessionId, lease] of before) {
+      const slot = this.slots.get(sessionId);
+      if (!slot || slot.lease !== lease) continue;
       const renewed = live.get(sessionId);
-      if (renewed && renewed.generation === slot.lease.generation) slot.lease = renewed;
+      if (renewed && renewed.generation === lease.generation) slot.lease = renewed;
       else if (!slot.queued) this.lost(sessionId);
     }
   }
