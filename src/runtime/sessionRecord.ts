@@ -6,7 +6,7 @@ import type pino from 'pino';
 import type { Actor, AnyActorRef, StateValue } from 'xstate';
 import { CHAT_SESSION_MACHINE_VERSION, chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { enqueueChatEvent } from '../ops/webhooks.ts';
-import type { JsonObject, PersistedSnapshot } from '../store/index.ts';
+import type { JsonObject, Lease, PersistedSnapshot, StoreOps } from '../store/index.ts';
 import type { DeadlineHolder } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
 import type { SessionChanges } from './persistence.ts';
@@ -43,7 +43,11 @@ export interface SessionRecord extends TranscriptHolder, DeadlineHolder {
     left: boolean;
     /** Chat events for the webhook outbox (written with the step that caused them, in order). */
     events: Array<{ type: string; data: unknown; at: number }>;
+    /** Inbox events applied (recorded by another instance): removed from the inbox with this write. */
+    inbox: Array<{ id: number; key: string }>;
   };
+  /** The inbox being drained (one drain at a time per session). */
+  draining?: Promise<void>;
 }
 
 export function newRecord(
@@ -69,7 +73,7 @@ export function newRecord(
     invitationKey,
     announced: new Map(),
     log,
-    unsaved: { lines: [], started: [], finished: [], left: false, events: [] },
+    unsaved: { lines: [], started: [], finished: [], left: false, events: [], inbox: [] },
   };
 }
 
@@ -86,6 +90,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     started: unsaved.started.length,
     finished: unsaved.finished.length,
     events: unsaved.events.length,
+    inbox: unsaved.inbox.length,
   };
   const leftDirty = unsaved.left;
   const deadlines: Record<string, number> = {};
@@ -114,9 +119,17 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     transcript: unsaved.lines.slice(0, counts.lines),
     effectsStarted: unsaved.started.slice(0, counts.started),
     effectsFinished: unsaved.finished.slice(0, counts.finished),
-    extra: unsaved.events
-      .slice(0, counts.events)
-      .map((event) => (tx, lease) => enqueueChatEvent(tx, lease, event.type, event.data, event.at)),
+    extra: [
+      ...unsaved.events
+        .slice(0, counts.events)
+        .map(
+          (event) => (tx: StoreOps, lease: Lease) =>
+            enqueueChatEvent(tx, lease, event.type, event.data, event.at),
+        ),
+      ...(counts.inbox
+        ? [(tx: StoreOps, lease: Lease) => tx.inbox.done(lease, unsaved.inbox.slice(0, counts.inbox))]
+        : []),
+    ],
     ...(leftDirty && left
       ? {
           leftMessage: {
@@ -131,6 +144,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
       unsaved.started.splice(0, counts.started);
       unsaved.finished.splice(0, counts.finished);
       unsaved.events.splice(0, counts.events);
+      unsaved.inbox.splice(0, counts.inbox);
       if (leftDirty && record.left === left) unsaved.left = false;
     },
   };

@@ -7,7 +7,7 @@
  * customer's invitation that no session owns starts a new one; anything else that no session owns is
  * logged and acknowledged without touching any state.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type pino from 'pino';
 import { createActor, matchesState, type SnapshotFrom } from 'xstate';
 import {
@@ -20,7 +20,7 @@ import {
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import type { JsonObject, Lease, SessionQuery } from '../store/index.ts';
+import type { Json, JsonObject, Lease, SessionQuery } from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
 import type { ChatCustomer, ChatEventData, ChatEvents, ChatEventType } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
@@ -90,6 +90,9 @@ export interface PlatformHoldings {
   agents: Array<{ uri: string; name?: string; participantHref: string }>;
 }
 
+/** What {@link newSessionId} makes (callbackContexts and operationIds name sessions with it). */
+const SESSION_ID = /^c[0-9a-f]{16}$/;
+
 export function newSessionId(): string {
   return `c${randomBytes(8).toString('hex')}`;
 }
@@ -152,6 +155,7 @@ export class SessionManager {
         session = this.create(event);
       }
       for (const listener of this.listeners) listener(event, session?.id);
+      if (!session && (await this.forward(event, wire, ctx))) continue;
       if (!session) {
         this.opts.logger.info(
           { ...base, operationId: event.operationId ?? null, event: event.type },
@@ -163,6 +167,9 @@ export class SessionManager {
       if (event.type === 'callback.invitationReceived') reply = { callbackContext: session.id };
       // A resumed session hears how its re-issued side effects went before the callbacks that followed them.
       if (session.settling) await session.settling;
+      // Several instances: what another one recorded for this chat came first (the platform sent this
+      // callback only after that one was answered), so it is applied first.
+      if (this.opts.persistence?.store.engine === 'postgres') await this.drainInbox(session.id);
       const snapshot = session.actor.getSnapshot();
       if (snapshot.status !== 'active') {
         if (event.type === 'callback.messageCompleted' && event.direction === 'Incoming')
@@ -177,12 +184,7 @@ export class SessionManager {
         { ...base, operationId: event.operationId ?? null, event: event.type },
         'callback event dispatched',
       );
-      // A message the platform did not time-stamp is stamped when it reached the SA (relays show the time).
-      session.actor.send(
-        event.type === 'callback.messageCompleted' && !event.timestamp
-          ? { ...event, timestamp: new Date(this.opts.clock.now()).toISOString() }
-          : event,
-      );
+      this.apply(session, event);
     }
     const persistence = this.opts.persistence;
     if (persistence) {
@@ -190,6 +192,100 @@ export class SessionManager {
       await Promise.all([...touched].map((record) => persistence.flushed(record.id)));
     }
     return reply;
+  }
+
+  /** One callback event to its session's actor. */
+  private apply(session: SessionRecord, event: CallbackEvent): void {
+    // A message the platform did not time-stamp is stamped when it reached the SA (relays show the time).
+    session.actor.send(
+      event.type === 'callback.messageCompleted' && !event.timestamp
+        ? { ...event, timestamp: new Date(this.opts.clock.now()).toISOString() }
+        : event,
+    );
+  }
+
+  /**
+   * A callback for a chat this instance does not hold: when the shared store knows the chat (another
+   * instance owns it, or none does until one takes it over), it is recorded in that chat's inbox and its
+   * owner signalled; the platform's callback is answered only once it is recorded. False when no stored
+   * chat is named by it.
+   */
+  private async forward(
+    event: CallbackEvent,
+    wire: NormalisedEvent['wire'],
+    ctx: { callbackContext?: string },
+  ): Promise<boolean> {
+    const persistence = this.opts.persistence;
+    if (!persistence) return false;
+    const sessionId =
+      ctx.callbackContext ?? (event.operationId ? sessionIdOfOperation(event.operationId) : undefined);
+    if (!sessionId || !SESSION_ID.test(sessionId)) return false;
+    // The same event delivered twice (the platform retrying) gets the same key: recorded once.
+    const key = createHash('sha256').update(JSON.stringify({ wire, event })).digest('base64url').slice(0, 40);
+    const { recorded, owner, known } = await persistence.store.inbox.record(sessionId, {
+      key,
+      payload: { event } as unknown as Json,
+    });
+    if (!known) return false;
+    this.opts.logger.info(
+      { sessionId, operationId: event.operationId ?? null, event: event.type, owner, recorded },
+      'callback for a chat another instance holds: recorded for it',
+    );
+    return true;
+  }
+
+  /**
+   * Applies what other instances recorded in a held session's inbox, in order, and writes it (the inbox
+   * items leave the store in the same write). One drain at a time per session.
+   */
+  drainInbox(sessionId: string): Promise<void> {
+    const record = this.sessions.get(sessionId);
+    const persistence = this.opts.persistence;
+    if (!record || !persistence) return Promise.resolve();
+    const previous = record.draining ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const lease = persistence.leaseOf(sessionId);
+      if (!lease || this.sessions.get(sessionId) !== record) return;
+      if (record.settling) await record.settling;
+      const items = await persistence.store.inbox.pending(lease);
+      if (items.length === 0) return;
+      for (const item of items) {
+        const event = (item.payload as { event?: CallbackEvent } | null)?.event;
+        if (event && typeof event.type === 'string' && record.actor.getSnapshot().status === 'active') {
+          record.log.debug(
+            { event: event.type, operationId: event.operationId ?? null },
+            'inbox event applied',
+          );
+          this.apply(record, event);
+        }
+        record.unsaved.inbox.push({ id: item.id, key: item.key });
+      }
+      this.persist(record);
+      await persistence.flushed(sessionId);
+    });
+    record.draining = next.catch((error: unknown) => {
+      record.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'inbox not drained');
+    });
+    return record.draining;
+  }
+
+  /**
+   * Takes over the chats whose owner stopped renewing its lease (an instance that died) or released it
+   * (one that stopped), and resumes them here. Returns the ids taken over.
+   */
+  async takeOverExpired(): Promise<string[]> {
+    const persistence = this.opts.persistence;
+    if (!persistence) return [];
+    const taken: string[] = [];
+    for (;;) {
+      const leases = await persistence.store.leases.takeOver(persistence.owner, { limit: 100 });
+      if (leases.length === 0) break;
+      for (const lease of leases) {
+        if (this.sessions.has(lease.sessionId)) continue;
+        if (await this.restore(lease)) taken.push(lease.sessionId);
+      }
+    }
+    return taken;
   }
 
   /** Observe every routed callback event and the session it went to (metrics, audits, tests). */

@@ -261,6 +261,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   let store: Store | undefined;
   let persistence: SessionPersistence | undefined;
   const timers: NodeJS.Timeout[] = [];
+  let stopInbox: (() => Promise<void>) | undefined;
   const storeLog = logger.child({ component: 'store' });
 
   /** Store, then the callback keys, then the stored sessions; callbacks are taken only after all three. */
@@ -304,6 +305,32 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
           if (missed) storeLog.info({ sessions: missed }, 'resumed chats reconciled with the platform');
         });
       }
+      // Callbacks other instances recorded for chats held here: applied when signalled, and swept now and
+      // then (a signal can be lost); chats whose owner died or stopped are taken over by the same sweep.
+      stopInbox = await opened.onInbox(config.instanceId, (id) => void manager.drainInbox(id));
+      const sweep = async () => {
+        const taken = await manager.takeOverExpired();
+        if (taken.length) {
+          storeLog.info({ sessions: taken.length }, 'chats taken over from an instance that stopped');
+          void reconcile(taken, { sessions: manager, client, logger: storeLog });
+        }
+        for (const id of await opened.inbox.owned(config.instanceId)) await manager.drainInbox(id);
+      };
+      let sweeping = false;
+      timers.push(
+        setInterval(
+          () => {
+            if (sweeping || stopping) return;
+            sweeping = true;
+            void sweep()
+              .catch((error: unknown) => storeLog.warn({ error: String(error) }, 'takeover sweep failed'))
+              .finally(() => {
+                sweeping = false;
+              });
+          },
+          Math.max(100, Math.min(1_000, Math.floor(config.store.leaseMs / 4))),
+        ),
+      );
       const keep = persistence;
       // Leases are renewed well within LEASE_MS; a session another instance took meanwhile is dropped.
       timers.push(
@@ -350,6 +377,8 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     verifier = undefined;
     await starting?.catch(() => {});
     for (const timer of timers.splice(0)) clearInterval(timer);
+    await stopInbox?.().catch(() => {});
+    stopInbox = undefined;
     await webhooks?.stop();
     await manager.flush();
     manager.stop();
