@@ -40,6 +40,8 @@ interface AgentState {
   presence: Presence;
   behaviour: AgentBehaviour;
   conversations: Map<string, AgentConversation>;
+  /** The most meetings the agent was in at once (what a capacity check reads, from the platform's side). */
+  peakChats: number;
 }
 
 /** Simulated Skype for Business users (the agents): roster, presence, behaviour, what they saw. */
@@ -60,6 +62,7 @@ export class Agents implements AgentHooks {
         presence: spec.presence ?? 'available',
         behaviour: { ...DEFAULT_AGENT_BEHAVIOUR, ...config.agentBehaviour, ...spec.behaviour },
         conversations: new Map(),
+        peakChats: 0,
       });
     }
   }
@@ -96,6 +99,8 @@ export class Agents implements AgentHooks {
       messages: [],
       typing: new Map(),
     });
+    const inMeetings = [...agent.conversations.values()].filter((c) => c.active).length;
+    agent.peakChats = Math.max(agent.peakChats, inMeetings);
     this.trim(agent);
     const greeting = agent.behaviour.greeting.replaceAll('{name}', agent.name);
     if (greeting) this.sayWithTyping(agent, conversationId, greeting);
@@ -346,6 +351,7 @@ export class Agents implements AgentHooks {
       skills: agent.skills,
       presence: agent.presence,
       behaviour: agent.behaviour,
+      peakChats: agent.peakChats,
       ringing,
       conversations,
     };
