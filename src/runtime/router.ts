@@ -45,7 +45,25 @@ export interface RouterOptions {
   logger: pino.Logger;
   /** Deliver a routing answer to a session's actor. */
   send: (sessionId: string, event: RoutingEvent) => void;
+  /**
+   * Several instances: the shared pool in the store, which has the last word on capacity (an instance
+   * only sees its own chats). An agent it refuses is skipped until the next try.
+   */
+  gate?: AgentGate;
 }
+
+/** The store's agent pool as the router uses it (see `PoolOps`). */
+export interface AgentGate {
+  reserve(
+    uri: string,
+    sessionId: string,
+  ): Promise<'reserved' | 'held' | 'full' | 'offeredElsewhere' | 'unknownAgent'>;
+  confirm(uri: string, sessionId: string): Promise<unknown>;
+  release(uri: string, sessionId: string): Promise<unknown>;
+}
+
+/** How often chats waiting here try the shared pool again (other instances free agents unseen). */
+const GATE_RETRY_MS = 500;
 
 export interface AgentView {
   uri: string;
@@ -129,6 +147,7 @@ export class Router {
     if (!this.known(agent.uri)) return;
     if (result === 'accepted') {
       this.pool = confirm(this.pool, agent.uri, sessionId, now);
+      this.share('confirm', agent.uri, sessionId);
       log.info('offer accepted');
     } else {
       if (result === 'expired') {
@@ -139,6 +158,7 @@ export class Router {
         if (missed.madeUnavailable) log.warn('agent missed too many offers in a row: set away');
       }
       this.pool = release(this.pool, agent.uri, sessionId, now);
+      this.share('release', agent.uri, sessionId);
       if (result === 'failed') log.warn('offer failed on the platform: not counted as a missed offer');
       else log.info('offer not taken');
     }
@@ -181,13 +201,17 @@ export class Router {
   agentLeft(sessionId: string, agent: AgentCandidate): void {
     if (!this.known(agent.uri)) return;
     this.pool = release(this.pool, agent.uri, sessionId, this.opts.clock.now());
+    this.share('release', agent.uri, sessionId);
     this.pump();
   }
 
   /** The chat is over: every agent it held is free, and it leaves the queue. */
   sessionEnded(sessionId: string): void {
     const now = this.opts.clock.now();
-    for (const uri of holdersOf(this.pool, sessionId)) this.pool = release(this.pool, uri, sessionId, now);
+    for (const uri of holdersOf(this.pool, sessionId)) {
+      this.pool = release(this.pool, uri, sessionId, now);
+      this.share('release', uri, sessionId);
+    }
     this.forget(sessionId);
     this.pump();
   }
@@ -265,6 +289,10 @@ export class Router {
 
   /** Hand free agents to queued chats, first in line first. */
   private pump(): void {
+    if (this.opts.gate) {
+      void this.pumpGated();
+      return;
+    }
     for (;;) {
       const now = this.opts.clock.now();
       const exclude = Object.fromEntries(this.excluded);
@@ -293,6 +321,100 @@ export class Router {
         assignment: next.assignment,
       });
     }
+  }
+
+  /**
+   * With a shared pool: each pick is reserved in the store before the chat hears of it. An agent the store
+   * refuses (full with other instances' chats) is left out for this round, and the chat keeps its place;
+   * while chats wait, the round is tried again every GATE_RETRY_MS.
+   */
+  private pumping = false;
+  private pumpAgain = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private async pumpGated(): Promise<void> {
+    const gate = this.opts.gate!;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        const refused = new Set<string>();
+        for (;;) {
+          const now = this.opts.clock.now();
+          const exclude: Record<string, string[]> = {};
+          for (const entry of this.queue.entries) {
+            exclude[entry.sessionId] = [...(this.excluded.get(entry.sessionId) ?? []), ...refused];
+          }
+          const next = nextFor(this.queue, this.pool, this.opts.strategy, now, {
+            exclude,
+            skillsFallback: this.opts.skillsFallback,
+          });
+          if (!next?.assignment.winner) break;
+          const winner = getAgent(next.pool, next.assignment.winner);
+          const entry = this.queue.entries.find((e) => e.sessionId === next.sessionId);
+          const answer = await gate.reserve(winner.uri, next.sessionId).catch((error: unknown) => {
+            this.opts.logger.warn(
+              { sessionId: next.sessionId, agent: winner.uri, error: String(error) },
+              'shared agent pool not reachable: agent not reserved',
+            );
+            return 'unavailable' as const;
+          });
+          // The world may have moved while the store answered: the chat left the queue (ended), or the
+          // agent is no longer free here.
+          const stillQueued = this.queue.entries.some((e) => e.sessionId === next.sessionId);
+          if (answer !== 'reserved' && answer !== 'held') {
+            refused.add(winner.uri);
+            continue;
+          }
+          if (!stillQueued || !entry) {
+            void gate.release(winner.uri, next.sessionId).catch(() => {});
+            continue;
+          }
+          this.pool = reserve(this.pool, winner.uri, next.sessionId);
+          this.trackPeaks();
+          this.queue = dequeue(this.queue, next.sessionId);
+          this.assign(next.sessionId, winner, next.assignment);
+        }
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+    if (this.queue.entries.length > 0 && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.pump();
+      }, GATE_RETRY_MS);
+      this.retryTimer.unref?.();
+    }
+  }
+
+  private assign(sessionId: string, winner: { uri: string; name: string }, assignment: Assignment): void {
+    this.assignments.set(sessionId, [...this.assignmentsOf(sessionId), assignment]);
+    this.opts.logger.info(
+      { sessionId, agent: winner.uri, strategy: assignment.strategy, why: assignment.why },
+      'agent assigned',
+    );
+    this.opts.send(sessionId, {
+      type: 'agent.assigned',
+      agent: { uri: winner.uri, name: winner.name },
+      assignment,
+    });
+  }
+
+  /** Tell the shared pool (when there is one); a failure is logged, the local pool stays as it is. */
+  private share(what: 'confirm' | 'release', uri: string, sessionId: string): void {
+    const gate = this.opts.gate;
+    if (!gate) return;
+    gate[what](uri, sessionId).catch((error: unknown) => {
+      this.opts.logger.warn(
+        { sessionId, agent: uri, error: String(error) },
+        `shared agent pool: ${what} failed`,
+      );
+    });
   }
 
   private trackPeaks(): void {

@@ -158,6 +158,16 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     clock,
     logger: logger.child({ component: 'routing' }),
     send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
+    // Several instances share one PostgreSQL: agent capacity is decided in it (see Router, `gate`).
+    ...(config.store.databaseUrl
+      ? {
+          gate: {
+            reserve: (uri: string, sessionId: string) => openedStore().pool.reserve(uri, sessionId),
+            confirm: (uri: string, sessionId: string) => openedStore().pool.confirm(uri, sessionId),
+            release: (uri: string, sessionId: string) => openedStore().pool.release(uri, sessionId),
+          },
+        }
+      : {}),
   });
   const routing = router;
   const events = new ChatEvents(logger, () => clock.now());
@@ -259,6 +269,10 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   let store: Store | undefined;
+  function openedStore(): Store {
+    if (!store) throw new Error('the session store is not open');
+    return store;
+  }
   let persistence: SessionPersistence | undefined;
   const timers: NodeJS.Timeout[] = [];
   let stopInbox: (() => Promise<void>) | undefined;
@@ -274,6 +288,13 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
         onWarning: (message) => storeLog.warn(message),
       }));
     store = opened;
+    if (config.store.databaseUrl) {
+      // The shared agent pool: this instance's roster and capacity (the last instance started wins).
+      await opened.pool.syncRoster(
+        config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
+        { capacity: config.routing.capacity },
+      );
+    }
     try {
       storeLog.info(
         {

@@ -2,8 +2,9 @@
  * Several SA instances on one PostgreSQL behind a round-robin proxy (both `/chat/token` and `/callbacks`
  * spread across them): a callback that reaches an instance that does not hold its chat is recorded in the
  * chat's inbox for the owner; when an instance is killed, the others take its chats over once its leases
- * expire (LEASE_MS) and finish them. Every chat ends terminated, every customer gets the agent's answers,
- * and nothing is left open on the platform.
+ * expire (LEASE_MS) and finish them; agent capacity is decided in the database. Every chat ends terminated,
+ * every customer gets the agent's answers, no agent is ever above capacity (seen from the platform), no
+ * offer is made twice, and nothing is left open on the platform.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ import { startRoundRobinProxy } from './proxy.ts';
 const INSTANCES = 3;
 const CHATS = Number(process.env.SCALE_CHATS ?? 60);
 const CONCURRENCY = 15;
+/** Per agent: 3 demo agents × 4 < 15 customers at once, so the shared capacity is what holds chats back. */
+const CAPACITY = 4;
 const dir = mkdtempSync(join(tmpdir(), 'carechat-scale-'));
 const found = await findTestPostgres();
 afterAll(async () => {
@@ -56,7 +59,7 @@ describe('several SA instances on one PostgreSQL', () => {
           DATABASE_URL: databaseUrl,
           INSTANCE_ID: `sa-${i}`,
           LEASE_MS: '3000',
-          AGENT_CAPACITY: '100',
+          AGENT_CAPACITY: String(CAPACITY),
           LOG_LEVEL: 'info',
           // Customers' pages come from the proxy's origin.
           CHAT_ALLOWED_ORIGINS: proxy.url,
@@ -128,6 +131,30 @@ describe('several SA instances on one PostgreSQL', () => {
       const stats = (await control(emulator.url, 'GET', '/control/stats')) as Record<string, number>;
       expect(stats.openMeetings).toBe(0);
       expect(stats.openConversations).toBe(0);
+      // No agent was ever in more meetings at once than its capacity, seen from the platform.
+      const { agents } = (await control(emulator.url, 'GET', '/control/agents')) as {
+        agents: Array<{ uri: string; peakChats: number }>;
+      };
+      expect(agents.length).toBeGreaterThan(0);
+      for (const agent of agents) expect(agent.peakChats, agent.uri).toBeLessThanOrEqual(CAPACITY);
+      expect(Math.max(...agents.map((a) => a.peakChats))).toBeGreaterThan(1);
+      // No chat offered twice (by two instances): each offer's operationId acted on once by the platform.
+      const { entries } = (await control(emulator.url, 'GET', '/control/log?kind=request')) as {
+        entries: Array<{
+          method: string;
+          path: string;
+          operationId?: string;
+          status: number;
+          replayed?: true;
+        }>;
+      };
+      const offers = new Map<string, number>();
+      for (const request of entries) {
+        if (!request.operationId?.includes('.offer.') || request.replayed || request.status >= 300) continue;
+        offers.set(request.operationId, (offers.get(request.operationId) ?? 0) + 1);
+      }
+      expect(offers.size).toBeGreaterThanOrEqual(CHATS / 2);
+      expect([...offers].filter(([, count]) => count > 1)).toEqual([]);
       // The work was shared, callbacks crossed instances, and the survivors took the dead one's chats over.
       for (const instance of instances) expect(proxy.answered.get(instance.url)).toBeGreaterThan(0);
       const logs = instances.map((i) => readFileSync(i.child.logFile, 'utf8')).join('\n');
