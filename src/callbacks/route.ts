@@ -128,7 +128,8 @@ export function callbackRoute(opts: CallbackRouteOptions): Hono {
           });
         }
         if (error instanceof CallbackKeysUnavailableError) {
-          log.error({ err: error }, 'callback not verified: signing keys unavailable');
+          if (error.expected) log.warn({ reason: error.message }, 'callback answered 503');
+          else log.error({ err: error }, 'callback not verified: signing keys unavailable');
           throw failure(503, 'unavailable', 'cannot verify the callback token right now; retry later', {
             headers: { 'Retry-After': '5' },
             cause: error,

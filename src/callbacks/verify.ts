@@ -61,6 +61,12 @@ export class CallbackAuthError extends Error {
 /** The signing keys could not be fetched: not the caller's fault, so not a 401 (the route answers 503). */
 export class CallbackKeysUnavailableError extends Error {
   override name = 'CallbackKeysUnavailableError';
+  /** The SA is starting or stopping (expected, logged as a warning), not a failure to fetch the keys. */
+  readonly expected: boolean;
+  constructor(message: string, options: { expected?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.expected = options.expected ?? false;
+  }
 }
 
 export function createCallbackVerifier(opts: CallbackVerifierOptions): CallbackVerifier {

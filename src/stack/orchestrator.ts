@@ -146,7 +146,12 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   const verify: CallbackVerifier = (header) =>
     verifier
       ? verifier(header)
-      : Promise.reject(new CallbackKeysUnavailableError('the SA is starting: callback keys not loaded yet'));
+      : Promise.reject(
+          new CallbackKeysUnavailableError(
+            stopping ? 'the SA is stopping' : 'the SA is starting: callback keys not loaded yet',
+            { expected: true },
+          ),
+        );
   let sessions: SessionManager | undefined;
   router = new Router({
     roster: config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
