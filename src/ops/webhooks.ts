@@ -57,10 +57,14 @@ export function enqueueChatEvent<L>(
   data: unknown,
   now: number = Date.now(),
 ): Promise<number> {
-  const payload = { type, timestamp: new Date(now).toISOString(), data };
-  // The store validates the payload as JSON (and refuses what JSON cannot hold).
-  const event = { type, payload: JSON.parse(JSON.stringify(payload)) as never };
+  const event = { type, payload: chatEventPayload(type, data, now) as never };
   return lease === undefined ? tx.webhooks.enqueue(event) : tx.webhooks.enqueue(event, lease);
+}
+
+/** The body of a chat event's deliveries, `{ type, timestamp, data }`, as plain JSON. */
+export function chatEventPayload(type: string, data: unknown, now: number): unknown {
+  // The store validates the payload as JSON (and refuses what JSON cannot hold).
+  return JSON.parse(JSON.stringify({ type, timestamp: new Date(now).toISOString(), data }));
 }
 
 const SECRET_HELP =
