@@ -309,7 +309,14 @@ describe('webhook settings', () => {
       urls: ['https://a.example/h', 'https://b.example/h'],
       secret: SECRET,
       allowPrivate: false,
+      retryBaseMs: 5_000,
     });
+    expect(
+      webhookSettingsFromEnv(
+        { WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: '250' },
+        problems,
+      )?.retryBaseMs,
+    ).toBe(250);
     expect(problems).toEqual([]);
     webhookSettingsFromEnv({ WEBHOOK_URLS: 'https://a.example/h' }, problems);
     webhookSettingsFromEnv({ WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: 'hunter2' }, problems);
@@ -321,12 +328,20 @@ describe('webhook settings', () => {
       { WEBHOOK_URLS: 'ftp://a.example', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'yes' },
       problems,
     );
+    for (const wrong of ['50', '5s', '3600001'])
+      webhookSettingsFromEnv(
+        { WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: wrong },
+        problems,
+      );
     expect(problems).toEqual([
       expect.stringMatching(/^WEBHOOK_SECRET is required when WEBHOOK_URLS is set: expected whsec_/),
       expect.stringMatching(/^WEBHOOK_SECRET: expected whsec_ followed by base64/),
       expect.stringMatching(/^WEBHOOK_SECRET: .*\(it decodes to 5 bytes\)$/),
       'WEBHOOK_ALLOW_PRIVATE="yes": expected true or false',
       'WEBHOOK_URLS: "ftp://a.example" is not an http(s) URL',
+      ...['"50"', '"5s"', '"3600001"'].map(
+        (wrong) => `WEBHOOK_RETRY_BASE_MS=${wrong}: expected milliseconds from 100 to 3600000 (default 5000)`,
+      ),
     ]);
   });
 
