@@ -2,8 +2,8 @@
  * The post-chat survey over real HTTP, kept in the session store: after a whole chat through the emulator
  * the customer's answer (POST /chat/survey with the survey token of its chat token) is stored, the SA
  * restarts on the same DATA_DIR, and the answer is still shown (GET /sessions/:id/survey, what the console
- * reads) and a second answer is still refused; `survey.submitted` reaches the webhook receiver once, signed,
- * after the chat's other events.
+ * reads) and a second answer is still refused; the answer is counted in /metrics once and
+ * `survey.submitted` reaches the webhook receiver once, signed, after the chat's other events.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -20,6 +20,7 @@ import { type RunningSa, startSa } from '../../src/stack/index.ts';
 import { AnonCustomer } from '../helpers/customer.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { operatorEnv, operatorFetch } from '../helpers/operator.ts';
+import { parsePrometheus } from '../helpers/prometheus.ts';
 
 const SECRET = `whsec_${Buffer.from('survey-webhook-secret-0123456789').toString('base64')}`;
 const cleanup: Array<() => Promise<void>> = [];
@@ -110,6 +111,11 @@ it('keeps the answer across an SA restart: still shown, a second answer still re
     await survey(first.url, { token: customer.surveyToken, score: 4, comment: 'Kept after a restart' }),
   ).toEqual({ status: 201, body: { saved: true } });
   expect((await survey(first.url, { token: customer.surveyToken, score: 1 })).status).toBe(409);
+  // Counted once, by score (the refused answer is not).
+  const metrics = parsePrometheus(await (await fetch(`${first.url}/metrics`)).text());
+  expect(metrics.all('carechat_survey_responses_total')).toEqual([
+    expect.objectContaining({ labels: { score: '4' }, value: 1 }),
+  ]);
   firstClosed = true;
   await first.close();
 
