@@ -3,10 +3,10 @@
  * a temporary DATA_DIR) and a local receiver (node:http, verifying every request with the standardwebhooks
  * library) first answers 500 while chats run, the SA is killed with SIGKILL mid-chat, the receiver is down
  * while the SA restarts on the same DATA_DIR and the interrupted chat ends, then the receiver answers 200.
- * It must get every event of every chat (chat.started, one chat.assigned per agent, chat.ended, a late left
- * message if any), validly signed, none lost (every event in the store's outbox accepted, nothing left to
- * deliver), in order per chat; a redelivery of the same webhook-id is allowed (at least once). Retries start
- * at WEBHOOK_RETRY_BASE_MS=100 so the test waits seconds, not minutes.
+ * It must get every event of every chat (chat.started, chat.assigned, chat.ended), validly signed, none lost
+ * (every event in the store's outbox accepted, nothing left to deliver), in order per chat; a redelivery of
+ * the same webhook-id is allowed (at least once). Retries start at WEBHOOK_RETRY_BASE_MS=100 so the test
+ * waits seconds, not minutes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -208,24 +208,14 @@ it('delivers every chat event, signed, none lost and in order per chat, across 5
       expect(firstSeen, name).toEqual(
         outbox.filter((row) => row.sessionId === session.id).map((row) => row.id),
       );
+      // Every chat was served by one agent: its three events, each once deduplicated.
       const types = [...new Map(mine.map((d) => [d.webhookId, d.type])).values()];
-      expect(types[0], name).toBe('chat.started');
-      expect(types, name).toContain('chat.ended');
-      // One chat.assigned per agent the SA recorded for the chat.
-      expect(types.filter((t) => t === 'chat.assigned').length, name).toBe(session.agents.length);
+      expect(types, name).toEqual(['chat.started', 'chat.assigned', 'chat.ended']);
+      expect(session.agents, name).toHaveLength(1);
       // Refused with a 500 before the kill, or sent while the receiver was down: retried until accepted.
       expect(mine.some((d) => d.status === 500)).toBe(true);
     }
     expect(sessions.map((s) => s.customer.name).sort()).toEqual(['Hooked 1', 'Hooked 2', 'Hooked 3']);
-    // The chat killed mid-way had its agent recorded before the kill, and ended after the restart.
-    const killed = sessions.find((s) => s.customer.name === 'Hooked 3')!;
-    expect([
-      ...new Map(
-        accepted()
-          .filter((d) => d.sessionId === killed.id)
-          .map((d) => [d.webhookId, d.type]),
-      ).values(),
-    ]).toEqual(expect.arrayContaining(['chat.started', 'chat.assigned', 'chat.ended']));
   } finally {
     await sa?.stop();
     await emulator.stop();
