@@ -46,6 +46,8 @@ export class AnonCustomer {
   links: { sendMessage?: string; setIsTyping?: string; stopMessaging?: string; conversation?: string } = {};
   /** performance.now() just before the invitation (startMessaging) was sent. */
   invitedAt: number | undefined;
+  /** The survey token the SA gave with the chat token (for `POST /chat/survey`), if it gave one. */
+  surveyToken: string | undefined;
   private readonly abort = new AbortController();
   private polling: Promise<void> | undefined;
   private readonly waiters = new Set<() => void>();
@@ -75,8 +77,11 @@ export class AnonCustomer {
       discoverUri: string;
       helpdeskUri: string;
       expiresAt: string;
+      threadId?: string;
+      surveyToken?: string;
     };
     const customer = new AnonCustomer(grant.token, grant.helpdeskUri, origin, transport);
+    customer.surveyToken = grant.surveyToken;
 
     const discover = await customer.request('GET', grant.discoverUri);
     const anonApplications = customer.linkOf(discover.body, 'anonApplications', discover.url);
@@ -99,6 +104,8 @@ export class AnonCustomer {
         to: grant.helpdeskUri,
         subject: opts.subject ?? 'Order 1234',
         importance: 'Normal',
+        // As the widget does: the thread its survey token names.
+        ...(grant.threadId ? { threadId: grant.threadId } : {}),
       },
       expect: 201,
     });

@@ -21,7 +21,13 @@ export interface WebhookSettings {
   secret: string;
   /** Private, loopback and link-local targets allowed (WEBHOOK_ALLOW_PRIVATE). */
   allowPrivate: boolean;
+  /** The first retry's delay, doubled per attempt up to an hour (WEBHOOK_RETRY_BASE_MS, default 5 s). */
+  retryBaseMs?: number;
 }
+
+/** WEBHOOK_RETRY_BASE_MS: default and bounds. */
+export const DEFAULT_WEBHOOK_RETRY_BASE_MS = 5_000;
+const RETRY_BASE_RANGE = [100, 3_600_000] as const;
 
 /** The outbox operations the worker uses (the store's WebhookOps). */
 export interface WebhookOutbox {
@@ -57,10 +63,14 @@ export function enqueueChatEvent<L>(
   data: unknown,
   now: number = Date.now(),
 ): Promise<number> {
-  const payload = { type, timestamp: new Date(now).toISOString(), data };
-  // The store validates the payload as JSON (and refuses what JSON cannot hold).
-  const event = { type, payload: JSON.parse(JSON.stringify(payload)) as never };
+  const event = { type, payload: chatEventPayload(type, data, now) as never };
   return lease === undefined ? tx.webhooks.enqueue(event) : tx.webhooks.enqueue(event, lease);
+}
+
+/** The body of a chat event's deliveries, `{ type, timestamp, data }`, as plain JSON. */
+export function chatEventPayload(type: string, data: unknown, now: number): unknown {
+  // The store validates the payload as JSON (and refuses what JSON cannot hold).
+  return JSON.parse(JSON.stringify({ type, timestamp: new Date(now).toISOString(), data }));
 }
 
 const SECRET_HELP =
@@ -75,11 +85,23 @@ export function webhookSecretProblem(secret: string): string | undefined {
   return undefined;
 }
 
-/** WEBHOOK_URLS, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE; undefined when no URL is set. Problems are pushed. */
+/**
+ * WEBHOOK_URLS, WEBHOOK_SECRET, WEBHOOK_ALLOW_PRIVATE, WEBHOOK_RETRY_BASE_MS; undefined when no URL is set.
+ * Problems are pushed.
+ */
 export function webhookSettingsFromEnv(env: Env, problems: string[]): WebhookSettings | undefined {
   noteDefault(env, 'WEBHOOK_URLS', '');
   noteDefault(env, 'WEBHOOK_SECRET', undefined);
   noteDefault(env, 'WEBHOOK_ALLOW_PRIVATE', 'false');
+  noteDefault(env, 'WEBHOOK_RETRY_BASE_MS', String(DEFAULT_WEBHOOK_RETRY_BASE_MS));
+  const retryText = env.WEBHOOK_RETRY_BASE_MS?.trim() || String(DEFAULT_WEBHOOK_RETRY_BASE_MS);
+  const retryBaseMs = Number(retryText);
+  const [least, most] = RETRY_BASE_RANGE;
+  if (!/^\d+$/.test(retryText) || retryBaseMs < least || retryBaseMs > most) {
+    problems.push(
+      `WEBHOOK_RETRY_BASE_MS=${JSON.stringify(retryText)}: expected milliseconds from ${least} to ${most} (default ${DEFAULT_WEBHOOK_RETRY_BASE_MS})`,
+    );
+  }
   const urls = (env.WEBHOOK_URLS ?? '')
     .split(',')
     .map((u) => u.trim())
@@ -103,7 +125,7 @@ export function webhookSettingsFromEnv(env: Env, problems: string[]): WebhookSet
     const problem = webhookSecretProblem(secret);
     if (problem) problems.push(`WEBHOOK_SECRET: ${problem}`);
   }
-  return { urls, secret, allowPrivate: allowText === 'true' };
+  return { urls, secret, allowPrivate: allowText === 'true', retryBaseMs };
 }
 
 /** Loopback, private (RFC 1918, CGNAT, unique local), link-local, unspecified and other internal ranges. */
@@ -148,7 +170,7 @@ export interface WebhookWorkerOptions {
   pollMs?: number;
   /** One attempt's time limit per target (default 10 s). */
   timeoutMs?: number;
-  /** First retry delay (default 5 s); doubled per attempt, at most 1 h between attempts. */
+  /** First retry delay (default `settings.retryBaseMs`, else 5 s); doubled per attempt, at most 1 h apart. */
   retryBaseMs?: number;
   /** How long an event is retried before it is given up (default 24 h). */
   giveUpAfterMs?: number;
@@ -331,7 +353,8 @@ export class WebhookWorker {
       log.error({ attempts: record.attempts, error }, 'webhook given up');
       return;
     }
-    const retryAt = now + retryDelayMs(record.attempts, this.opts.retryBaseMs ?? 5_000);
+    const baseMs = this.opts.retryBaseMs ?? this.opts.settings.retryBaseMs ?? DEFAULT_WEBHOOK_RETRY_BASE_MS;
+    const retryAt = now + retryDelayMs(record.attempts, baseMs);
     await this.opts.outbox.failed(record.id, { error, retryAt });
     count(refused ? 'refused' : 'failed', error);
     log.warn(

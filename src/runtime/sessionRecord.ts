@@ -1,6 +1,7 @@
 /**
  * What the SA keeps of one live chat besides its actor: history, transcript, participants, deadlines,
- * the left message, and what its next write to the store must carry (`sessionChanges`).
+ * the left message, and what its next write to the store must carry (`sessionChanges`): the snapshot,
+ * transcript lines, effects, webhook events and the widget thread the chat came from.
  */
 import type pino from 'pino';
 import type { Actor, AnyActorRef, StateValue } from 'xstate';
@@ -45,6 +46,8 @@ export interface SessionRecord extends TranscriptHolder, DeadlineHolder {
     events: Array<{ type: string; data: unknown; at: number }>;
     /** Inbox events applied (recorded by another instance): removed from the inbox with this write. */
     inbox: Array<{ id: number; key: string }>;
+    /** The customer widget's thread this chat came from, until linked in the store (the survey's key). */
+    thread?: string;
   };
   /** The inbox being drained (one drain at a time per session). */
   draining?: Promise<void>;
@@ -93,6 +96,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     inbox: unsaved.inbox.length,
   };
   const leftDirty = unsaved.left;
+  const thread = unsaved.thread;
   const deadlines: Record<string, number> = {};
   for (const [key, timer] of record.timers) deadlines[key] = timer.at;
   const summary: Summary = {
@@ -120,6 +124,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
     effectsStarted: unsaved.started.slice(0, counts.started),
     effectsFinished: unsaved.finished.slice(0, counts.finished),
     extra: [
+      ...(thread ? [(tx: StoreOps, lease: Lease) => tx.surveys.linkThread(lease, thread)] : []),
       ...unsaved.events
         .slice(0, counts.events)
         .map(
@@ -146,6 +151,7 @@ export function sessionChanges(record: SessionRecord): SessionChanges {
       unsaved.events.splice(0, counts.events);
       unsaved.inbox.splice(0, counts.inbox);
       if (leftDirty && record.left === left) unsaved.left = false;
+      if (thread && unsaved.thread === thread) delete unsaved.thread;
     },
   };
 }

@@ -521,6 +521,10 @@ export class SessionManager {
       },
     });
     const record = newRecord(id, actor, log, this.opts.clock.now(), hrefKey(invitation.invitationHref));
+    // Written with the session's first step: a survey token names this thread, on any instance, any time.
+    // (The widget's is a UUID; anything much longer is not one of ours and is not kept.)
+    const thread = invitation.threadId;
+    if (thread && thread.length <= 256 && this.opts.persistence) record.unsaved.thread = thread;
     this.sessions.set(id, record);
     this.byInvitation.set(record.invitationKey, id);
     this.index(record, invitation.conversationHref);

@@ -79,8 +79,6 @@ export interface SaAppOptions {
   survey?: {
     store: SurveyStore;
     tokens: SurveyTokens;
-    /** The session a widget's threadId became, once its invitation arrived. */
-    sessionOfThread(threadId: string): string | undefined;
     /** After an answer was saved (metrics, the survey.submitted event). */
     onSubmitted(sessionId: string, answer: SurveyAnswer): void;
   };
@@ -331,7 +329,7 @@ export function createSaApp(opts: SaAppOptions): Hono {
         if (!parsed.success) throw jsonError(400, 'bad_request', describeZodError(parsed.error));
         const verified = survey.tokens.verify(parsed.data.token);
         if ('problem' in verified) throw jsonError(401, 'invalid_token', verified.problem);
-        const sessionId = survey.sessionOfThread(verified.threadId);
+        const sessionId = await survey.store.sessionOfThread(verified.threadId);
         const view = sessionId ? await opts.sessions.find(sessionId) : undefined;
         if (!sessionId || !view) throw jsonError(404, 'not_found', 'no chat started with this survey token');
         // Not refused while the SA is still tearing the chat down: the widget asks as soon as it sees the end.

@@ -5,10 +5,14 @@
  * `surveyToken` (HMAC-SHA256 over that threadId and an expiry, with the SA's SESSION_SECRET). The widget
  * sends the threadId in its messaging invitation, so the SA learns which session it became (from the
  * invitation callback); `POST /chat/survey` with the token then names that session and nothing else.
- * Answers go to a `SurveyStore` (in memory by default; the durable store plugs in behind the same interface).
+ * Answers go to a `SurveyStore`: by default the session store (`storeSurveyStore`), where the thread link
+ * is written with the chat's first step and the answer with its `survey.submitted` webhook event in one
+ * transaction, so an answer survives restarts and a second one is refused on any instance.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { chatEventPayload } from '../ops/webhooks.ts';
+import type { Json, Store } from '../store/index.ts';
 
 export type SurveyScore = 1 | 2 | 3 | 4 | 5;
 
@@ -23,25 +27,52 @@ export interface SurveyStore {
   /** 'duplicate' when the chat was answered before; 'unknown' when no such session exists. */
   save(sessionId: string, answer: SurveyAnswer): Promise<'saved' | 'duplicate' | 'unknown'>;
   get(sessionId: string): Promise<SurveyAnswer | undefined>;
+  /** The session a widget thread (named by a survey token) became, or undefined. */
+  sessionOfThread(threadId: string): Promise<string | undefined>;
+  /** True when `save` also queues the `survey.submitted` webhook event, in the answer's transaction. */
+  readonly queuesWebhookEvent?: boolean;
 }
 
-/** Answers in memory (lost on restart), for sessions `known` says exist. */
-export class MemorySurveyStore implements SurveyStore {
-  private readonly answers = new Map<string, SurveyAnswer>();
-
-  constructor(private readonly known: (sessionId: string) => boolean) {}
-
-  async save(sessionId: string, answer: SurveyAnswer): Promise<'saved' | 'duplicate' | 'unknown'> {
-    if (!this.known(sessionId)) return 'unknown';
-    if (this.answers.has(sessionId)) return 'duplicate';
-    this.answers.set(sessionId, { ...answer });
-    return 'saved';
-  }
-
-  async get(sessionId: string): Promise<SurveyAnswer | undefined> {
-    const answer = this.answers.get(sessionId);
-    return answer ? { ...answer } : undefined;
-  }
+/**
+ * Answers in the session store (`store()` is undefined until it is open: then every chat is unknown). With
+ * `webhooks`, `survey.submitted` is queued in the outbox as the chat's latest event, in the transaction
+ * that stores the answer.
+ */
+export function storeSurveyStore(
+  store: () => Store | undefined,
+  options: { webhooks: boolean },
+): SurveyStore {
+  return {
+    queuesWebhookEvent: options.webhooks,
+    async save(sessionId, answer) {
+      const opened = store();
+      if (!opened) return 'unknown';
+      const submittedAt = Date.parse(answer.submittedAt);
+      const data = { sessionId, ...answer };
+      return opened.surveys.save(
+        sessionId,
+        { score: answer.score, comment: answer.comment ?? null, submittedAt },
+        options.webhooks
+          ? {
+              type: 'survey.submitted',
+              payload: chatEventPayload('survey.submitted', data, submittedAt) as Json,
+            }
+          : undefined,
+      );
+    },
+    async get(sessionId) {
+      const record = await store()?.surveys.get(sessionId);
+      if (!record) return undefined;
+      return {
+        score: record.score as SurveyScore,
+        ...(record.comment ? { comment: record.comment } : {}),
+        submittedAt: new Date(record.submittedAt).toISOString(),
+      };
+    },
+    async sessionOfThread(threadId) {
+      return store()?.surveys.sessionOfThread(threadId);
+    },
+  };
 }
 
 /** Longest comment kept, in characters. */

@@ -90,7 +90,12 @@ export async function startSa({
   await orchestrator.start();
   const { app } = orchestrator;
   const { router, sessionManager: sessions, client } = orchestrator.internals;
-  const { server, url } = await listen(app, config.port, config.host);
+  // A port that cannot be had (busy, not allowed): the started SA stops (its store, timers and workers
+  // would otherwise keep the process alive) before the error goes up.
+  const { server, url } = await listen(app, config.port, config.host).catch(async (error: unknown) => {
+    await orchestrator.stop().catch(() => {});
+    throw error;
+  });
   publicUrl = config.publicUrl ?? url;
   ownOrigins.push(new URL(publicUrl).origin, url.replace('127.0.0.1', 'localhost'));
   logger.info({ url: publicUrl, callbacks: `${publicUrl}${config.callbackPath}` }, 'SA listening');

@@ -28,7 +28,7 @@ import type { LeftMessage, TranscriptEntry } from '../runtime/records.ts';
 import { type AgentView, Router } from '../runtime/router.ts';
 import { type SessionListing, SessionManager, type SessionView } from '../runtime/sessions.ts';
 import { createSaApp } from '../sa/app.ts';
-import { MemorySurveyStore, type SurveyStore, surveyTokens } from '../sa/survey.ts';
+import { type SurveyStore, storeSurveyStore, surveyTokens } from '../sa/survey.ts';
 import { openStore, type SessionQuery, type Store } from '../store/index.ts';
 
 export interface OrchestratorOptions {
@@ -57,7 +57,10 @@ export interface OrchestratorOptions {
    * from start() to stop(). Events get into it with `enqueueChatEvent` (src/ops/webhooks.ts).
    */
   webhookOutbox?: WebhookOutbox;
-  /** Where post-chat survey answers are kept; default in memory (lost on restart). */
+  /**
+   * Where post-chat survey answers are kept; default the session store (kept across restarts, one answer
+   * per chat enforced by the database, `survey.submitted` queued in the answer's transaction).
+   */
   surveyStore?: SurveyStore;
 }
 
@@ -215,16 +218,11 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     isOpen: open,
   });
   const manager: SessionManager = sessions;
+  // Survey answers live in the session store: the widget's threadId → its chat is written with the chat's
+  // first step, and an answer with its survey.submitted event in one transaction.
+  const surveyStore =
+    options.surveyStore ?? storeSurveyStore(() => store, { webhooks: config.webhooks !== undefined });
   // Pages served from the SA's own public origin may call it (the customer page asks it for a token).
-  // The widget's threadId (from its chat token) → the session its invitation became: the survey's link.
-  const threads = new Map<string, string>();
-  manager.onCallbackEvent((event, sessionId) => {
-    if (event.type === 'callback.invitationReceived' && event.threadId && sessionId) {
-      threads.set(event.threadId, sessionId);
-    }
-  });
-  // The survey route finds the chat (in memory or the store) before it saves an answer.
-  const surveyStore = options.surveyStore ?? new MemorySurveyStore(() => true);
   let readiness: () => ReturnType<typeof checkReadiness> = async () => ({ ready: true });
   const ownOrigin = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
   const app = createSaApp({
@@ -254,12 +252,11 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     survey: {
       store: surveyStore,
       tokens: surveyTokens(config.auth.sessionSecret, () => clock.now()),
-      sessionOfThread: (threadId) => threads.get(threadId),
       onSubmitted: (sessionId, answer) => {
         metrics.surveyResponses.inc({ score: String(answer.score) });
         events.emit('survey.submitted', { sessionId, ...answer });
-        // Not part of a session's step (the chat may have ended and left memory): straight to the outbox.
-        if (config.webhooks && store) {
+        // A survey store of the host's own: the event is queued after the answer was kept (not atomically).
+        if (config.webhooks && store && !surveyStore.queuesWebhookEvent) {
           enqueueChatEvent(store, undefined, 'survey.submitted', { sessionId, ...answer }, clock.now()).catch(
             (error: unknown) =>
               webhookLog.error(

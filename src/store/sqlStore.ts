@@ -1,7 +1,7 @@
 /**
  * The Store over SQL: one implementation for both engines (they differ only in how statements reach the
  * database), assembled from one module per concern under sql/ (sessions, leases, callbacks and effects,
- * transcripts and left messages, the agent pool and queue, the inbox, webhooks). Session-owned writes are
+ * transcripts and left messages, the agent pool and queue, the inbox, webhooks, survey answers). Session-owned writes are
  * fenced by the session's lease (sql/context.ts).
  */
 import type { Engine, Sql } from './engines/engine.ts';
@@ -13,6 +13,7 @@ import { INBOX_CHANNEL, inboxOps } from './sql/inbox.ts';
 import { leaseOps } from './sql/leases.ts';
 import { poolOps } from './sql/pool.ts';
 import { sessionOps } from './sql/sessions.ts';
+import { surveyOps } from './sql/surveys.ts';
 import { transcriptOps } from './sql/transcripts.ts';
 import { webhookOps } from './sql/webhooks.ts';
 import type { MigrationInfo, Store, StoreOps } from './store.ts';
@@ -78,5 +79,6 @@ function makeOps(run: Runner, options: SqlStoreOptions): StoreOps {
     ...poolOps(context),
     inbox: inboxOps(context),
     webhooks: webhookOps(context),
+    surveys: surveyOps(context),
   };
 }

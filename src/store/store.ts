@@ -120,8 +120,9 @@ export interface SessionOps {
   list(query?: SessionQuery): Promise<Page<SessionSummary>>;
   /**
    * Deletes sessions that ended more than `RETENTION_DAYS` ago (by the store's clock), with everything
-   * kept for them: callbacks, effects, transcript, left message, inbox, lease, webhook events. At most
-   * `limit` sessions per call (default 1000); returns how many went, so a caller loops until 0.
+   * kept for them: callbacks, effects, transcript, left message, inbox, lease, webhook events, survey
+   * answer and widget thread. At most `limit` sessions per call (default 1000); returns how many went,
+   * so a caller loops until 0.
    */
   purgeEnded(options?: { limit?: number }): Promise<number>;
 }
@@ -348,6 +349,45 @@ export interface WebhookOps {
   failed(id: number, failure: { error: string; retryAt: number }): Promise<void>;
 }
 
+// ── post-chat survey ────────────────────────────────────────────────────────────────────────────────
+
+/** A customer's answer to the post-chat survey, as stored: one per chat. */
+export interface SurveyRecord {
+  sessionId: string;
+  /** 1 to 5. */
+  score: number;
+  comment: string | null;
+  submittedAt: number;
+}
+
+/** `saved`; `duplicate`: the chat has an answer already (the first one stays); `unknown`: no such session. */
+export type SurveySaveResult = 'saved' | 'duplicate' | 'unknown';
+
+export interface SurveyOps {
+  /**
+   * Records that the customer widget's thread `threadId` (signed into its survey token) became this session,
+   * so any instance, before or after a restart, finds the chat an answer is for. A thread linked already
+   * keeps its session. Fenced.
+   */
+  linkThread(lease: Lease, threadId: string): Promise<void>;
+  /** The session a widget thread became, or undefined. */
+  sessionOfThread(threadId: string): Promise<string | undefined>;
+  /**
+   * Stores the chat's answer. One answer per chat is enforced by the database (its primary key): a second
+   * one, from any instance, comes back `duplicate` and changes nothing. With `event`, that event goes into
+   * the webhook outbox as the session's event (delivered after the chat's earlier events) in the same
+   * transaction, and only when the answer was saved. Not fenced: answers arrive after the chat ended,
+   * whoever holds it.
+   */
+  save(
+    sessionId: string,
+    answer: { score: number; comment?: string | null; submittedAt: number },
+    event?: { type: string; payload: Json },
+  ): Promise<SurveySaveResult>;
+  /** The chat's answer, or undefined (none yet, or an unknown session). */
+  get(sessionId: string): Promise<SurveyRecord | undefined>;
+}
+
 // ── the store ────────────────────────────────────────────────────────────────────────────────────────
 
 /** Every operation, grouped; available on the store (each call commits on its own) and in a transaction. */
@@ -362,6 +402,7 @@ export interface StoreOps {
   readonly queue: QueueOps;
   readonly inbox: InboxOps;
   readonly webhooks: WebhookOps;
+  readonly surveys: SurveyOps;
 }
 
 /** A migration the store knows, and whether this start applied it. */

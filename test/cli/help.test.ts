@@ -55,6 +55,7 @@ describe('carechat <command> --help', () => {
     expect(settings.get('AGENT_CAPACITY')).toBe('2');
     expect(settings.get('SESSION_TTL')).toBe('8h');
     expect(settings.get('METRICS_TOKEN')).toBe('(empty)');
+    expect(settings.get('WEBHOOK_RETRY_BASE_MS')).toBe('5000');
     // The demo tenant's secret is a default, but never printed.
     expect(settings.get('AAD_CLIENT_SECRET')).toBe('(a built-in demo value, hidden)');
     expect(settings.get('OPERATOR_API_TOKEN')).toBe('(unset)');

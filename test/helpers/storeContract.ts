@@ -897,6 +897,106 @@ export function storeContract(h: StoreHarness): void {
     });
   });
 
+  describe('survey answers', () => {
+    it('links a widget thread to its session once, fenced, and finds the session by it', async () => {
+      const store = await h.fresh();
+      const a = await created(store, 'A', 's-a');
+      const b = await created(store, 'A', 's-b');
+      await store.surveys.linkThread(a, 'thread-1');
+      await store.surveys.linkThread(b, 'thread-1'); // a thread already linked keeps its session
+      await store.surveys.linkThread(a, 'thread-1'); // a redelivered step writes it again: no error
+      expect(await store.surveys.sessionOfThread('thread-1')).toBe('s-a');
+      expect(await store.surveys.sessionOfThread('thread-2')).toBeUndefined();
+      await expect(
+        store.surveys.linkThread({ ...b, generation: b.generation + 1 }, 'thread-2'),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await store.surveys.sessionOfThread('thread-2')).toBeUndefined();
+    });
+
+    it('keeps one answer per chat, the first, whichever instance takes the second; unknown chats none', async () => {
+      const store = await h.fresh();
+      const peer = await h.peer(store);
+      const lease = await created(store, 'A', 's-rated');
+      await store.sessions.save(lease, ended('completed'));
+      expect(await store.surveys.get('s-rated')).toBeUndefined();
+      expect(await store.surveys.save('s-rated', { score: 4, comment: 'quick', submittedAt: 1_000 })).toBe(
+        'saved',
+      );
+      expect(await peer.surveys.save('s-rated', { score: 1, submittedAt: 2_000 })).toBe('duplicate');
+      expect(await store.surveys.get('s-rated')).toEqual({
+        sessionId: 's-rated',
+        score: 4,
+        comment: 'quick',
+        submittedAt: 1_000,
+      });
+      expect(await store.surveys.save('s-nobody', { score: 3, submittedAt: 1_000 })).toBe('unknown');
+      expect(await store.surveys.get('s-nobody')).toBeUndefined();
+
+      // Several answers for one chat at once, from two instances: the database lets exactly one in.
+      await created(store, 'A', 's-race');
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5, 1, 2, 3].map((score, i) =>
+          (i % 2 ? peer : store).surveys.save('s-race', { score, submittedAt: 1_000 + i }),
+        ),
+      );
+      expect(results.filter((r) => r === 'saved')).toHaveLength(1);
+      expect(results.filter((r) => r === 'duplicate')).toHaveLength(7);
+      const kept = await store.surveys.get('s-race');
+      expect(kept?.score).toBe([1, 2, 3, 4, 5, 1, 2, 3][results.indexOf('saved')]);
+    });
+
+    it("writes the answer and its webhook event together, as the chat's latest event, or neither", async () => {
+      const store = await h.fresh();
+      const lease = await created(store, 'A', 's-hooked');
+      const started = await store.webhooks.enqueue({ type: 'chat.started', payload: {} }, lease);
+      const event = { type: 'survey.submitted', payload: { data: { sessionId: 's-hooked', score: 5 } } };
+      expect(await store.surveys.save('s-hooked', { score: 5, submittedAt: 1_000 }, event)).toBe('saved');
+      expect(await store.surveys.save('s-hooked', { score: 2, submittedAt: 2_000 }, event)).toBe('duplicate');
+      const first = await store.webhooks.claim();
+      expect(first).toMatchObject([{ id: started, sessionId: 's-hooked', type: 'chat.started' }]);
+      await store.webhooks.delivered(started);
+      const second = await store.webhooks.claim();
+      expect(second).toMatchObject([
+        { sessionId: 's-hooked', type: 'survey.submitted', payload: event.payload },
+      ]);
+      expect(second[0]!.id).toBeGreaterThan(started);
+      await store.webhooks.delivered(second[0]!.id);
+      expect(await store.webhooks.claim()).toEqual([]); // the duplicate queued nothing
+
+      // Rolled back with the transaction it is part of: no answer, no event.
+      await created(store, 'A', 's-rolled');
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.surveys.save('s-rolled', { score: 3, submittedAt: 1_000 }, event)).toBe('saved');
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.surveys.get('s-rolled')).toBeUndefined();
+      expect(await store.webhooks.claim()).toEqual([]);
+      expect(await store.surveys.save('s-rolled', { score: 3, submittedAt: 1_000 })).toBe('saved');
+    });
+
+    it('refuses scores outside 1–5 and malformed answers, with a StoreInputError', async () => {
+      const store = await h.shared();
+      const id = uid('s');
+      await created(store, 'A', id);
+      for (const answer of [
+        { score: 0, submittedAt: 1 },
+        { score: 6, submittedAt: 1 },
+        { score: 2.5, submittedAt: 1 },
+        { score: '5', submittedAt: 1 },
+        { score: 3, submittedAt: -1 },
+        { score: 3, comment: 42, submittedAt: 1 },
+        null,
+      ]) {
+        await expect(store.surveys.save(id, answer as never), JSON.stringify(answer)).rejects.toBeInstanceOf(
+          StoreInputError,
+        );
+      }
+      expect(await store.surveys.get(id)).toBeUndefined();
+    });
+  });
+
   describe('left messages', () => {
     it('keeps the latest left message per session, newest first, paged', async () => {
       const store = await h.fresh();
@@ -934,8 +1034,10 @@ export function storeContract(h: StoreHarness): void {
         await tx.callbacks.take(old, 'cb');
         await tx.leftMessages.save(old, { at: t0, outcome: 'abandoned', content: {} });
         await tx.webhooks.enqueue({ type: 'session.ended', payload: {} }, old);
+        await tx.surveys.linkThread(old, 'thread-old');
         await tx.sessions.save(old, ended('abandoned'));
       });
+      expect(await store.surveys.save('s-old', { score: 2, submittedAt: t0 })).toBe('saved');
       await store.inbox.record('s-old', { key: 'late', payload: {} });
       await store.pool.syncRoster([{ uri: 'sip:a@x.test', name: 'A' }], { capacity: 1 });
       await store.pool.reserve('sip:a@x.test', 's-old'); // a leaked offer of an ended chat
@@ -966,6 +1068,8 @@ export function storeContract(h: StoreHarness): void {
       expect(await store.transcripts.read('s-old')).toEqual([]);
       expect(await store.effects.inFlight('s-old')).toEqual([]);
       expect((await store.leftMessages.list()).items).toEqual([]);
+      expect(await store.surveys.get('s-old')).toBeUndefined();
+      expect(await store.surveys.sessionOfThread('thread-old')).toBeUndefined();
       expect((await store.queue.load()).entries).toEqual([]);
       expect((await store.pool.load()).agents['sip:a@x.test']?.pendingOffers).toEqual([]);
       expect(await store.pool.reserve('sip:a@x.test', 's-new')).toBe('reserved');
@@ -988,6 +1092,26 @@ export function storeContract(h: StoreHarness): void {
       expect(second.schema).toEqual({ applied: [], version: known.length });
       expect(await second.sessions.load('s-kept')).toMatchObject({ id: 's-kept', state: 'waiting' });
       await second.close();
+    });
+
+    it('upgrades a store of schema 1 by applying only what it lacks (the survey tables), keeping its data', async () => {
+      const db = await h.persistent();
+      const first = await db.open();
+      await created(first, 'A', 's-before');
+      await first.close();
+      await db.exec(
+        'DROP TABLE survey_answers, chat_threads; DELETE FROM schema_migrations WHERE version >= 2',
+      );
+      const upgraded = await db.open();
+      const known = knownMigrations();
+      expect(upgraded.schema).toEqual({
+        applied: known.filter((m) => m.version >= 2).map(({ version, name }) => ({ version, name })),
+        version: known.length,
+      });
+      expect(upgraded.schema.applied[0]).toEqual({ version: 2, name: 'surveys' });
+      expect(await upgraded.sessions.load('s-before')).toMatchObject({ id: 's-before' });
+      expect(await upgraded.surveys.save('s-before', { score: 5, submittedAt: 1_000 })).toBe('saved');
+      await upgraded.close();
     });
 
     it('refuses a store written by a newer carechat, naming the setting and the migration', async () => {

@@ -1,7 +1,8 @@
 /**
- * GET /readyz: 200 while the platform (and every injected check, e.g. the store) answers and the SA is
- * not stopping; 503 with the reason otherwise, and back to 200 when the platform is back. /healthz stays
- * a liveness check throughout.
+ * GET /readyz: 200 while the platform, the store (and every injected check) answer and the SA is not
+ * stopping; 503 with the reason otherwise, and back to 200 when the platform or the store is back (the
+ * store on a real PostgreSQL server whose database stops taking connections). /healthz stays a liveness
+ * check throughout.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.ts';
@@ -9,7 +10,9 @@ import { loadSaConfig } from '../../src/runtime/config.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { type RunningSa, startSa } from '../../src/stack/index.ts';
 import { createOrchestrator } from '../../src/stack/orchestrator.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { operatorEnv } from '../helpers/operator.ts';
+import { findTestPostgres, missingPostgresPolicy } from '../helpers/postgres.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -106,6 +109,68 @@ describe('GET /readyz', () => {
     const response = await sa.app.request('/readyz');
     expect(response.status).toBe(503);
     await sa.close();
+  });
+});
+
+describe('GET /readyz with the store on a PostgreSQL server', async () => {
+  const found = await findTestPostgres();
+  if ('unavailable' in found) {
+    const policy = missingPostgresPolicy(found.unavailable);
+    if (policy.fail)
+      it('PostgreSQL is reachable for the readiness test', () => {
+        throw new Error(policy.message);
+      });
+    else it.skip(policy.message, () => {});
+    return;
+  }
+  const server = found;
+
+  it('goes 503 naming the store while its database refuses connections, and back to 200', async () => {
+    const databaseUrl = await server.createDatabase();
+    cleanup.push(() => server.drop(databaseUrl));
+    const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+    const emulator = await platform();
+    const config = loadSaConfig(operatorEnv({ DATA_DIR: undefined, DATABASE_URL: databaseUrl }), {
+      emulatorUrl: emulator.url,
+    });
+    const sa = createOrchestrator(config, { logger: silentLogger });
+    await sa.start();
+    cleanup.push(() => sa.stop());
+    const readyz = async () => {
+      const response = await sa.fetch(new Request('http://sa.test/readyz'));
+      return {
+        status: response.status,
+        body: (await response.json()) as { ready: boolean; reason?: string },
+      };
+    };
+    expect(await readyz()).toEqual({ status: 200, body: { ready: true } });
+
+    // The database goes away: no new connections, and the SA's open ones are cut.
+    await server.exec(
+      server.adminUrl,
+      `ALTER DATABASE "${name}" ALLOW_CONNECTIONS false;
+       SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`,
+    );
+    let restored = false;
+    cleanup.push(async () => {
+      if (!restored) await server.exec(server.adminUrl, `ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    });
+    const down = await eventually(readyz, (r) => expect(r.status).toBe(503), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    expect(down.body.ready).toBe(false);
+    expect(down.body.reason).toMatch(/^store: .*not currently accepting connections/);
+    expect((await sa.fetch(new Request('http://sa.test/healthz'))).status).toBe(200);
+
+    await server.exec(server.adminUrl, `ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    restored = true;
+    expect(
+      await eventually(readyz, (r) => expect(r.status).toBe(200), { timeout: 15_000, interval: 100 }),
+    ).toEqual({
+      status: 200,
+      body: { ready: true },
+    });
   });
 });
 

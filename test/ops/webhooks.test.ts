@@ -309,7 +309,14 @@ describe('webhook settings', () => {
       urls: ['https://a.example/h', 'https://b.example/h'],
       secret: SECRET,
       allowPrivate: false,
+      retryBaseMs: 5_000,
     });
+    expect(
+      webhookSettingsFromEnv(
+        { WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: '250' },
+        problems,
+      )?.retryBaseMs,
+    ).toBe(250);
     expect(problems).toEqual([]);
     webhookSettingsFromEnv({ WEBHOOK_URLS: 'https://a.example/h' }, problems);
     webhookSettingsFromEnv({ WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: 'hunter2' }, problems);
@@ -321,12 +328,20 @@ describe('webhook settings', () => {
       { WEBHOOK_URLS: 'ftp://a.example', WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'yes' },
       problems,
     );
+    for (const wrong of ['50', '5s', '3600001'])
+      webhookSettingsFromEnv(
+        { WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: wrong },
+        problems,
+      );
     expect(problems).toEqual([
       expect.stringMatching(/^WEBHOOK_SECRET is required when WEBHOOK_URLS is set: expected whsec_/),
       expect.stringMatching(/^WEBHOOK_SECRET: expected whsec_ followed by base64/),
       expect.stringMatching(/^WEBHOOK_SECRET: .*\(it decodes to 5 bytes\)$/),
       'WEBHOOK_ALLOW_PRIVATE="yes": expected true or false',
       'WEBHOOK_URLS: "ftp://a.example" is not an http(s) URL',
+      ...['"50"', '"5s"', '"3600001"'].map(
+        (wrong) => `WEBHOOK_RETRY_BASE_MS=${wrong}: expected milliseconds from 100 to 3600000 (default 5000)`,
+      ),
     ]);
   });
 
@@ -353,6 +368,48 @@ describe('webhook settings', () => {
 });
 
 describe('chat events over webhooks', () => {
+  it('a chat nobody served sends left_message.created with the customer’s messages, then chat.ended', async () => {
+    const hooks = await receiver();
+    const stack = await startStack({
+      logger: silentLogger,
+      env: operatorEnv({ WEBHOOK_URLS: hooks.url, WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: 'true' }),
+    });
+    cleanup.push(() => stack.close());
+    // Every agent away: the chat waits in the queue.
+    for (const agent of stack.sa.router.agents()) {
+      const set = await fetch(`${stack.saUrl}/agents/${encodeURIComponent(agent.uri)}/presence`, {
+        method: 'PUT',
+        headers: { ...operatorHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ presence: 'away' }),
+      });
+      expect(set.status).toBe(200);
+    }
+    const customer = await AnonCustomer.start(stack.saUrl, { name: 'Unserved Customer' });
+    cleanup.push(() => customer.close());
+    await customer.waitForMessage(() => true);
+    await customer.send('please call me back');
+    await eventually(
+      () => stack.sa.sessions.transcript(stack.sa.sessions.list()[0]?.id ?? '') ?? [],
+      (entries) => expect(entries.map((e) => e.text)).toContain('please call me back'),
+    );
+    await customer.leave();
+    const types = await eventually(
+      async () => hooks.received.map((r) => r.payload.type),
+      (seen) => expect(seen).toContain('chat.ended'),
+      { timeout: 20_000 },
+    );
+    expect(hooks.invalid).toEqual([]);
+    expect(types).toEqual(['chat.started', 'left_message.created', 'chat.ended']);
+    const left = hooks.received[1]!.payload.data as unknown as {
+      outcome: string;
+      customer: { name: string };
+      messages: Array<{ text?: string }>;
+    };
+    expect(left.outcome).toBe('abandoned');
+    expect(left.customer.name).toBe('Unserved Customer');
+    expect(left.messages.map((m) => m.text)).toEqual(['please call me back']);
+  }, 60_000);
+
   it('a real chat sends chat.started, chat.assigned and chat.ended in order, signed, with the transcript', async () => {
     const hooks = await receiver();
     const stack = await startStack({

@@ -5,27 +5,43 @@
 import type { Sql } from '../engines/engine.ts';
 import { StoreInputError, show } from '../errors.ts';
 import { jsonText } from '../json.ts';
-import type { StoreOps } from '../store.ts';
+import type { Json, StoreOps } from '../store.ts';
 import { checkText, checkTime, positiveInt } from './checks.ts';
 import type { OpsContext } from './context.ts';
 import { iso, toWebhook, WEBHOOK_COLUMNS, type WebhookRow } from './rows.ts';
 
+/** A webhook event checked for the outbox: its type and its payload as JSON text. */
+export function outboxEvent(event: { type: string; payload: Json }): { type: string; payload: string } {
+  if (!event || typeof event !== 'object') {
+    throw new StoreInputError(`a webhook event must be an object, got ${show(event)}`);
+  }
+  return {
+    type: checkText(event.type, 'webhook event type'),
+    payload: jsonText(event.payload, 'webhook payload'),
+  };
+}
+
+/** Adds a checked event to the outbox (the session's when `sessionId` is given); returns its id. */
+export async function insertOutbox(
+  tx: Sql,
+  sessionId: string | null,
+  event: { type: string; payload: string },
+  at: string,
+): Promise<number> {
+  const [row] = await tx.query<{ id: string }>(
+    `INSERT INTO webhook_outbox (session_id, event_type, payload, created_at, next_attempt_at)
+     VALUES ($1, $2, $3::jsonb, $4::timestamptz, $4::timestamptz) RETURNING id::text AS id`,
+    [sessionId, event.type, event.payload, at],
+  );
+  return Number(row?.id);
+}
+
 export function webhookOps({ sql, options, now, fenced }: OpsContext): StoreOps['webhooks'] {
   return {
     async enqueue(event, lease) {
-      if (!event || typeof event !== 'object') {
-        throw new StoreInputError(`a webhook event must be an object, got ${show(event)}`);
-      }
-      const type = checkText(event.type, 'webhook event type');
-      const payload = jsonText(event.payload, 'webhook payload');
-      const insert = (tx: Sql) =>
-        tx.query<{ id: string }>(
-          `INSERT INTO webhook_outbox (session_id, event_type, payload, created_at, next_attempt_at)
-           VALUES ($1, $2, $3::jsonb, $4::timestamptz, $4::timestamptz) RETURNING id::text AS id`,
-          [lease?.sessionId ?? null, type, payload, now()],
-        );
-      const [row] = lease ? await fenced(lease, insert) : await insert(sql);
-      return Number(row?.id);
+      const checked = outboxEvent(event);
+      const insert = (tx: Sql) => insertOutbox(tx, lease?.sessionId ?? null, checked, now());
+      return lease ? fenced(lease, insert) : insert(sql);
     },
 
     async claim(claimOptions = {}) {
