@@ -133,7 +133,9 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
     expect(new Set(rows.map((r) => r.customer.name)).size).toBe(outcomes.length);
     expect(kills).toBe(KILLS);
     // At full size every state is caught at least once (a reduced CRASH_KILLS run may miss some).
-    const missed = STATES.filter((state) => !hit.has(state));
+    // `failed` is reached only when a chat fails: a run where none did has no session to kill there.
+    const anyFailed = rows.some((r) => r.outcome === 'failed');
+    const missed = STATES.filter((state) => !hit.has(state) && (state !== 'failed' || anyFailed));
     if (KILLS >= 20) expect(missed, 'top-level states no kill caught a session in').toEqual([]);
     else if (missed.length) console.warn(`crash test: no kill caught a session in ${missed.join(', ')}`);
 
