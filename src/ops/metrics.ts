@@ -20,7 +20,10 @@ export type CallbackResult =
 /** What the metrics read on each scrape: the queue and the agents, from the router (or the shared store). */
 export interface MetricsSources {
   queueLength(): number;
-  agents(): Array<{ uri: string; presence: Presence; load: number }>;
+  /** May read a shared store (several instances): then asynchronous. */
+  agents():
+    | Array<{ uri: string; presence: Presence; load: number }>
+    | Promise<Array<{ uri: string; presence: Presence; load: number }>>;
 }
 
 const PRESENCES: readonly Presence[] = ['available', 'busy', 'away', 'offline'];
@@ -88,9 +91,9 @@ export class Metrics {
       help: 'Agents by presence',
       labelNames: ['presence'],
       registers,
-      collect() {
+      async collect() {
         const counts = new Map<string, number>(PRESENCES.map((p) => [p, 0]));
-        for (const agent of sources.agents())
+        for (const agent of await sources.agents())
           counts.set(agent.presence, (counts.get(agent.presence) ?? 0) + 1);
         for (const [presence, count] of counts) this.set({ presence }, count);
       },
@@ -100,9 +103,10 @@ export class Metrics {
       help: 'Chats each agent is handling or being offered',
       labelNames: ['agent'],
       registers,
-      collect() {
+      async collect() {
+        const agents = await sources.agents();
         this.reset();
-        for (const agent of sources.agents()) this.set({ agent: agent.uri }, agent.load);
+        for (const agent of agents) this.set({ agent: agent.uri }, agent.load);
       },
     });
     this.callbacks = new Counter({

@@ -124,7 +124,21 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
   let router: Router | undefined;
   const metrics = new Metrics({
     queueLength: () => router?.queued().length ?? 0,
-    agents: () => router?.agents() ?? [],
+    agents: async () => {
+      const local = router?.agents() ?? [];
+      if (!config.store.databaseUrl || !store) return local;
+      // Several instances: each agent's load is every instance's chats, from the shared pool (presence stays
+      // this instance's view).
+      const shared = await store.pool.load().catch(() => undefined);
+      if (!shared) return local;
+      const loads = new Map(
+        Object.values(shared.agents).map((a) => [
+          a.uri.toLowerCase(),
+          a.activeChats.length + a.pendingOffers.length,
+        ]),
+      );
+      return local.map((agent) => ({ ...agent, load: loads.get(agent.uri.toLowerCase()) ?? agent.load }));
+    },
   });
   const platformClient = createPlatformClient({
     discoverUrl: config.api.discoverUrl,

@@ -138,6 +138,18 @@ describe('several SA instances on one PostgreSQL', () => {
       expect(agents.length).toBeGreaterThan(0);
       for (const agent of agents) expect(agent.peakChats, agent.uri).toBeLessThanOrEqual(CAPACITY);
       expect(Math.max(...agents.map((a) => a.peakChats))).toBeGreaterThan(1);
+      // Every seat was given back in the shared pool: each surviving instance reports every agent at load 0.
+      for (const instance of instances.filter((i) => i !== killed)) {
+        await eventually(
+          async () => (await (await fetch(`${instance.url}/metrics`)).text()).split('\n'),
+          (lines) => {
+            const loads = lines.filter((line) => line.startsWith('carechat_agent_load{'));
+            expect(loads.length).toBeGreaterThan(0);
+            expect(loads.filter((line) => !line.endsWith(' 0'))).toEqual([]);
+          },
+          { timeout: 10_000, interval: 200 },
+        );
+      }
       // No chat offered twice (by two instances): each offer's operationId acted on once by the platform.
       const { entries } = (await control(emulator.url, 'GET', '/control/log?kind=request')) as {
         entries: Array<{
