@@ -6,6 +6,10 @@
  * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes of
  * one session are strictly ordered (a chain of promises); different sessions write concurrently.
  *
+ * What is unchanged since the last commit is not sent again: a write whose snapshot (or summary) is the one
+ * committed last leaves it out, and the store keeps the stored one. The write itself (fence, deadlines,
+ * everything else) still happens, and before the same effects and answers.
+ *
  * Each write is fenced by the session's lease: when another instance has taken the session over, the write
  * is refused and the session is handed to `onLeaseLost` (the caller drops its copy).
  */
@@ -48,6 +52,8 @@ interface Slot {
   build?: () => SessionChanges;
   /** The last write's failure, until a later write succeeds. */
   failure?: PersistenceError;
+  /** JSON of the snapshot and of the summary as last committed (what the store holds). */
+  committed?: { snapshot: string; summary: string | undefined };
 }
 
 export interface PersistenceOptions {
@@ -71,7 +77,10 @@ export class SessionPersistence {
 
   /** A session this instance holds already (resumed or taken over). */
   adopt(lease: Lease): void {
-    this.slot(lease.sessionId).lease = lease;
+    const slot = this.slot(lease.sessionId);
+    slot.lease = lease;
+    // Written by someone else meanwhile, perhaps: the next write sends everything.
+    slot.committed = undefined;
   }
 
   /**
@@ -145,11 +154,22 @@ export class SessionPersistence {
   private async write(sessionId: string, slot: Slot): Promise<void> {
     const changes = slot.build?.();
     if (!changes) return;
+    const written = {
+      snapshot: JSON.stringify(changes.write.snapshot),
+      summary: changes.write.summary === undefined ? undefined : JSON.stringify(changes.write.summary),
+    };
+    const before = slot.committed;
     try {
       const lease = await this.store.transaction(async (tx) => {
         let lease = slot.lease;
-        if (lease) await tx.sessions.save(lease, changes.write);
-        else {
+        if (lease) {
+          const { snapshot, summary, ...rest } = changes.write;
+          await tx.sessions.save(lease, {
+            ...rest,
+            ...(before?.snapshot === written.snapshot ? {} : { snapshot }),
+            ...(summary === undefined || before?.summary === written.summary ? {} : { summary }),
+          });
+        } else {
           const created = await tx.sessions.create(this.owner, sessionId, changes.write);
           if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
           lease = created;
@@ -164,6 +184,10 @@ export class SessionPersistence {
       });
       slot.lease = lease;
       slot.failure = undefined;
+      slot.committed = {
+        snapshot: written.snapshot,
+        summary: written.summary ?? before?.summary,
+      };
       changes.committed();
     } catch (error) {
       if (error instanceof LeaseLostError) {
