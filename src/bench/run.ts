@@ -67,6 +67,9 @@ export const QUICK_PLAN: Plan = {
   chatTimeoutMs: 60_000,
 };
 
+/** Chats at once in the second store replay (their writes share transactions). */
+const STORE_CONCURRENCY = 10;
+
 /** The most customers at once: 3 demo agents × AGENT_CAPACITY 100. */
 export const MAX_CONCURRENCY = 300;
 
@@ -111,6 +114,14 @@ export async function runBench(
     );
     const storeCost = await storeCostPerChat(recording, plan.storeChats, (done) => progress.update(done));
     progress.done(`the store adds ${round(storeCost.addedCpuMsPerChat)} ms CPU per chat`);
+    progress.stage(`store: ${STORE_CONCURRENCY} chats at once`, plan.storeChats * 2);
+    const storeAtOnce = await storeCostPerChat(
+      recording,
+      plan.storeChats,
+      (done) => progress.update(done),
+      STORE_CONCURRENCY,
+    );
+    progress.done(`the store adds ${round(storeAtOnce.addedCpuMsPerChat)} ms CPU per chat`);
 
     progress.stage(`resume: ${plan.resumeSessions} stored sessions at agentsJoined`, plan.resumeSessions);
     const resume = await resumeStored(recording, plan.resumeSessions, machine.agentsJoinedAfter, (done) =>
@@ -209,6 +220,7 @@ export async function runBench(
       machine,
       heap,
       storeCost,
+      storeAtOnce,
       resume,
       phases,
       saRssMb,
@@ -255,6 +267,7 @@ interface ReportInput {
   machine: Awaited<ReturnType<typeof replayMachine>>;
   heap: Awaited<ReturnType<typeof heapPerSession>>;
   storeCost: Awaited<ReturnType<typeof storeCostPerChat>>;
+  storeAtOnce: Awaited<ReturnType<typeof storeCostPerChat>>;
   resume: Awaited<ReturnType<typeof resumeStored>>;
   phases: PhaseResult[];
   saRssMb: number;
@@ -357,6 +370,13 @@ function buildReport(input: ReportInput) {
       storeCpuMsPerChat: round(input.storeCost.storeCpuMsPerChat),
       addedCpuMsPerChat: round(input.storeCost.addedCpuMsPerChat),
       writesPerChat: round(input.storeCost.writesPerChat),
+      atOnce: {
+        concurrency: STORE_CONCURRENCY,
+        memoryCpuMsPerChat: round(input.storeAtOnce.memoryCpuMsPerChat),
+        storeCpuMsPerChat: round(input.storeAtOnce.storeCpuMsPerChat),
+        addedCpuMsPerChat: round(input.storeAtOnce.addedCpuMsPerChat),
+        writesPerChat: round(input.storeAtOnce.writesPerChat),
+      },
     },
     resume: {
       sessions: input.resume.sessions,
@@ -447,6 +467,8 @@ export function formatReport(report: BenchReport): string[] {
     `| registry CPU µs to bring one session to agentsJoined: all / first tenth / last tenth | ${fmt(heap.setupUsPerSession)} / ${fmt(heap.setupUsFirstTenth)} / ${fmt(heap.setupUsLastTenth)} |`,
     `| store: CPU ms the embedded store on disk adds per chat (registry replay, ${fmt(store.chats)} chats: ${fmt(store.storeCpuMsPerChat)} with it, ${fmt(store.memoryCpuMsPerChat)} without) | ${fmt(store.addedCpuMsPerChat)} |`,
     `| store: transactions per chat | ${fmt(store.writesPerChat)} |`,
+    `| store, ${store.atOnce.concurrency} chats at once: CPU ms it adds per chat (${fmt(store.atOnce.storeCpuMsPerChat)} with it, ${fmt(store.atOnce.memoryCpuMsPerChat)} without) | ${fmt(store.atOnce.addedCpuMsPerChat)} |`,
+    `| store, ${store.atOnce.concurrency} chats at once: transactions per chat | ${fmt(store.atOnce.writesPerChat)} |`,
     `| resume ${fmt(resume.sessions)} stored sessions at agentsJoined: ms (open the store ${fmt(resume.openMs)} ms before) | ${fmt(resume.resumeMs)} |`,
     `| resume: ms per session, CPU ms per session | ${fmt(resume.msPerSession)}, ${fmt(resume.cpuMsPerSession)} |`,
   );

@@ -146,6 +146,8 @@ export async function storeCostPerChat(
   recording: Recording,
   chats: number,
   onProgress?: (done: number) => void,
+  /** Chats driven at once (their writes may share transactions). */
+  concurrency = 1,
 ): Promise<StoreCostResult> {
   const dir = mkdtempSync(join(tmpdir(), 'carechat-bench-store-'));
   const store = await openStore({ dataDir: join(dir, 'data') });
@@ -154,14 +156,19 @@ export async function storeCostPerChat(
   const stored = registry(recording, roster, store);
   try {
     const run = async (reg: Registry, count: number, first: number, progress: number) => {
-      for (let i = 0; i < count; i++) {
-        const id = await driveChat(reg, recording, first + i);
-        const outcome = reg.manager.snapshot(id)?.context.outcome;
-        // With a store the ended session has left memory already; it was written, so read it back.
-        const ended = outcome ?? (await store.sessions.load(id))?.outcome;
-        if (ended !== 'completed') throw new Error(`store bench: chat ${id} ended ${ended ?? 'nowhere'}`);
-        if ((i + 1) % 10 === 0) onProgress?.(progress + i + 1);
-      }
+      let done = 0;
+      let next = 0;
+      const worker = async () => {
+        while (next < count) {
+          const id = await driveChat(reg, recording, first + next++);
+          const outcome = reg.manager.snapshot(id)?.context.outcome;
+          // With a store the ended session has left memory already; it was written, so read it back.
+          const ended = outcome ?? (await store.sessions.load(id))?.outcome;
+          if (ended !== 'completed') throw new Error(`store bench: chat ${id} ended ${ended ?? 'nowhere'}`);
+          if (++done % 10 === 0) onProgress?.(progress + done);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
     };
     // Warm-up (JIT, the database's caches), not counted.
     const warm = Math.min(20, chats);

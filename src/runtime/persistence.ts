@@ -3,8 +3,12 @@
  * lines and side effects it produced are committed in one transaction, and nothing that depends on them
  * (a side effect's HTTP request, the 200 answering a callback) goes ahead before that commit.
  *
- * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes of
- * one session are strictly ordered (a chain of promises); different sessions write concurrently.
+ * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes go
+ * out in batches, one at a time: the sessions that changed while the previous batch was being committed
+ * are written together in the next one, in one transaction (each session's part exactly as it would be on
+ * its own), so a session's writes stay strictly ordered and a busy SA commits once for many sessions. When a
+ * batch of several fails, each of its sessions is written again on its own, so one session's failure (a
+ * lost lease) is not another's.
  *
  * What is unchanged since the last commit is not sent again: a write whose snapshot (or summary) is the one
  * committed last leaves it out, and the store keeps the stored one. The write itself (fence, deadlines,
@@ -65,8 +69,22 @@ export interface PersistenceOptions {
   onLeaseLost?: (sessionId: string) => void;
 }
 
+/** One session's part of a batch. */
+interface Part {
+  sessionId: string;
+  slot: Slot;
+  changes: SessionChanges;
+  /** JSON of the snapshot and summary this write carries (what the store holds once it commits). */
+  written: { snapshot: string; summary: string | undefined };
+}
+
 export class SessionPersistence {
   private readonly slots = new Map<string, Slot>();
+  /** Sessions whose changes wait for the next batch. */
+  private readonly due = new Set<string>();
+  /** The batch being written (or the last one), and the next one if sessions wait for it. */
+  private tail: Promise<void> = Promise.resolve();
+  private next: Promise<void> | undefined;
   readonly store: Store;
   readonly owner: string;
 
@@ -92,10 +110,57 @@ export class SessionPersistence {
     slot.build = build;
     if (slot.queued) return;
     slot.queued = true;
-    slot.chain = slot.chain.then(() => {
-      slot.queued = false;
-      return this.write(sessionId, slot);
+    this.due.add(sessionId);
+    slot.chain = this.nextBatch();
+  }
+
+  /** The batch that starts once the current one is done; it writes whatever is due by then. */
+  private nextBatch(): Promise<void> {
+    if (this.next) return this.next;
+    const batch = this.tail.then(() => {
+      this.next = undefined;
+      return this.writeDue();
     });
+    this.next = batch;
+    this.tail = batch;
+    return batch;
+  }
+
+  /** Writes every session that is due: one transaction for all of them (never rejects). */
+  private async writeDue(): Promise<void> {
+    const parts: Part[] = [];
+    for (const sessionId of this.due) {
+      const slot = this.slots.get(sessionId);
+      if (!slot) continue;
+      slot.queued = false;
+      const changes = slot.build?.();
+      if (!changes) continue;
+      parts.push({
+        sessionId,
+        slot,
+        changes,
+        written: {
+          snapshot: JSON.stringify(changes.write.snapshot),
+          summary: changes.write.summary === undefined ? undefined : JSON.stringify(changes.write.summary),
+        },
+      });
+    }
+    this.due.clear();
+    if (parts.length === 1) return this.writeOne(parts[0]!);
+    if (parts.length === 0) return;
+    let leases: Lease[];
+    try {
+      leases = await this.store.transaction(async (tx) => {
+        const taken: Lease[] = [];
+        for (const part of parts) taken.push(await this.writePart(tx, part));
+        return taken;
+      });
+    } catch {
+      // Written one by one, each session's failure is its own.
+      for (const part of parts) await this.writeOne(part);
+      return;
+    }
+    for (const [i, part] of parts.entries()) this.committed(part, leases[i]!);
   }
 
   /** Resolves once everything scheduled for the session so far is durable; rejects if it could not be. */
@@ -151,44 +216,47 @@ export class SessionPersistence {
     return slot;
   }
 
-  private async write(sessionId: string, slot: Slot): Promise<void> {
-    const changes = slot.build?.();
-    if (!changes) return;
-    const written = {
-      snapshot: JSON.stringify(changes.write.snapshot),
-      summary: changes.write.summary === undefined ? undefined : JSON.stringify(changes.write.summary),
-    };
-    const before = slot.committed;
-    try {
-      const lease = await this.store.transaction(async (tx) => {
-        let lease = slot.lease;
-        if (lease) {
-          const { snapshot, summary, ...rest } = changes.write;
-          await tx.sessions.save(lease, {
-            ...rest,
-            ...(before?.snapshot === written.snapshot ? {} : { snapshot }),
-            ...(summary === undefined || before?.summary === written.summary ? {} : { summary }),
-          });
-        } else {
-          const created = await tx.sessions.create(this.owner, sessionId, changes.write);
-          if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
-          lease = created;
-        }
-        for (const line of changes.transcript) await tx.transcripts.append(lease, line);
-        for (const effect of changes.effectsStarted) await tx.effects.start(lease, effect);
-        for (const { operationId, end } of changes.effectsFinished)
-          await tx.effects.finish(lease, operationId, end);
-        if (changes.leftMessage) await tx.leftMessages.save(lease, changes.leftMessage);
-        for (const extra of changes.extra ?? []) await extra(tx, lease);
-        return lease;
+  /** One session's part of a transaction: its snapshot, transcript lines, effects and the rest. */
+  private async writePart(tx: StoreOps, { sessionId, slot, changes, written }: Part): Promise<Lease> {
+    let lease = slot.lease;
+    if (lease) {
+      const before = slot.committed;
+      const { snapshot, summary, ...rest } = changes.write;
+      await tx.sessions.save(lease, {
+        ...rest,
+        ...(before?.snapshot === written.snapshot ? {} : { snapshot }),
+        ...(summary === undefined || before?.summary === written.summary ? {} : { summary }),
       });
-      slot.lease = lease;
-      slot.failure = undefined;
-      slot.committed = {
-        snapshot: written.snapshot,
-        summary: written.summary ?? before?.summary,
-      };
-      changes.committed();
+    } else {
+      const created = await tx.sessions.create(this.owner, sessionId, changes.write);
+      if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
+      lease = created;
+    }
+    for (const line of changes.transcript) await tx.transcripts.append(lease, line);
+    for (const effect of changes.effectsStarted) await tx.effects.start(lease, effect);
+    for (const { operationId, end } of changes.effectsFinished)
+      await tx.effects.finish(lease, operationId, end);
+    if (changes.leftMessage) await tx.leftMessages.save(lease, changes.leftMessage);
+    for (const extra of changes.extra ?? []) await extra(tx, lease);
+    return lease;
+  }
+
+  private committed({ slot, changes, written }: Part, lease: Lease): void {
+    slot.lease = lease;
+    slot.failure = undefined;
+    slot.committed = {
+      snapshot: written.snapshot,
+      summary: written.summary ?? slot.committed?.summary,
+    };
+    changes.committed();
+  }
+
+  /** One session's write in a transaction of its own; a failure is recorded on its slot. */
+  private async writeOne(part: Part): Promise<void> {
+    const { sessionId, slot } = part;
+    try {
+      const lease = await this.store.transaction((tx) => this.writePart(tx, part));
+      this.committed(part, lease);
     } catch (error) {
       if (error instanceof LeaseLostError) {
         this.lost(sessionId);
