@@ -55,6 +55,39 @@ describe('SessionPersistence', () => {
     expect((await store.transcripts.read('b')).map((line) => line.key)).toEqual(['m:b1', 'm:b2']);
   }, 60_000);
 
+  it('leaves out of a save the snapshot the store holds already, and sends a changed one', async () => {
+    store = await openStore({ dataDir: ':memory:' });
+    const saves: Array<{ snapshot?: unknown }> = [];
+    const watched: Store = {
+      ...store,
+      transaction: (fn) =>
+        store!.transaction((tx) =>
+          fn({
+            ...tx,
+            sessions: {
+              ...tx.sessions,
+              save: (lease, write) => {
+                saves.push(write);
+                return tx.sessions.save(lease, write);
+              },
+            },
+          }),
+        ),
+    };
+    const persistence = new SessionPersistence({ store: watched, owner: 'me', logger: silentLogger });
+    for (const [state, text] of [
+      ['waiting', 'a1'],
+      ['waiting', 'a2'],
+      ['bridged', 'a3'],
+    ] as const) {
+      persistence.schedule('a', changes(state, text));
+      await persistence.flushed('a');
+    }
+    expect(saves.map((write) => write.snapshot !== undefined)).toEqual([false, true]);
+    expect(await store.sessions.load('a')).toMatchObject({ state: 'bridged' });
+    expect((await store.transcripts.read('a')).map((line) => line.key)).toEqual(['m:a1', 'm:a2', 'm:a3']);
+  }, 60_000);
+
   it('fails only the session whose lease was taken over; the others in its batch are written', async () => {
     store = await openStore({ dataDir: ':memory:' });
     const lost: string[] = [];

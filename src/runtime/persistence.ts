@@ -17,6 +17,7 @@
  * Each write is fenced by the session's lease: when another instance has taken the session over, the write
  * is refused and the session is handed to `onLeaseLost` (the caller drops its copy).
  */
+import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import {
   type Json,
@@ -56,7 +57,7 @@ interface Slot {
   build?: () => SessionChanges;
   /** The last write's failure, until a later write succeeds. */
   failure?: PersistenceError;
-  /** JSON of the snapshot and of the summary as last committed (what the store holds). */
+  /** Digests of the snapshot's and the summary's JSON as last committed (what the store holds). */
   committed?: { snapshot: string; summary: string | undefined };
 }
 
@@ -69,12 +70,20 @@ export interface PersistenceOptions {
   onLeaseLost?: (sessionId: string) => void;
 }
 
+/**
+ * SHA-256 of a value's JSON: what a slot keeps of its last committed snapshot (32 bytes, not the 3-10 KB
+ * of JSON, for every live session).
+ */
+function digest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64');
+}
+
 /** One session's part of a batch. */
 interface Part {
   sessionId: string;
   slot: Slot;
   changes: SessionChanges;
-  /** JSON of the snapshot and summary this write carries (what the store holds once it commits). */
+  /** Digests of the JSON of the snapshot and summary this write carries (the store's once it commits). */
   written: { snapshot: string; summary: string | undefined };
 }
 
@@ -140,8 +149,8 @@ export class SessionPersistence {
         slot,
         changes,
         written: {
-          snapshot: JSON.stringify(changes.write.snapshot),
-          summary: changes.write.summary === undefined ? undefined : JSON.stringify(changes.write.summary),
+          snapshot: digest(changes.write.snapshot),
+          summary: changes.write.summary === undefined ? undefined : digest(changes.write.summary),
         },
       });
     }
