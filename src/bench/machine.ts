@@ -91,7 +91,7 @@ export async function recordChat(): Promise<Recording> {
 }
 
 /** A platform client whose every call succeeds at once (a Location where one is expected). */
-function instantClient(): PlatformClient {
+export function instantClient(): PlatformClient {
   let n = 0;
   return new Proxy({} as PlatformClient, {
     get: (_, name) =>
@@ -105,7 +105,7 @@ function instantClient(): PlatformClient {
 }
 
 /** Let promise actors settle and microtask-deferred routing run (no timers, no I/O). */
-async function flush(): Promise<void> {
+export async function flush(): Promise<void> {
   for (let i = 0; i < 25; i++) await null;
 }
 
@@ -207,8 +207,8 @@ export interface HeapResult {
   setupUsLastTenth: number;
 }
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
-const WIRE = {
+export const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+export const WIRE = {
   type: 'updated',
   rel: 'bench',
   href: '',

@@ -1,7 +1,8 @@
 /**
  * `carechat bench`: one run, every figure (README, "Performance").
  *
- *   1. in-process: one real chat recorded; the machine alone replaying it; heap per live session;
+ *   1. in-process: one real chat recorded; the machine alone replaying it; heap per live session; what
+ *      the embedded store adds per chat; the time to resume stored sessions;
  *   2. the HTTP floor (bare node:http JSON exchange, own child process);
  *   3. `carechat emulator` + `carechat sa` as child processes, a warm-up, then the concurrency sweep;
  *   4. with --profile: the CPU profiles both children wrote at exit, summarised.
@@ -17,6 +18,7 @@ import { type ProfileSummary, summariseProfile } from './profile.ts';
 import { createProgress } from './progress.ts';
 import { startBenchStack } from './stack.ts';
 import { percentile, round, sum } from './stats.ts';
+import { resumeStored, storeCostPerChat } from './store.ts';
 
 export interface BenchOptions {
   quick: boolean;
@@ -34,6 +36,10 @@ export interface Plan {
   floorExchanges: number;
   machineChats: number;
   heapSessions: number;
+  /** Chats replayed through the session registry with and without the store (what the store adds). */
+  storeChats: number;
+  /** Sessions stored at agentsJoined, then resumed. */
+  resumeSessions: number;
   chatTimeoutMs: number;
 }
 
@@ -44,6 +50,8 @@ export const FULL_PLAN: Plan = {
   floorExchanges: 20_000,
   machineChats: 2_000,
   heapSessions: 10_000,
+  storeChats: 300,
+  resumeSessions: 10_000,
   chatTimeoutMs: 180_000,
 };
 
@@ -54,8 +62,13 @@ export const QUICK_PLAN: Plan = {
   floorExchanges: 3_000,
   machineChats: 100,
   heapSessions: 100,
+  storeChats: 20,
+  resumeSessions: 100,
   chatTimeoutMs: 60_000,
 };
+
+/** Chats at once in the second store replay (their writes share transactions). */
+const STORE_CONCURRENCY = 10;
 
 /** The most customers at once: 3 demo agents × AGENT_CAPACITY 100. */
 export const MAX_CONCURRENCY = 300;
@@ -94,6 +107,27 @@ export async function runBench(
       progress.update(done),
     );
     progress.done(`${round(heap.bytesPerSession / 1024)} KB per session`);
+
+    progress.stage(
+      'store: the recorded chat through the registry without and with the store',
+      plan.storeChats * 2,
+    );
+    const storeCost = await storeCostPerChat(recording, plan.storeChats, (done) => progress.update(done));
+    progress.done(`the store adds ${round(storeCost.addedCpuMsPerChat)} ms CPU per chat`);
+    progress.stage(`store: ${STORE_CONCURRENCY} chats at once`, plan.storeChats * 2);
+    const storeAtOnce = await storeCostPerChat(
+      recording,
+      plan.storeChats,
+      (done) => progress.update(done),
+      STORE_CONCURRENCY,
+    );
+    progress.done(`the store adds ${round(storeAtOnce.addedCpuMsPerChat)} ms CPU per chat`);
+
+    progress.stage(`resume: ${plan.resumeSessions} stored sessions at agentsJoined`, plan.resumeSessions);
+    const resume = await resumeStored(recording, plan.resumeSessions, machine.agentsJoinedAfter, (done) =>
+      progress.update(done),
+    );
+    progress.done(`${round(resume.resumeMs)} ms to resume them`);
 
     // 2. The HTTP floor.
     progress.stage('HTTP floor (bare node:http JSON exchange)', plan.floorExchanges);
@@ -185,6 +219,9 @@ export async function runBench(
       floor,
       machine,
       heap,
+      storeCost,
+      storeAtOnce,
+      resume,
       phases,
       saRssMb,
       emulatorRssMb,
@@ -229,6 +266,9 @@ interface ReportInput {
   floor: FloorResult;
   machine: Awaited<ReturnType<typeof replayMachine>>;
   heap: Awaited<ReturnType<typeof heapPerSession>>;
+  storeCost: Awaited<ReturnType<typeof storeCostPerChat>>;
+  storeAtOnce: Awaited<ReturnType<typeof storeCostPerChat>>;
+  resume: Awaited<ReturnType<typeof resumeStored>>;
   phases: PhaseResult[];
   saRssMb: number;
   emulatorRssMb: number;
@@ -324,6 +364,27 @@ function buildReport(input: ReportInput) {
       setupUsFirstTenth: round(input.heap.setupUsFirstTenth),
       setupUsLastTenth: round(input.heap.setupUsLastTenth),
     },
+    store: {
+      chats: input.storeCost.chats,
+      memoryCpuMsPerChat: round(input.storeCost.memoryCpuMsPerChat),
+      storeCpuMsPerChat: round(input.storeCost.storeCpuMsPerChat),
+      addedCpuMsPerChat: round(input.storeCost.addedCpuMsPerChat),
+      writesPerChat: round(input.storeCost.writesPerChat),
+      atOnce: {
+        concurrency: STORE_CONCURRENCY,
+        memoryCpuMsPerChat: round(input.storeAtOnce.memoryCpuMsPerChat),
+        storeCpuMsPerChat: round(input.storeAtOnce.storeCpuMsPerChat),
+        addedCpuMsPerChat: round(input.storeAtOnce.addedCpuMsPerChat),
+        writesPerChat: round(input.storeAtOnce.writesPerChat),
+      },
+    },
+    resume: {
+      sessions: input.resume.sessions,
+      openMs: round(input.resume.openMs),
+      resumeMs: round(input.resume.resumeMs),
+      msPerSession: round(input.resume.resumeMs / input.resume.sessions),
+      cpuMsPerSession: round(input.resume.resumeCpuMsPerSession),
+    },
     ...(input.profiles
       ? {
           profile: {
@@ -384,7 +445,7 @@ export function formatReport(report: BenchReport): string[] {
   lines.push(`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`);
   for (const [label, pick] of rows)
     lines.push(`| ${label} | ${report.sweep.map((s) => fmt(pick(s))).join(' | ')} |`);
-  const { sa, emulator, floor, machineAlone, heap } = report;
+  const { sa, emulator, floor, machineAlone, heap, store, resume } = report;
   lines.push(
     '',
     '| over the whole sweep | SA | emulator |',
@@ -404,6 +465,12 @@ export function formatReport(report: BenchReport): string[] {
     `| machine alone: µs CPU per recorded chat (${machineAlone.eventsPerChat} events, stubbed effects) | ${fmt(machineAlone.usPerChat)} |`,
     `| heap per live session at agentsJoined (${fmt(heap.sessions)} in one registry, ${fmt(heap.agents)} agents) KB | ${fmt(heap.kbPerSession)} |`,
     `| registry CPU µs to bring one session to agentsJoined: all / first tenth / last tenth | ${fmt(heap.setupUsPerSession)} / ${fmt(heap.setupUsFirstTenth)} / ${fmt(heap.setupUsLastTenth)} |`,
+    `| store: CPU ms the embedded store on disk adds per chat (registry replay, ${fmt(store.chats)} chats: ${fmt(store.storeCpuMsPerChat)} with it, ${fmt(store.memoryCpuMsPerChat)} without) | ${fmt(store.addedCpuMsPerChat)} |`,
+    `| store: transactions per chat | ${fmt(store.writesPerChat)} |`,
+    `| store, ${store.atOnce.concurrency} chats at once: CPU ms it adds per chat (${fmt(store.atOnce.storeCpuMsPerChat)} with it, ${fmt(store.atOnce.memoryCpuMsPerChat)} without) | ${fmt(store.atOnce.addedCpuMsPerChat)} |`,
+    `| store, ${store.atOnce.concurrency} chats at once: transactions per chat | ${fmt(store.atOnce.writesPerChat)} |`,
+    `| resume ${fmt(resume.sessions)} stored sessions at agentsJoined: ms (open the store ${fmt(resume.openMs)} ms before) | ${fmt(resume.resumeMs)} |`,
+    `| resume: ms per session, CPU ms per session | ${fmt(resume.msPerSession)}, ${fmt(resume.cpuMsPerSession)} |`,
   );
   if (report.profile) {
     for (const name of ['sa', 'emulator'] as const) {

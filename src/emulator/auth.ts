@@ -41,6 +41,44 @@ export const aadIssuer = (tenantId: string) => `https://sts.windows.net/${tenant
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
+/** Clock skew allowed on `exp` and `nbf`, in seconds. */
+const CLOCK_TOLERANCE_SEC = 5;
+/** How many verified tokens are remembered per signing key (oldest forgotten first). */
+const VERIFIED_TOKENS = 1000;
+
+/**
+ * Tokens whose RS256 signature was checked lately, per key: a client sends the same token on many
+ * requests, and its signature is the same each time. Time claims are checked again on every use.
+ */
+const verifiedTokens = new WeakMap<KeyObject, Map<string, JWTPayload>>();
+
+/** jwtVerify (RS256, 5 s tolerance), the signature checked once per token and key. */
+async function verifyJwt(jwt: string, key: KeyObject): Promise<JWTPayload> {
+  let known = verifiedTokens.get(key);
+  const cached = known?.get(jwt);
+  if (cached) {
+    const now = nowSec();
+    if (typeof cached.exp === 'number' && cached.exp <= now - CLOCK_TOLERANCE_SEC) {
+      throw new joseErrors.JWTExpired('"exp" claim timestamp check failed', cached, 'exp', 'check_failed');
+    }
+    if (typeof cached.nbf === 'number' && cached.nbf > now + CLOCK_TOLERANCE_SEC) {
+      throw new joseErrors.JWTClaimValidationFailed('"nbf" claim timestamp check failed', cached, 'nbf');
+    }
+    return cached;
+  }
+  const { payload } = await jwtVerify(jwt, key, {
+    algorithms: ['RS256'],
+    clockTolerance: CLOCK_TOLERANCE_SEC,
+  });
+  if (!known) {
+    known = new Map();
+    verifiedTokens.set(key, known);
+  }
+  if (known.size >= VERIFIED_TOKENS) known.delete(known.keys().next().value as string);
+  known.set(jwt, payload);
+  return payload;
+}
+
 /** Overrides a fault can put on callback tokens so that SA negative paths can be exercised. */
 export interface CallbackTokenOverrides {
   aud?: string;
@@ -130,10 +168,7 @@ export class Auth {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys.aad.publicKey, {
-        algorithms: ['RS256'],
-        clockTolerance: 5,
-      }));
+      payload = await verifyJwt(token, this.keys.aad.publicKey);
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw challenge('the bearer token has expired', 'Expired');
       throw challenge('the bearer token is not a valid token issued by this authority', 'InvalidToken');
@@ -184,10 +219,7 @@ export class Auth {
     const jwt = token.replace(/^psat=/i, '');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(jwt, this.keys.platform.publicKey, {
-        algorithms: ['RS256'],
-        clockTolerance: 5,
-      }));
+      payload = await verifyJwt(jwt, this.keys.platform.publicKey);
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized('the psat token has expired', 'Expired');
       throw unauthorized('the psat token is not a valid anonymous application token', 'InvalidToken');

@@ -1,7 +1,12 @@
-import { pino } from 'pino';
-import { afterEach, expect, it } from 'vitest';
+/**
+ * Session writes go out in batches (one transaction for the sessions that changed meanwhile), yet each
+ * session's write stands alone: a session whose lease was taken over fails on its own, the others in
+ * its batch are written, and each session's changes are committed before `flushed` resolves.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../store/index.ts';
-import { type SessionChanges, SessionPersistence } from './persistence.ts';
+import { silentLogger } from './logger.ts';
+import { PersistenceError, type SessionChanges, SessionPersistence } from './persistence.ts';
 
 let store: Store | undefined;
 afterEach(async () => {
@@ -9,17 +14,113 @@ afterEach(async () => {
   store = undefined;
 });
 
-const changes = (): SessionChanges => ({
-  write: {
-    machineId: 'chatSession',
-    machineVersion: 1,
-    snapshot: { status: 'active', value: 'invited', context: {} } as never,
-    deadlines: {},
-  },
-  transcript: [],
-  effectsStarted: [],
-  effectsFinished: [],
-  committed: () => {},
+function changes(state: string, text: string, onCommit: () => void = () => {}): () => SessionChanges {
+  return () => ({
+    write: {
+      machineId: 'chatSession',
+      machineVersion: 1,
+      snapshot: { status: 'active', value: state, context: {} } as never,
+      deadlines: {},
+    },
+    transcript: [{ key: `m:${text}`, at: 1_700_000_000_000, entry: { text } }],
+    effectsStarted: [],
+    effectsFinished: [],
+    committed: onCommit,
+  });
+}
+
+describe('SessionPersistence', () => {
+  it('writes sessions that change together in one transaction, each as it would be on its own', async () => {
+    store = await openStore({ dataDir: ':memory:' });
+    let transactions = 0;
+    const counted: Store = {
+      ...store,
+      transaction: (fn) => {
+        transactions += 1;
+        return store!.transaction(fn);
+      },
+    };
+    const persistence = new SessionPersistence({ store: counted, owner: 'me', logger: silentLogger });
+    for (const id of ['a', 'b', 'c']) persistence.schedule(id, changes('waiting', `${id}1`));
+    await Promise.all(['a', 'b', 'c'].map((id) => persistence.flushed(id)));
+    expect(transactions).toBe(1);
+    for (const id of ['a', 'b', 'c']) {
+      expect(await store.sessions.load(id)).toMatchObject({ state: 'waiting', status: 'active' });
+      expect((await store.transcripts.read(id)).map((line) => line.key)).toEqual([`m:${id}1`]);
+    }
+    // A later step of one session: its snapshot replaced, its new line after the first.
+    persistence.schedule('b', changes('bridged', 'b2'));
+    await persistence.flushed('b');
+    expect(await store.sessions.load('b')).toMatchObject({ state: 'bridged' });
+    expect((await store.transcripts.read('b')).map((line) => line.key)).toEqual(['m:b1', 'm:b2']);
+  }, 60_000);
+
+  it('leaves out of a save the snapshot the store holds already, and sends a changed one', async () => {
+    store = await openStore({ dataDir: ':memory:' });
+    const saves: Array<{ snapshot?: unknown }> = [];
+    const watched: Store = {
+      ...store,
+      transaction: (fn) =>
+        store!.transaction((tx) =>
+          fn({
+            ...tx,
+            sessions: {
+              ...tx.sessions,
+              save: (lease, write) => {
+                saves.push(write);
+                return tx.sessions.save(lease, write);
+              },
+            },
+          }),
+        ),
+    };
+    const persistence = new SessionPersistence({ store: watched, owner: 'me', logger: silentLogger });
+    for (const [state, text] of [
+      ['waiting', 'a1'],
+      ['waiting', 'a2'],
+      ['bridged', 'a3'],
+    ] as const) {
+      persistence.schedule('a', changes(state, text));
+      await persistence.flushed('a');
+    }
+    expect(saves.map((write) => write.snapshot !== undefined)).toEqual([false, true]);
+    expect(await store.sessions.load('a')).toMatchObject({ state: 'bridged' });
+    expect((await store.transcripts.read('a')).map((line) => line.key)).toEqual(['m:a1', 'm:a2', 'm:a3']);
+  }, 60_000);
+
+  it('fails only the session whose lease was taken over; the others in its batch are written', async () => {
+    store = await openStore({ dataDir: ':memory:' });
+    const lost: string[] = [];
+    const persistence = new SessionPersistence({
+      store,
+      owner: 'me',
+      logger: silentLogger,
+      onLeaseLost: (id) => lost.push(id),
+    });
+    persistence.schedule('a', changes('waiting', 'a1'));
+    persistence.schedule('b', changes('waiting', 'b1'));
+    await Promise.all([persistence.flushed('a'), persistence.flushed('b')]);
+    // Another instance takes 'a' over.
+    const [held] = (await store.leases.renew('me')).filter((lease) => lease.sessionId === 'a');
+    await store.leases.release(held!);
+    expect(await store.leases.acquire('a', 'other')).toMatchObject({ owner: 'other', generation: 2 });
+
+    let bCommitted = false;
+    persistence.schedule('a', changes('bridged', 'a2'));
+    persistence.schedule(
+      'b',
+      changes('bridged', 'b2', () => {
+        bCommitted = true;
+      }),
+    );
+    await expect(persistence.flushed('a')).rejects.toBeInstanceOf(PersistenceError);
+    await persistence.flushed('b');
+    expect(bCommitted).toBe(true);
+    expect(lost).toEqual(['a']);
+    expect(await store.sessions.load('a')).toMatchObject({ state: 'waiting' });
+    expect(await store.sessions.load('b')).toMatchObject({ state: 'bridged' });
+    expect((await store.transcripts.read('a')).map((line) => line.key)).toEqual(['m:a1']);
+  }, 60_000);
 });
 
 it('a session created while a lease renewal runs is not taken for lost', async () => {
@@ -28,14 +129,14 @@ it('a session created while a lease renewal runs is not taken for lost', async (
   const persistence = new SessionPersistence({
     store,
     owner: 'A',
-    logger: pino({ level: 'silent' }),
+    logger: silentLogger,
     onLeaseLost: (id) => lost.push(id),
   });
-  persistence.schedule('s-old', changes);
+  persistence.schedule('s-old', changes('invited', 'old'));
   await persistence.flushed('s-old');
   // The renewal's query runs first (one connection): its answer cannot name the session created after it.
   const renewing = persistence.renew();
-  persistence.schedule('s-new', changes);
+  persistence.schedule('s-new', changes('invited', 'new'));
   await Promise.all([renewing, persistence.flushed('s-new')]);
   expect(lost).toEqual([]);
   expect(persistence.leaseOf('s-new')).toBeDefined();

@@ -3,12 +3,21 @@
  * lines and side effects it produced are committed in one transaction, and nothing that depends on them
  * (a side effect's HTTP request, the 200 answering a callback) goes ahead before that commit.
  *
- * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes of
- * one session are strictly ordered (a chain of promises); different sessions write concurrently.
+ * Steps coalesce: every change a session makes in one turn of the event loop lands in one write. Writes go
+ * out in batches, one at a time: the sessions that changed while the previous batch was being committed
+ * are written together in the next one, in one transaction (each session's part exactly as it would be on
+ * its own), so a session's writes stay strictly ordered and a busy SA commits once for many sessions. When a
+ * batch of several fails, each of its sessions is written again on its own, so one session's failure (a
+ * lost lease) is not another's.
+ *
+ * What is unchanged since the last commit is not sent again: a write whose snapshot (or summary) is the one
+ * committed last leaves it out, and the store keeps the stored one. The write itself (fence, deadlines,
+ * everything else) still happens, and before the same effects and answers.
  *
  * Each write is fenced by the session's lease: when another instance has taken the session over, the write
  * is refused and the session is handed to `onLeaseLost` (the caller drops its copy).
  */
+import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import {
   type Json,
@@ -48,6 +57,8 @@ interface Slot {
   build?: () => SessionChanges;
   /** The last write's failure, until a later write succeeds. */
   failure?: PersistenceError;
+  /** Digests of the snapshot's and the summary's JSON as last committed (what the store holds). */
+  committed?: { snapshot: string; summary: string | undefined };
 }
 
 export interface PersistenceOptions {
@@ -59,8 +70,30 @@ export interface PersistenceOptions {
   onLeaseLost?: (sessionId: string) => void;
 }
 
+/**
+ * SHA-256 of a value's JSON: what a slot keeps of its last committed snapshot (32 bytes, not the 3-10 KB
+ * of JSON, for every live session).
+ */
+function digest(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('base64');
+}
+
+/** One session's part of a batch. */
+interface Part {
+  sessionId: string;
+  slot: Slot;
+  changes: SessionChanges;
+  /** Digests of the JSON of the snapshot and summary this write carries (the store's once it commits). */
+  written: { snapshot: string; summary: string | undefined };
+}
+
 export class SessionPersistence {
   private readonly slots = new Map<string, Slot>();
+  /** Sessions whose changes wait for the next batch. */
+  private readonly due = new Set<string>();
+  /** The batch being written (or the last one), and the next one if sessions wait for it. */
+  private tail: Promise<void> = Promise.resolve();
+  private next: Promise<void> | undefined;
   readonly store: Store;
   readonly owner: string;
 
@@ -71,7 +104,10 @@ export class SessionPersistence {
 
   /** A session this instance holds already (resumed or taken over). */
   adopt(lease: Lease): void {
-    this.slot(lease.sessionId).lease = lease;
+    const slot = this.slot(lease.sessionId);
+    slot.lease = lease;
+    // Written by someone else meanwhile, perhaps: the next write sends everything.
+    slot.committed = undefined;
   }
 
   /** The lease this instance holds on a session (undefined before its first write, or once dropped). */
@@ -88,10 +124,57 @@ export class SessionPersistence {
     slot.build = build;
     if (slot.queued) return;
     slot.queued = true;
-    slot.chain = slot.chain.then(() => {
-      slot.queued = false;
-      return this.write(sessionId, slot);
+    this.due.add(sessionId);
+    slot.chain = this.nextBatch();
+  }
+
+  /** The batch that starts once the current one is done; it writes whatever is due by then. */
+  private nextBatch(): Promise<void> {
+    if (this.next) return this.next;
+    const batch = this.tail.then(() => {
+      this.next = undefined;
+      return this.writeDue();
     });
+    this.next = batch;
+    this.tail = batch;
+    return batch;
+  }
+
+  /** Writes every session that is due: one transaction for all of them (never rejects). */
+  private async writeDue(): Promise<void> {
+    const parts: Part[] = [];
+    for (const sessionId of this.due) {
+      const slot = this.slots.get(sessionId);
+      if (!slot) continue;
+      slot.queued = false;
+      const changes = slot.build?.();
+      if (!changes) continue;
+      parts.push({
+        sessionId,
+        slot,
+        changes,
+        written: {
+          snapshot: digest(changes.write.snapshot),
+          summary: changes.write.summary === undefined ? undefined : digest(changes.write.summary),
+        },
+      });
+    }
+    this.due.clear();
+    if (parts.length === 1) return this.writeOne(parts[0]!);
+    if (parts.length === 0) return;
+    let leases: Lease[];
+    try {
+      leases = await this.store.transaction(async (tx) => {
+        const taken: Lease[] = [];
+        for (const part of parts) taken.push(await this.writePart(tx, part));
+        return taken;
+      });
+    } catch {
+      // Written one by one, each session's failure is its own.
+      for (const part of parts) await this.writeOne(part);
+      return;
+    }
+    for (const [i, part] of parts.entries()) this.committed(part, leases[i]!);
   }
 
   /** Resolves once everything scheduled for the session so far is durable; rejects if it could not be. */
@@ -152,29 +235,47 @@ export class SessionPersistence {
     return slot;
   }
 
-  private async write(sessionId: string, slot: Slot): Promise<void> {
-    const changes = slot.build?.();
-    if (!changes) return;
-    try {
-      const lease = await this.store.transaction(async (tx) => {
-        let lease = slot.lease;
-        if (lease) await tx.sessions.save(lease, changes.write);
-        else {
-          const created = await tx.sessions.create(this.owner, sessionId, changes.write);
-          if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
-          lease = created;
-        }
-        for (const line of changes.transcript) await tx.transcripts.append(lease, line);
-        for (const effect of changes.effectsStarted) await tx.effects.start(lease, effect);
-        for (const { operationId, end } of changes.effectsFinished)
-          await tx.effects.finish(lease, operationId, end);
-        if (changes.leftMessage) await tx.leftMessages.save(lease, changes.leftMessage);
-        for (const extra of changes.extra ?? []) await extra(tx, lease);
-        return lease;
+  /** One session's part of a transaction: its snapshot, transcript lines, effects and the rest. */
+  private async writePart(tx: StoreOps, { sessionId, slot, changes, written }: Part): Promise<Lease> {
+    let lease = slot.lease;
+    if (lease) {
+      const before = slot.committed;
+      const { snapshot, summary, ...rest } = changes.write;
+      await tx.sessions.save(lease, {
+        ...rest,
+        ...(before?.snapshot === written.snapshot ? {} : { snapshot }),
+        ...(summary === undefined || before?.summary === written.summary ? {} : { summary }),
       });
-      slot.lease = lease;
-      slot.failure = undefined;
-      changes.committed();
+    } else {
+      const created = await tx.sessions.create(this.owner, sessionId, changes.write);
+      if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
+      lease = created;
+    }
+    for (const line of changes.transcript) await tx.transcripts.append(lease, line);
+    for (const effect of changes.effectsStarted) await tx.effects.start(lease, effect);
+    for (const { operationId, end } of changes.effectsFinished)
+      await tx.effects.finish(lease, operationId, end);
+    if (changes.leftMessage) await tx.leftMessages.save(lease, changes.leftMessage);
+    for (const extra of changes.extra ?? []) await extra(tx, lease);
+    return lease;
+  }
+
+  private committed({ slot, changes, written }: Part, lease: Lease): void {
+    slot.lease = lease;
+    slot.failure = undefined;
+    slot.committed = {
+      snapshot: written.snapshot,
+      summary: written.summary ?? slot.committed?.summary,
+    };
+    changes.committed();
+  }
+
+  /** One session's write in a transaction of its own; a failure is recorded on its slot. */
+  private async writeOne(part: Part): Promise<void> {
+    const { sessionId, slot } = part;
+    try {
+      const lease = await this.store.transaction((tx) => this.writePart(tx, part));
+      this.committed(part, lease);
     } catch (error) {
       if (error instanceof LeaseLostError) {
         this.lost(sessionId);

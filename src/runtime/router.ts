@@ -295,7 +295,12 @@ export class Router {
     }
     for (;;) {
       const now = this.opts.clock.now();
-      const exclude = Object.fromEntries(this.excluded);
+      // Only queued chats are looked up (the map holds every live chat that asked: O(queue), not O(chats)).
+      const exclude: Record<string, string[]> = {};
+      for (const { sessionId } of this.queue.entries) {
+        const agents = this.excluded.get(sessionId);
+        if (agents) exclude[sessionId] = agents;
+      }
       const next = nextFor(this.queue, this.pool, this.opts.strategy, now, {
         exclude,
         skillsFallback: this.opts.skillsFallback,

@@ -67,6 +67,9 @@ export interface SessionWrite {
   summary?: JsonObject;
 }
 
+/** What a save writes: a SessionWrite whose snapshot may be left out when it is the stored one. */
+export type SessionSave = Omit<SessionWrite, 'snapshot'> & { snapshot?: PersistedSnapshot };
+
 /** The snapshot's status: `active` sessions are resumed on start; the others have ended. */
 export type SessionStatus = 'active' | 'done' | 'error' | 'stopped';
 
@@ -112,8 +115,11 @@ export interface SessionOps {
    * already exists: someone else created it, so this caller is not its owner.
    */
   create(owner: string, sessionId: string, write: SessionWrite): Promise<Lease | null>;
-  /** Replaces the session's snapshot, deadlines, outcome and summary. Fenced by `lease`. */
-  save(lease: Lease, write: SessionWrite): Promise<void>;
+  /**
+   * Replaces the session's snapshot, deadlines, outcome and summary. Fenced by `lease`. A write without a
+   * snapshot keeps the stored one (the caller knows it is unchanged: nothing to send again).
+   */
+  save(lease: Lease, write: SessionSave): Promise<void>;
   /** The session as stored, or undefined for an unknown id (purged sessions are unknown). */
   load(sessionId: string): Promise<StoredSession | undefined>;
   /** Sessions newest first, filtered; throws StoreInputError for a bad limit or cursor. */

@@ -79,6 +79,8 @@ const POSITIVE: Record<string, string[]> = {
     'setupUsFirstTenth',
     'setupUsLastTenth',
   ],
+  store: ['chats', 'memoryCpuMsPerChat', 'storeCpuMsPerChat', 'writesPerChat'],
+  resume: ['sessions', 'openMs', 'resumeMs', 'msPerSession', 'cpuMsPerSession'],
   machine: ['cpus'],
 };
 
@@ -91,6 +93,15 @@ describe('carechat bench --quick --json', () => {
       sweep: Array<Record<string, unknown>>;
     };
     expect(stdout).toContain('| complete chats/s (end to end) |');
+    expect(stdout).toMatch(/^\| store: CPU ms the embedded store on disk adds per chat .* \| -?[\d.,]+ \|$/m);
+    expect(stdout).toMatch(/^\| resume 100 stored sessions at agentsJoined: ms .* \| [\d.,]+ \|$/m);
+    // What the store adds is a difference of two noisy figures: present and a number, its sign not checked.
+    expect(report.store?.addedCpuMsPerChat).toBeTypeOf('number');
+    const atOnce = report.store?.atOnce as Record<string, unknown> | undefined;
+    for (const field of ['concurrency', 'memoryCpuMsPerChat', 'storeCpuMsPerChat', 'writesPerChat']) {
+      expect(atOnce?.[field], `store.atOnce.${field}`).toBeGreaterThan(0);
+    }
+    expect(atOnce?.addedCpuMsPerChat).toBeTypeOf('number');
     // Progress went to stderr (terse lines: stderr is not a terminal here).
     expect(stderr).toMatch(/^bench: 10 at once: \d+ chats in/m);
 

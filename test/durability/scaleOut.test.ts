@@ -51,6 +51,7 @@ describe('several SA instances on one PostgreSQL', () => {
     const instances: Array<{ url: string; child: BenchChild }> = [];
     const targets: string[] = [];
     const proxy = await startRoundRobinProxy(targets);
+    let collector: ReturnType<typeof setInterval> | undefined;
     try {
       for (let i = 1; i <= INSTANCES; i++) {
         const own = join(dir, `sa-${i}`);
@@ -67,6 +68,23 @@ describe('several SA instances on one PostgreSQL', () => {
         instances.push({ url: stack.url, child: await stack.start() });
       }
       targets.push(...instances.map((i) => i.url));
+      // What the platform did, collected as the test goes (its request log is bounded).
+      const requests: Array<{ operationId?: string; status: number; replayed?: true; seq: number }> = [];
+      let seen = 0;
+      const collect = async () => {
+        const { entries } = (await control(
+          emulator.url,
+          'GET',
+          `/control/log?kind=request&since=${seen}`,
+        )) as {
+          entries: typeof requests;
+        };
+        for (const entry of entries) {
+          seen = Math.max(seen, entry.seq);
+          requests.push(entry);
+        }
+      };
+      collector = setInterval(() => void collect().catch(() => undefined), 500);
       // The platform calls back through the proxy, as it would through a load balancer.
       await control(emulator.url, 'PUT', `/control/applications/${DEMO_TENANT.applicationId}/callback`, {
         url: `${proxy.url}/callbacks`,
@@ -151,17 +169,9 @@ describe('several SA instances on one PostgreSQL', () => {
         );
       }
       // No chat offered twice (by two instances): each offer's operationId acted on once by the platform.
-      const { entries } = (await control(emulator.url, 'GET', '/control/log?kind=request')) as {
-        entries: Array<{
-          method: string;
-          path: string;
-          operationId?: string;
-          status: number;
-          replayed?: true;
-        }>;
-      };
+      await collect();
       const offers = new Map<string, number>();
-      for (const request of entries) {
+      for (const request of requests) {
         if (!request.operationId?.includes('.offer.') || request.replayed || request.status >= 300) continue;
         offers.set(request.operationId, (offers.get(request.operationId) ?? 0) + 1);
       }
@@ -173,6 +183,7 @@ describe('several SA instances on one PostgreSQL', () => {
       expect(logs).toContain('callback for a chat another instance holds: recorded for it');
       expect(logs).toContain('chats taken over from an instance that stopped');
     } finally {
+      clearInterval(collector);
       await proxy.close();
       for (const instance of instances) await instance.child.stop();
       await emulator.stop();

@@ -250,6 +250,33 @@ export function storeContract(h: StoreHarness): void {
       expect(loaded).toMatchObject({ outcome: 'customerLeft', endedAt, summary: { customer: 'Jane' } });
     });
 
+    it('keeps the stored snapshot, state and status when a save leaves the snapshot out', async () => {
+      const store = await h.shared();
+      const lease = await created(store, 'A');
+      await store.sessions.save(lease, write({ bridged: 'idle' }, { summary: { customer: 'Jane' } }));
+      const { snapshot: _, ...rest } = write('ignored', { deadlines: { 'session/timer.a': 7_000 } });
+      await store.sessions.save(lease, rest);
+      const loaded = await store.sessions.load(lease.sessionId);
+      expect(loaded).toMatchObject({
+        state: 'bridged',
+        status: 'active',
+        endedAt: null,
+        summary: { customer: 'Jane' },
+        deadlines: { 'session/timer.a': 7_000 },
+      });
+      expect(loaded?.snapshot).toMatchObject({ value: { bridged: 'idle' } });
+      // Ended, then a save without a snapshot: still ended, end time kept.
+      await store.sessions.save(lease, ended('customerLeft'));
+      const endedAt = (await store.sessions.load(lease.sessionId))?.endedAt;
+      await store.sessions.save(lease, rest);
+      expect(await store.sessions.load(lease.sessionId)).toMatchObject({
+        state: 'terminated',
+        status: 'done',
+        outcome: 'customerLeft',
+        endedAt,
+      });
+    });
+
     it('stores text PostgreSQL cannot hold (U+0000, lone surrogates) as U+FFFD, and nothing else changes', async () => {
       const store = await h.shared();
       const tricky = 'a\u0000b \ud800 c\udc00 ok😀 literal \\u0000 and \\\\u0000';

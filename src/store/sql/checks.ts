@@ -9,6 +9,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   type Lease,
   MAX_PAGE_LIMIT,
+  type SessionSave,
   type SessionStatus,
   type SessionWrite,
 } from '../store.ts';
@@ -16,8 +17,13 @@ import { iso } from './rows.ts';
 
 const STATUSES: readonly SessionStatus[] = ['active', 'done', 'error', 'stopped'];
 
-/** The columns a SessionWrite becomes; the snapshot's status and top-level state are read from it. */
-export function sessionColumns(sessionId: string, write: SessionWrite) {
+/**
+ * The columns a SessionWrite becomes; the snapshot's status and top-level state are read from it. A save
+ * without a snapshot (it is unchanged) has null snapshot, state and status: the stored ones are kept.
+ */
+export function sessionColumns(sessionId: string, write: SessionWrite): SessionColumns;
+export function sessionColumns(sessionId: string, write: SessionSave): SessionColumns | KeptSnapshotColumns;
+export function sessionColumns(sessionId: string, write: SessionSave): SessionColumns | KeptSnapshotColumns {
   if (!write || typeof write !== 'object') {
     throw new StoreInputError(`session ${sessionId}: a session write must be an object, got ${show(write)}`);
   }
@@ -27,6 +33,27 @@ export function sessionColumns(sessionId: string, write: SessionWrite) {
       `session ${sessionId}: machineVersion must be a non-negative integer, got ${show(write.machineVersion)}`,
     );
   }
+  const deadlines = write.deadlines ?? {};
+  if (typeof deadlines !== 'object' || Array.isArray(deadlines)) {
+    throw new StoreInputError(
+      `session ${sessionId}: deadlines must be an object of epoch ms, got ${show(deadlines)}`,
+    );
+  }
+  for (const [name, at] of Object.entries(deadlines)) checkTime(at, `deadline ${name}`);
+  const times = Object.values(deadlines);
+  if (write.outcome !== undefined && write.outcome !== null) checkText(write.outcome, 'outcome');
+  const rest = {
+    machineId,
+    machineVersion: write.machineVersion,
+    outcome: write.outcome ?? null,
+    summary:
+      write.summary === undefined
+        ? null
+        : jsonText(checkObject(write.summary, 'summary'), `session ${sessionId}: the summary`),
+    deadlines: jsonText(deadlines, `session ${sessionId}: the deadlines`),
+    nextDeadline: times.length > 0 ? iso(Math.min(...times)) : null,
+  };
+  if (write.snapshot === undefined) return { ...rest, snapshot: null, state: null, status: null };
   const snapshot = write.snapshot as { status?: unknown; value?: unknown } | null;
   if (!snapshot || typeof snapshot !== 'object' || !STATUSES.includes(snapshot.status as SessionStatus)) {
     throw new StoreInputError(
@@ -43,30 +70,31 @@ export function sessionColumns(sessionId: string, write: SessionWrite) {
   if (state === undefined || state === '') {
     throw new StoreInputError(`session ${sessionId}: the snapshot has no state value, got ${show(value)}`);
   }
-  const deadlines = write.deadlines ?? {};
-  if (typeof deadlines !== 'object' || Array.isArray(deadlines)) {
-    throw new StoreInputError(
-      `session ${sessionId}: deadlines must be an object of epoch ms, got ${show(deadlines)}`,
-    );
-  }
-  for (const [name, at] of Object.entries(deadlines)) checkTime(at, `deadline ${name}`);
-  const times = Object.values(deadlines);
-  if (write.outcome !== undefined && write.outcome !== null) checkText(write.outcome, 'outcome');
   return {
-    machineId,
-    machineVersion: write.machineVersion,
+    ...rest,
     snapshot: jsonText(write.snapshot, `session ${sessionId}: the snapshot`),
     state,
     status: snapshot.status as SessionStatus,
-    outcome: write.outcome ?? null,
-    summary:
-      write.summary === undefined
-        ? null
-        : jsonText(checkObject(write.summary, 'summary'), `session ${sessionId}: the summary`),
-    deadlines: jsonText(deadlines, `session ${sessionId}: the deadlines`),
-    nextDeadline: times.length > 0 ? iso(Math.min(...times)) : null,
   };
 }
+
+interface SessionColumns {
+  machineId: string;
+  machineVersion: number;
+  snapshot: string;
+  state: string;
+  status: SessionStatus;
+  outcome: string | null;
+  summary: string | null;
+  deadlines: string;
+  nextDeadline: string | null;
+}
+
+type KeptSnapshotColumns = Omit<SessionColumns, 'snapshot' | 'state' | 'status'> & {
+  snapshot: null;
+  state: null;
+  status: null;
+};
 
 export function checkId(value: unknown, what: string): string {
   if (typeof value !== 'string' || value === '' || value.length > 2000) {

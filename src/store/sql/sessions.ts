@@ -77,10 +77,12 @@ export function sessionOps({
       const w = sessionColumns(lease.sessionId, write);
       await fenced(lease, (tx) =>
         tx.query(
-          `UPDATE sessions SET machine_id = $2, machine_version = $3, snapshot = $4::jsonb, state = $5,
-             status = $6, outcome = COALESCE($7, outcome), summary = COALESCE($8::jsonb, summary),
+          `UPDATE sessions SET machine_id = $2, machine_version = $3,
+             snapshot = COALESCE($4::jsonb, snapshot), state = COALESCE($5, state),
+             status = COALESCE($6, status), outcome = COALESCE($7, outcome), summary = COALESCE($8::jsonb, summary),
              deadlines = $9::jsonb, next_deadline_at = $10::timestamptz, updated_at = $11::timestamptz,
-             ended_at = CASE WHEN $6::text = 'active' THEN NULL ELSE COALESCE(ended_at, $11::timestamptz) END
+             ended_at = CASE WHEN COALESCE($6::text, status) = 'active' THEN NULL
+               ELSE COALESCE(ended_at, $11::timestamptz) END
            WHERE id = $1`,
           [
             lease.sessionId,
