@@ -21,7 +21,7 @@ import { allSessions, chat, runChats, saProcess, startEmulatorProcess } from './
 import { startRoundRobinProxy } from './proxy.ts';
 
 const INSTANCES = 3;
-const CHATS = Number(process.env.SCALE_CHATS ?? 60);
+const CHATS = Number(process.env.SCALE_CHATS ?? 300);
 const CONCURRENCY = 15;
 /** Per agent: 3 demo agents × 4 < 15 customers at once, so the shared capacity is what holds chats back. */
 const CAPACITY = 4;
