@@ -13,6 +13,18 @@ export interface ChatCustomer {
   subject?: string;
 }
 
+/** The customer as chat events name them, from the invitation's sender and subject. */
+export function customerOf(
+  from: { name?: string; uri?: string },
+  invitation: { subject?: string },
+): ChatCustomer {
+  return {
+    ...(from.name ? { name: from.name } : {}),
+    ...(from.uri ? { uri: from.uri } : {}),
+    ...(invitation.subject ? { subject: invitation.subject } : {}),
+  };
+}
+
 export interface ChatAgent {
   uri: string;
   name: string;

@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CallbackEvent } from '../../machines/events.ts';
-import { reconcile } from './reconcile.ts';
-import type { PlatformHoldings } from './sessions.ts';
+import { type PlatformHoldings, reconcile } from './reconcile.ts';
 
 const P2P = 'https://pool.example/conversations/p2p-1';
 const CONF = 'https://pool.example/conversations/conf-1';

@@ -5,12 +5,32 @@
  * A callback that does arrive later as well finds the session past it (a duplicate ends nowhere).
  */
 import type pino from 'pino';
+import type { ChatSessionContext } from '../../machines/chatSession/index.ts';
 import type { CallbackEvent } from '../../machines/events.ts';
 import type { PlatformClient } from '../api/client.ts';
-import type { SessionManager } from './sessions.ts';
+
+/** What a session holds on the platform: the customer's conversation, the meeting, the agents in it. */
+export interface PlatformHoldings {
+  p2p?: string;
+  conference?: string;
+  agents: Array<{ uri: string; name?: string; participantHref: string }>;
+}
+
+export function holdingsOf(context: ChatSessionContext): PlatformHoldings {
+  const { p2p, conference, joinedAgents } = context;
+  return {
+    ...(p2p.conversationHref && !p2p.gone ? { p2p: p2p.conversationHref } : {}),
+    ...(conference.conversationHref && !conference.gone ? { conference: conference.conversationHref } : {}),
+    agents: joinedAgents.map(({ uri, name, participantHref }) => ({ uri, name, participantHref })),
+  };
+}
 
 export interface ReconcileOptions {
-  sessions: Pick<SessionManager, 'holdings' | 'applyMissed'>;
+  /** The session registry (SessionManager). */
+  sessions: {
+    holdings(sessionId: string): Promise<PlatformHoldings | undefined>;
+    applyMissed(sessionId: string, events: CallbackEvent[]): Promise<void>;
+  };
   client: Pick<PlatformClient, 'conversationNow'>;
   logger: pino.Logger;
   /** Sessions checked at once (each check is one or two GETs per conversation). */

@@ -4,8 +4,9 @@
  * `routing.unavailable`. Capacity is enforced by `reserve`, which refuses a full agent.
  */
 import type pino from 'pino';
+import { matchesState, type StateValue } from 'xstate';
 import type { OfferResult } from '../../machines/agentOffer.ts';
-import type { AgentCandidate, RoutingEvent } from '../../machines/chatSession/index.ts';
+import type { AgentCandidate, ChatSessionContext, RoutingEvent } from '../../machines/chatSession/index.ts';
 import {
   type Assignment,
   type ChatQueue,
@@ -64,6 +65,26 @@ export interface AgentGate {
 
 /** How often chats waiting here try the shared pool again (other instances free agents unseen). */
 const GATE_RETRY_MS = 500;
+
+/** Where a chat stood with routing: the agents in it, the one it is offered to, or that it waits for one. */
+export interface RoutingState {
+  joined: AgentCandidate[];
+  offering?: AgentCandidate;
+  waiting?: { topic?: string; exclude: string[] };
+}
+
+/** A stored chat's routing state, read from its context and state (to resume it). */
+export function routingStateOf(context: ChatSessionContext, value: StateValue): RoutingState {
+  return {
+    joined: context.joinedAgents.map(({ uri, name }) => ({ uri, name })),
+    ...(matchesState({ welcomed: 'offering' }, value) && context.currentAgent
+      ? { offering: { ...context.currentAgent } }
+      : {}),
+    ...(matchesState({ welcomed: 'routing' }, value) || matchesState({ welcomed: 'queued' }, value)
+      ? { waiting: { exclude: context.tried, ...(context.topic ? { topic: context.topic } : {}) } }
+      : {}),
+  };
+}
 
 export interface AgentView {
   uri: string;
@@ -170,14 +191,7 @@ export class Router {
    * A session resumed after a restart tells routing where it stood: the agents in its chat, the agent it
    * was being offered to, or that it waits for one (it is queued again, keeping its exclusions).
    */
-  restore(
-    sessionId: string,
-    state: {
-      joined: AgentCandidate[];
-      offering?: AgentCandidate;
-      waiting?: { topic?: string; exclude: string[] };
-    },
-  ): void {
+  restore(sessionId: string, state: RoutingState): void {
     const now = this.opts.clock.now();
     const hold = (agent: AgentCandidate, active: boolean) => {
       if (!this.known(agent.uri)) return;

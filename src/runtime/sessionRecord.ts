@@ -7,13 +7,14 @@ import type pino from 'pino';
 import type { Actor, AnyActorRef, StateValue } from 'xstate';
 import { CHAT_SESSION_MACHINE_VERSION, chatSessionMachine } from '../../machines/chatSession/index.ts';
 import { enqueueChatEvent } from '../ops/webhooks.ts';
-import type { JsonObject, Lease, PersistedSnapshot, StoreOps } from '../store/index.ts';
+import type { JsonObject, Lease, PersistedSnapshot, StoreOps, TranscriptLine } from '../store/index.ts';
 import type { DeadlineHolder } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
 import type { SessionChanges } from './persistence.ts';
-import type { LeftMessage } from './records.ts';
+import type { LeftMessage, TranscriptEntry } from './records.ts';
 import type { Summary } from './storedSessions.ts';
 import type { TranscriptHolder } from './transcribe.ts';
+import { buildView, type SessionView } from './view.ts';
 
 export type SessionActor = Actor<ProvidedChatSession>;
 export type StartedEffect = SessionChanges['effectsStarted'][number];
@@ -78,6 +79,38 @@ export function newRecord(
     log,
     unsaved: { lines: [], started: [], finished: [], left: false, events: [], inbox: [] },
   };
+}
+
+/** A record restored from the store: its transcript, participants, history, announced agents, fired timers. */
+export function restoredRecord(
+  record: SessionRecord,
+  stored: { lines: TranscriptLine[]; summary: Summary },
+): SessionRecord {
+  const { lines, summary } = stored;
+  record.transcript = lines.map((line) => line.entry as unknown as TranscriptEntry);
+  for (const line of lines) if (line.key.startsWith('m:')) record.seenMessages.add(line.key);
+  for (const participant of summary.participants)
+    record.participants.set((participant.uri ?? participant.name ?? '?').toLowerCase(), participant);
+  record.history = summary.history;
+  for (const agent of summary.agents) record.announced.set(agent.uri, agent);
+  for (const fired of summary.fired) record.fired.add(fired);
+  record.lastValue = record.actor.getSnapshot().value;
+  return record;
+}
+
+/** How a live session looks to the HTTP API, the console and listeners. */
+export function recordView(record: SessionRecord): SessionView {
+  const snapshot = record.actor.getSnapshot();
+  return buildView({
+    id: record.id,
+    value: snapshot.value,
+    status: snapshot.status,
+    context: snapshot.context,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    participants: record.participants.values(),
+    history: record.history,
+  });
 }
 
 /**

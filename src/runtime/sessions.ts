@@ -7,9 +7,9 @@
  * customer's invitation that no session owns starts a new one; anything else that no session owns is
  * logged and acknowledged without touching any state.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type pino from 'pino';
-import { createActor, matchesState, type SnapshotFrom } from 'xstate';
+import { createActor, type SnapshotFrom } from 'xstate';
 import {
   CHAT_SESSION_MACHINE_VERSION,
   type ChatSessionEmitted,
@@ -20,18 +20,23 @@ import {
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import { enteredStates } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import type { Json, JsonObject, Lease, SessionQuery } from '../store/index.ts';
+import type { JsonObject, Lease, SessionQuery } from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
-import type { ChatCustomer, ChatEventData, ChatEvents, ChatEventType } from './chatEvents.ts';
+import { type ChatEventData, type ChatEvents, type ChatEventType, customerOf } from './chatEvents.ts';
 import type { Clock } from './clock.ts';
 import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
+import { drainInbox, forwardToOwner } from './inbox.ts';
+import { cloneLeft, leftMessageAtEnd, withLateLine } from './leftMessages.ts';
 import type { SessionPersistence } from './persistence.ts';
+import { holdingsOf, type PlatformHoldings } from './reconcile.ts';
 import type { LeftMessage, TranscriptEntry } from './records.ts';
-import type { Router } from './router.ts';
+import { type Router, routingStateOf } from './router.ts';
 import {
   type FinishedEffect,
   newRecord,
+  recordView,
+  restoredRecord,
   type SessionActor,
   type SessionRecord,
   type StartedEffect,
@@ -48,7 +53,7 @@ import {
   storedView,
 } from './storedSessions.ts';
 import { transcribe } from './transcribe.ts';
-import { buildView, type SessionView, stateId } from './view.ts';
+import { type SessionView, stateId } from './view.ts';
 
 type SessionSnapshot = SnapshotFrom<ProvidedChatSession>;
 
@@ -56,7 +61,6 @@ export type { LeftMessage, TranscriptEntry } from './records.ts';
 export type { SessionListing, SessionRow } from './storedSessions.ts';
 export { type SessionView, stateId } from './view.ts';
 
-const UNSERVED: ReadonlySet<string> = new Set(['queueTimeout', 'noAgent', 'failed', 'abandoned']);
 /** How long an ended session stays in memory for late callbacks (a message that crossed the leave). */
 export const DEFAULT_ENDED_GRACE_MS = 30_000;
 
@@ -82,16 +86,6 @@ export interface SessionManagerOptions {
   /** With persistence: how long an ended session stays in memory; default {@link DEFAULT_ENDED_GRACE_MS}. */
   endedGraceMs?: number;
 }
-
-/** What a session holds on the platform (see `SessionManager.holdings`). */
-export interface PlatformHoldings {
-  p2p?: string;
-  conference?: string;
-  agents: Array<{ uri: string; name?: string; participantHref: string }>;
-}
-
-/** What {@link newSessionId} makes (callbackContexts and operationIds name sessions with it). */
-const SESSION_ID = /^c[0-9a-f]{16}$/;
 
 export function newSessionId(): string {
   return `c${randomBytes(8).toString('hex')}`;
@@ -155,7 +149,9 @@ export class SessionManager {
         session = this.create(event);
       }
       for (const listener of this.listeners) listener(event, session?.id);
-      if (!session && (await this.forward(event, wire, ctx))) continue;
+      const persistence = this.opts.persistence;
+      if (!session && persistence && (await forwardToOwner(persistence, this.opts.logger, event, wire, ctx)))
+        continue;
       if (!session) {
         this.opts.logger.info(
           { ...base, operationId: event.operationId ?? null, event: event.type },
@@ -204,69 +200,20 @@ export class SessionManager {
     );
   }
 
-  /**
-   * A callback for a chat this instance does not hold: when the shared store knows the chat (another
-   * instance owns it, or none does until one takes it over), it is recorded in that chat's inbox and its
-   * owner signalled; the platform's callback is answered only once it is recorded. False when no stored
-   * chat is named by it.
-   */
-  private async forward(
-    event: CallbackEvent,
-    wire: NormalisedEvent['wire'],
-    ctx: { callbackContext?: string },
-  ): Promise<boolean> {
-    const persistence = this.opts.persistence;
-    if (!persistence) return false;
-    const sessionId =
-      ctx.callbackContext ?? (event.operationId ? sessionIdOfOperation(event.operationId) : undefined);
-    if (!sessionId || !SESSION_ID.test(sessionId)) return false;
-    // The same event delivered twice (the platform retrying) gets the same key: recorded once.
-    const key = createHash('sha256').update(JSON.stringify({ wire, event })).digest('base64url').slice(0, 40);
-    const { recorded, owner, known } = await persistence.store.inbox.record(sessionId, {
-      key,
-      payload: { event } as unknown as Json,
-    });
-    if (!known) return false;
-    this.opts.logger.info(
-      { sessionId, operationId: event.operationId ?? null, event: event.type, owner, recorded },
-      'callback for a chat another instance holds: recorded for it',
-    );
-    return true;
-  }
-
-  /**
-   * Applies what other instances recorded in a held session's inbox, in order, and writes it (the inbox
-   * items leave the store in the same write). One drain at a time per session.
-   */
+  /** Applies what other instances recorded for a held session (see ./inbox.ts). */
   drainInbox(sessionId: string): Promise<void> {
     const record = this.sessions.get(sessionId);
     const persistence = this.opts.persistence;
     if (!record || !persistence) return Promise.resolve();
-    const previous = record.draining ?? Promise.resolve();
-    const next = previous.then(async () => {
-      const lease = persistence.leaseOf(sessionId);
-      if (!lease || this.sessions.get(sessionId) !== record) return;
-      if (record.settling) await record.settling;
-      const items = await persistence.store.inbox.pending(lease);
-      if (items.length === 0) return;
-      for (const item of items) {
-        const event = (item.payload as { event?: CallbackEvent } | null)?.event;
-        if (event && typeof event.type === 'string' && record.actor.getSnapshot().status === 'active') {
-          record.log.debug(
-            { event: event.type, operationId: event.operationId ?? null },
-            'inbox event applied',
-          );
-          this.apply(record, event);
-        }
-        record.unsaved.inbox.push({ id: item.id, key: item.key });
-      }
-      this.persist(record);
-      await persistence.flushed(sessionId);
-    });
-    record.draining = next.catch((error: unknown) => {
-      record.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'inbox not drained');
-    });
-    return record.draining;
+    return drainInbox(
+      {
+        persistence,
+        holds: (held) => this.sessions.get(held.id) === held,
+        apply: (held, event) => this.apply(held, event),
+        persist: (held) => this.persist(held),
+      },
+      record,
+    );
   }
 
   /**
@@ -297,12 +244,12 @@ export class SessionManager {
   /** A session held in memory: every live one, and ended ones for a while (see `endedGraceMs`). */
   get(id: string): SessionView | undefined {
     const record = this.sessions.get(id);
-    return record ? this.view(record) : undefined;
+    return record ? recordView(record) : undefined;
   }
 
   /** The sessions held in memory (live ones, and lately ended ones). */
   list(): SessionView[] {
-    return [...this.sessions.values()].map((record) => this.view(record));
+    return [...this.sessions.values()].map((record) => recordView(record));
   }
 
   /** How many sessions are live in memory. */
@@ -410,19 +357,12 @@ export class SessionManager {
   async resume(): Promise<string[]> {
     const persistence = this.opts.persistence;
     if (!persistence) return [];
-    const { store, owner } = persistence;
-    const leases = await store.leases.renew(owner);
-    for (;;) {
-      const more = await store.leases.takeOver(owner, { limit: 100 });
-      if (more.length === 0) break;
-      leases.push(...more);
-    }
     const resumed: string[] = [];
-    for (const lease of leases) {
+    for (const lease of await persistence.store.leases.renew(persistence.owner)) {
       if (this.sessions.has(lease.sessionId)) continue;
       if (await this.restore(lease)) resumed.push(lease.sessionId);
     }
-    return resumed;
+    return [...resumed, ...(await this.takeOverExpired())];
   }
 
   private async restore(lease: Lease): Promise<boolean> {
@@ -447,21 +387,18 @@ export class SessionManager {
       return false;
     }
     const lines = await store.transcripts.read(id);
-    const summary = readSummary(stored.summary);
     const actor = createActor(this.opts.logic, {
       id,
       snapshot: stored.snapshot,
     } as Parameters<typeof createActor<ProvidedChatSession>>[1]);
     const { context, value } = actor.getSnapshot();
-    const record = newRecord(id, actor, log, stored.createdAt, hrefKey(context.invitation.href));
-    record.transcript = lines.map((line) => line.entry as unknown as TranscriptEntry);
-    for (const line of lines) if (line.key.startsWith('m:')) record.seenMessages.add(line.key);
-    for (const participant of summary.participants)
-      record.participants.set((participant.uri ?? participant.name ?? '?').toLowerCase(), participant);
-    record.history = summary.history;
-    for (const agent of summary.agents) record.announced.set(agent.uri, agent);
-    for (const fired of summary.fired) record.fired.add(fired);
-    record.lastValue = value;
+    const record = restoredRecord(
+      newRecord(id, actor, log, stored.createdAt, hrefKey(context.invitation.href)),
+      {
+        lines,
+        summary: readSummary(stored.summary),
+      },
+    );
     persistence.adopt(lease);
     this.sessions.set(id, record);
     this.byInvitation.set(record.invitationKey, id);
@@ -473,15 +410,7 @@ export class SessionManager {
     record.settling = settled(actor).then(() => {
       record.settling = undefined;
     });
-    this.opts.router.restore(id, {
-      joined: context.joinedAgents.map(({ uri, name }) => ({ uri, name })),
-      ...(matchesState({ welcomed: 'offering' }, value) && context.currentAgent
-        ? { offering: { ...context.currentAgent } }
-        : {}),
-      ...(matchesState({ welcomed: 'routing' }, value) || matchesState({ welcomed: 'queued' }, value)
-        ? { waiting: { exclude: context.tried, ...(context.topic ? { topic: context.topic } : {}) } }
-        : {}),
-    });
+    this.opts.router.restore(id, routingStateOf(context, value));
     log.info({ state: stateId(value), generation: lease.generation }, 'chat resumed');
     return true;
   }
@@ -588,7 +517,7 @@ export class SessionManager {
     this.announceAgents(record, context);
     if (snapshot.status === 'done' && record.endedAt === undefined) this.ended(record, snapshot, now);
     this.persist(record);
-    this.opts.onChange?.(this.view(record));
+    this.opts.onChange?.(recordView(record));
   }
 
   private ended(record: SessionRecord, snapshot: SessionSnapshot, now: number): void {
@@ -620,7 +549,6 @@ export class SessionManager {
     if (this.remove(record)) void this.opts.persistence?.forget(record.id);
   }
 
-  /** The session was taken over by another instance: drop this copy without touching the platform. */
   /**
    * What a live session holds on the platform, to check against it after a restart (see ./reconcile.ts):
    * the customer's conversation, the meeting, and the agents in it. Waits for a resumed session to settle.
@@ -630,13 +558,7 @@ export class SessionManager {
     if (!record) return undefined;
     if (record.settling) await record.settling;
     const snapshot = record.actor.getSnapshot();
-    if (snapshot.status !== 'active') return undefined;
-    const { p2p, conference, joinedAgents } = snapshot.context;
-    return {
-      ...(p2p.conversationHref && !p2p.gone ? { p2p: p2p.conversationHref } : {}),
-      ...(conference.conversationHref && !conference.gone ? { conference: conference.conversationHref } : {}),
-      agents: joinedAgents.map(({ uri, name, participantHref }) => ({ uri, name, participantHref })),
-    };
+    return snapshot.status === 'active' ? holdingsOf(snapshot.context) : undefined;
   }
 
   /**
@@ -649,12 +571,13 @@ export class SessionManager {
     for (const event of events) {
       if (record.actor.getSnapshot().status !== 'active') break;
       record.log.info({ event: event.type }, 'missed while the SA was down: applied');
-      record.actor.send(event);
+      this.apply(record, event);
     }
     this.persist(record);
     await this.opts.persistence?.flushed(sessionId);
   }
 
+  /** The session was taken over by another instance: drop this copy without touching the platform. */
   dropTakenOver(sessionId: string): void {
     const record = this.sessions.get(sessionId);
     if (record) this.remove(record);
@@ -730,50 +653,18 @@ export class SessionManager {
     const entry = record.transcript[before];
     if (!entry || record.transcript.length === before) return;
     record.log.info({ operationId: event.operationId ?? null }, 'late message kept');
-    const fromCustomer = !context.customer.name || entry.from === context.customer.name;
-    if (!fromCustomer) return;
-    const message = {
-      at: entry.at,
-      ...(entry.text !== undefined ? { text: entry.text } : {}),
-      ...(entry.html !== undefined ? { html: entry.html } : {}),
-    };
-    if (record.left) {
-      record.left.messages.push(message);
-      record.unsaved.left = true;
-    } else if (context.outcome && UNSERVED.has(context.outcome) && context.joinedAgents.length === 0) {
-      this.keep(record, {
-        sessionId: record.id,
-        at: entry.at,
-        outcome: context.outcome,
-        customer: { ...context.customer },
-        messages: [message],
-      });
-    }
+    const late = withLateLine(record.left, record.id, context, entry);
+    if (late?.created) this.keep(record, late.left);
+    else if (late) record.unsaved.left = true;
   }
 
   private keepLeftMessage(record: SessionRecord, snapshot: SessionSnapshot): void {
     const { context } = snapshot;
-    if (!context.outcome || !UNSERVED.has(context.outcome) || context.joinedAgents.length > 0) return;
-    const customerName = context.customer.name;
-    const messages = record.transcript
-      .filter(
-        (e) =>
-          e.kind === 'message' && e.direction === 'Incoming' && (!customerName || e.from === customerName),
-      )
-      .map((e) => ({
-        at: e.at,
-        ...(e.text !== undefined ? { text: e.text } : {}),
-        ...(e.html !== undefined ? { html: e.html } : {}),
-      }));
-    if (messages.length === 0 && context.outcome === 'abandoned') return;
-    this.keep(record, {
-      sessionId: record.id,
-      at: new Date(this.opts.clock.now()).toISOString(),
-      outcome: context.outcome,
-      customer: { ...context.customer },
-      messages,
-    });
-    record.log.info({ outcome: context.outcome, messages: messages.length }, 'left message kept');
+    const at = new Date(this.opts.clock.now()).toISOString();
+    const left = leftMessageAtEnd(record.id, context, record.transcript, at);
+    if (!left) return;
+    this.keep(record, left);
+    record.log.info({ outcome: left.outcome, messages: left.messages.length }, 'left message kept');
   }
 
   private keep(record: SessionRecord, left: LeftMessage): void {
@@ -796,30 +687,4 @@ export class SessionManager {
     if (added && this.opts.persistence)
       record.unsaved.lines.push({ key: added.key, at: now, entry: added.entry as unknown as JsonObject });
   }
-
-  private view(record: SessionRecord): SessionView {
-    const snapshot = record.actor.getSnapshot();
-    return buildView({
-      id: record.id,
-      value: snapshot.value,
-      status: snapshot.status,
-      context: snapshot.context,
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt,
-      participants: record.participants.values(),
-      history: record.history,
-    });
-  }
-}
-
-function cloneLeft(left: LeftMessage): LeftMessage {
-  return { ...left, customer: { ...left.customer }, messages: left.messages.slice() };
-}
-
-function customerOf(from: { name?: string; uri?: string }, invitation: { subject?: string }): ChatCustomer {
-  return {
-    ...(from.name ? { name: from.name } : {}),
-    ...(from.uri ? { uri: from.uri } : {}),
-    ...(invitation.subject ? { subject: invitation.subject } : {}),
-  };
 }

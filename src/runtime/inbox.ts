@@ -1,0 +1,85 @@
+/**
+ * Callbacks across SA instances sharing one store: a callback for a chat another instance holds is recorded
+ * in that chat's inbox (`forwardToOwner`), and the owner applies what was recorded, in order, writing the
+ * inbox items off with the chat's new state (`drainInbox`). See docs/deployment.md, "Several instances".
+ */
+import { createHash } from 'node:crypto';
+import type pino from 'pino';
+import { sessionIdOfOperation } from '../../machines/chatSession/index.ts';
+import type { CallbackEvent } from '../../machines/events.ts';
+import type { NormalisedEvent } from '../callbacks/toEvents.ts';
+import type { Json } from '../store/index.ts';
+import type { SessionPersistence } from './persistence.ts';
+import type { SessionRecord } from './sessionRecord.ts';
+
+/** What newSessionId makes (callbackContexts and operationIds name sessions with it). */
+export const SESSION_ID = /^c[0-9a-f]{16}$/;
+
+/**
+ * Records a callback for a chat this instance does not hold in that chat's inbox, when the store knows the
+ * chat (another instance owns it, or none does until one takes it over); the store signals the owner.
+ * Resolves once recorded; false when no stored chat is named by the callback.
+ */
+export async function forwardToOwner(
+  persistence: SessionPersistence,
+  logger: pino.Logger,
+  event: CallbackEvent,
+  wire: NormalisedEvent['wire'],
+  ctx: { callbackContext?: string },
+): Promise<boolean> {
+  const sessionId =
+    ctx.callbackContext ?? (event.operationId ? sessionIdOfOperation(event.operationId) : undefined);
+  if (!sessionId || !SESSION_ID.test(sessionId)) return false;
+  // The same event delivered twice (the platform retrying) gets the same key: recorded once.
+  const key = createHash('sha256').update(JSON.stringify({ wire, event })).digest('base64url').slice(0, 40);
+  const { recorded, owner, known } = await persistence.store.inbox.record(sessionId, {
+    key,
+    payload: { event } as unknown as Json,
+  });
+  if (!known) return false;
+  logger.info(
+    { sessionId, operationId: event.operationId ?? null, event: event.type, owner, recorded },
+    'callback for a chat another instance holds: recorded for it',
+  );
+  return true;
+}
+
+export interface InboxOwner {
+  persistence: SessionPersistence;
+  /** Whether this record is still the live copy of its session here. */
+  holds(record: SessionRecord): boolean;
+  apply(record: SessionRecord, event: CallbackEvent): void;
+  persist(record: SessionRecord): void;
+}
+
+/**
+ * Applies what other instances recorded in a held session's inbox, in order, and writes it (the items
+ * leave the inbox in the same write). One drain at a time per session.
+ */
+export function drainInbox(owner: InboxOwner, record: SessionRecord): Promise<void> {
+  const { persistence } = owner;
+  const next = (record.draining ?? Promise.resolve()).then(async () => {
+    const lease = persistence.leaseOf(record.id);
+    if (!lease || !owner.holds(record)) return;
+    if (record.settling) await record.settling;
+    const items = await persistence.store.inbox.pending(lease);
+    if (items.length === 0) return;
+    for (const item of items) {
+      const event = (item.payload as { event?: CallbackEvent } | null)?.event;
+      if (event && typeof event.type === 'string' && record.actor.getSnapshot().status === 'active') {
+        record.log.debug(
+          { event: event.type, operationId: event.operationId ?? null },
+          'inbox event applied',
+        );
+        owner.apply(record, event);
+      }
+      record.unsaved.inbox.push({ id: item.id, key: item.key });
+    }
+    owner.persist(record);
+    await persistence.flushed(record.id);
+  });
+  record.draining = next.catch((error: unknown) => {
+    record.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'inbox not drained');
+  });
+  return record.draining;
+}
