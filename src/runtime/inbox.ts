@@ -12,7 +12,7 @@ import type { Json } from '../store/index.ts';
 import type { SessionPersistence } from './persistence.ts';
 import type { SessionRecord } from './sessionRecord.ts';
 
-/** What newSessionId makes (callbackContexts and operationIds name sessions with it). */
+/** What sessionIdOfInvitation makes (callbackContexts and operationIds name sessions with it). */
 export const SESSION_ID = /^c[0-9a-f]{16}$/;
 
 /**

@@ -146,3 +146,31 @@ it('a session created while a lease renewal runs is not taken for lost', async (
   await persistence.renew();
   expect(lost).toEqual(['s-old']);
 }, 30_000);
+
+it('a chat another instance stored first is dropped here, its first write refused, the stored one untouched', async () => {
+  store = await openStore({ dataDir: ':memory:' });
+  const lost: string[] = [];
+  const first = new SessionPersistence({ store, owner: 'A', logger: silentLogger });
+  const second = new SessionPersistence({
+    store,
+    owner: 'B',
+    logger: silentLogger,
+    onLeaseLost: (id) => lost.push(id),
+  });
+  first.schedule('same', changes('invited', 'from A'));
+  await first.flushed('same');
+  let committed = false;
+  second.schedule(
+    'same',
+    changes('adhocMeeting', 'from B', () => {
+      committed = true;
+    }),
+  );
+  await expect(second.flushed('same')).rejects.toThrow(/stored already by another instance/);
+  expect(committed).toBe(false);
+  expect(lost).toEqual(['same']);
+  expect(second.leaseOf('same')).toBeUndefined();
+  expect(await store.sessions.load('same')).toMatchObject({ state: 'invited' });
+  expect((await store.transcripts.read('same')).map((line) => line.key)).toEqual(['m:from A']);
+  expect(first.leaseOf('same')).toMatchObject({ owner: 'A' });
+}, 30_000);

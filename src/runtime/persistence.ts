@@ -47,7 +47,15 @@ export interface SessionChanges {
 
 /** A session's state could not be made durable: the step it belongs to must not be acknowledged. */
 export class PersistenceError extends Error {
-  override readonly name = 'PersistenceError';
+  override readonly name: string = 'PersistenceError';
+}
+
+/** A new chat's first write found its id stored already: another instance started the same chat. */
+class StoredElsewhereError extends PersistenceError {
+  override readonly name = 'StoredElsewhereError';
+  constructor(sessionId: string) {
+    super(`session ${sessionId} is stored already by another instance`);
+  }
 }
 
 interface Slot {
@@ -248,7 +256,7 @@ export class SessionPersistence {
       });
     } else {
       const created = await tx.sessions.create(this.owner, sessionId, changes.write);
-      if (!created) throw new PersistenceError(`session ${sessionId} is stored already by someone else`);
+      if (!created) throw new StoredElsewhereError(sessionId);
       lease = created;
     }
     for (const line of changes.transcript) await tx.transcripts.append(lease, line);
@@ -282,6 +290,13 @@ export class SessionPersistence {
         slot.failure = new PersistenceError(`session ${sessionId} was taken over by another instance`);
         return;
       }
+      if (error instanceof StoredElsewhereError) {
+        // The same invitation reached two instances at once: the other one's chat is the chat (this copy
+        // has done nothing yet: its side effects wait for this write); the platform's retry finds it.
+        this.lost(sessionId, 'chat started by another instance first: dropped here');
+        slot.failure = error;
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
       this.opts.logger.error({ sessionId, error: message }, 'session state not written');
       slot.failure = new PersistenceError(`session ${sessionId} could not be written: ${message}`, {
@@ -290,9 +305,9 @@ export class SessionPersistence {
     }
   }
 
-  private lost(sessionId: string): void {
+  private lost(sessionId: string, why = 'session taken over by another instance: dropped here'): void {
     this.slots.delete(sessionId);
-    this.opts.logger.warn({ sessionId }, 'session taken over by another instance: dropped here');
+    this.opts.logger.warn({ sessionId }, why);
     this.opts.onLeaseLost?.(sessionId);
   }
 }

@@ -7,7 +7,7 @@
  * customer's invitation that no session owns starts a new one; anything else that no session owns is
  * logged and acknowledged without touching any state.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import { createActor, type SnapshotFrom } from 'xstate';
 import {
@@ -87,8 +87,17 @@ export interface SessionManagerOptions {
   endedGraceMs?: number;
 }
 
-export function newSessionId(): string {
-  return `c${randomBytes(8).toString('hex')}`;
+/**
+ * A chat's id, from the customer's invitation: the same invitation names the same chat on every instance,
+ * so a redelivered invitation (the instance that took it died before answering) finds the chat it started
+ * in the store instead of starting a second one. Invitation and conversation hrefs carry the platform's
+ * GUIDs; 64 bits of their digest do not collide in practice.
+ */
+export function sessionIdOfInvitation(invitation: InvitationReceived): string {
+  const digest = createHash('sha256')
+    .update(`${hrefKey(invitation.invitationHref)}\n${hrefKey(invitation.conversationHref ?? '')}`)
+    .digest('hex');
+  return `c${digest.slice(0, 16)}`;
 }
 
 export class SessionManager {
@@ -146,7 +155,18 @@ export class SessionManager {
       }
       let session = this.route(event, ctx.callbackContext);
       if (!session && event.type === 'callback.invitationReceived') {
-        session = this.create(event);
+        // Stored already (another instance, or before a restart, took this invitation and died before
+        // answering it): recorded for that chat, not started twice.
+        const id = sessionIdOfInvitation(event);
+        const persistence = this.opts.persistence;
+        if (
+          persistence &&
+          (await forwardToOwner(persistence, this.opts.logger, event, wire, { callbackContext: id }))
+        ) {
+          reply = { callbackContext: id };
+          continue;
+        }
+        session = this.route(event, ctx.callbackContext) ?? this.create(event, id);
       }
       for (const listener of this.listeners) listener(event, session?.id);
       const persistence = this.opts.persistence;
@@ -436,8 +456,7 @@ export class SessionManager {
     return undefined;
   }
 
-  private create(invitation: InvitationReceived): SessionRecord {
-    const id = newSessionId();
+  private create(invitation: InvitationReceived, id: string): SessionRecord {
     const log = this.opts.logger.child({ sessionId: id });
     const actor = createActor(this.opts.logic, {
       id,

@@ -34,7 +34,11 @@ beforeAll(async () => {
     emulatorConfig: {
       // Agents answer at once (no greeting, no typing): every message is the customer's or its answer.
       agentBehaviour: { acceptDelayMs: 20, typingMs: 0, greeting: '' },
+      // Retried for about 25 s (50 ms doubling, 2 s at most), as the platform keeps retrying: on a machine
+      // this busy a callback can find the SA's store busy (503) a few times in a row.
       callbackRetryBaseMs: 50,
+      callbackRetryMaxMs: 2_000,
+      callbackRetries: 16,
     },
   });
 });
