@@ -8,9 +8,10 @@ import type pino from 'pino';
 import { sessionIdOfOperation } from '../../machines/chatSession/index.ts';
 import type { CallbackEvent } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
-import type { Json } from '../store/index.ts';
+import type { Json, JsonObject } from '../store/index.ts';
 import type { SessionPersistence } from './persistence.ts';
 import type { SessionRecord } from './sessionRecord.ts';
+import { transcribe } from './transcribe.ts';
 
 /** What sessionIdOfInvitation makes (callbackContexts and operationIds name sessions with it). */
 export const SESSION_ID = /^c[0-9a-f]{16}$/;
@@ -42,6 +43,46 @@ export async function forwardToOwner(
     'callback for a chat another instance holds: recorded for it',
   );
   return true;
+}
+
+/**
+ * A customer's or agent's message that reached this instance after its chat ended and left memory (the
+ * platform delivered it late, across a restart): appended to the stored chat's transcript, once. False
+ * when no ended chat is named by the callback (a chat still going is the inbox's: see forwardToOwner).
+ */
+export async function keepLateMessage(
+  persistence: SessionPersistence,
+  logger: pino.Logger,
+  event: Extract<CallbackEvent, { type: 'callback.messageCompleted' }>,
+  ctx: { callbackContext?: string },
+  now: number,
+): Promise<boolean> {
+  const sessionId =
+    ctx.callbackContext ?? (event.operationId ? sessionIdOfOperation(event.operationId) : undefined);
+  if (!sessionId || !SESSION_ID.test(sessionId) || event.direction !== 'Incoming') return false;
+  const log = logger.child({ sessionId });
+  const holder = { transcript: [], participants: new Map(), seenMessages: new Set<string>(), log };
+  const line = transcribe(
+    holder,
+    {
+      type: 'chat.message',
+      direction: event.direction,
+      leg: 'conference',
+      messageHref: event.messageHref,
+      ...(event.text !== undefined ? { text: event.text } : {}),
+      ...(event.html !== undefined ? { html: event.html } : {}),
+      ...(event.sender?.name ? { from: event.sender.name } : {}),
+    },
+    event.timestamp ?? new Date(now).toISOString(),
+  );
+  if (!line) return false;
+  const kept = await persistence.store.transcripts.appendLate(sessionId, {
+    key: line.key,
+    at: now,
+    entry: line.entry as unknown as JsonObject,
+  });
+  if (kept) log.info({ operationId: event.operationId ?? null }, 'late message kept');
+  return kept;
 }
 
 export interface InboxOwner {

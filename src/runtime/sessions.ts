@@ -26,7 +26,7 @@ import { type ChatEventData, type ChatEvents, type ChatEventType, customerOf } f
 import type { Clock } from './clock.ts';
 import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
-import { drainInbox, forwardToOwner } from './inbox.ts';
+import { drainInbox, forwardToOwner, keepLateMessage } from './inbox.ts';
 import { cloneLeft, leftMessageAtEnd, withLateLine } from './leftMessages.ts';
 import type { SessionPersistence } from './persistence.ts';
 import { holdingsOf, type PlatformHoldings } from './reconcile.ts';
@@ -170,7 +170,13 @@ export class SessionManager {
       }
       for (const listener of this.listeners) listener(event, session?.id);
       const persistence = this.opts.persistence;
-      if (!session && persistence && (await forwardToOwner(persistence, this.opts.logger, event, wire, ctx)))
+      if (
+        !session &&
+        persistence &&
+        ((event.type === 'callback.messageCompleted' &&
+          (await keepLateMessage(persistence, this.opts.logger, event, ctx, this.opts.clock.now()))) ||
+          (await forwardToOwner(persistence, this.opts.logger, event, wire, ctx)))
+      )
         continue;
       if (!session) {
         this.opts.logger.info(

@@ -216,6 +216,12 @@ export interface TranscriptOps {
    * key): true when stored, false for a duplicate. Fenced.
    */
   append(lease: Lease, line: { key: string; at: number; entry: JsonObject }): Promise<boolean>;
+  /**
+   * A line that reached the SA after its session ended (a message the platform delivered late): appended
+   * to an ended session's transcript, once per `key`, by any instance (an ended session has no owner).
+   * False for a duplicate, an unknown session or one still going (whose owner writes its lines).
+   */
+  appendLate(sessionId: string, line: { key: string; at: number; entry: JsonObject }): Promise<boolean>;
   /** The session's transcript in append order (empty for an unknown session). */
   read(sessionId: string): Promise<TranscriptLine[]>;
 }

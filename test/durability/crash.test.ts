@@ -53,6 +53,10 @@ async function runCrashScenario(store: Record<string, string>): Promise<void> {
   const stack = await saProcess(dir, emulator, {
     ...store,
     INSTANCE_ID: 'crash-test-sa',
+    // Killed every few seconds, the SA is down a third of the time and comes back to a backlog of every
+    // chat's retried callbacks: a step's callback can take several lifetimes to be answered, longer than the
+    // default 30 s step deadline meant for a platform that stopped answering. Steps get 2 minutes here.
+    STEP_TIMEOUT_MS: '120000',
     AGENT_CAPACITY: String(Math.ceil(CONCURRENCY / DEMO_AGENTS.length) + 2),
   });
   const startSa = () => stack.start();

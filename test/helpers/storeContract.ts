@@ -497,6 +497,36 @@ export function storeContract(h: StoreHarness): void {
       expect(await store.transcripts.read(uid('nobody'))).toEqual([]);
     });
 
+    it('appends a late line to an ended session only, once per key, without its lease', async () => {
+      const store = await h.shared();
+      const going = await created(store, 'A');
+      const done = await created(store, 'A');
+      await store.transcripts.append(done, { key: 'm:1', at: 10, entry: { text: 'during' } });
+      await store.sessions.save(done, ended('completed'));
+      await store.leases.release(done);
+      // A session still going is written by its owner only.
+      expect(
+        await store.transcripts.appendLate(going.sessionId, { key: 'm:2', at: 20, entry: { text: 'x' } }),
+      ).toBe(false);
+      expect(await store.transcripts.read(going.sessionId)).toEqual([]);
+      expect(
+        await store.transcripts.appendLate(done.sessionId, { key: 'm:2', at: 20, entry: { text: 'late' } }),
+      ).toBe(true);
+      expect(
+        await store.transcripts.appendLate(done.sessionId, { key: 'm:2', at: 30, entry: { text: 'again' } }),
+      ).toBe(false);
+      expect(
+        await store.transcripts.appendLate(uid('nobody'), { key: 'm:2', at: 20, entry: { text: 'x' } }),
+      ).toBe(false);
+      expect((await store.transcripts.read(done.sessionId)).map((l) => [l.key, l.at, l.entry.text])).toEqual([
+        ['m:1', 10, 'during'],
+        ['m:2', 20, 'late'],
+      ]);
+      await expect(
+        store.transcripts.appendLate(done.sessionId, { key: 'm:3', at: 1, entry: 'text' as never }),
+      ).rejects.toBeInstanceOf(StoreInputError);
+    });
+
     it('starts an effect once: a re-issue keeps its operationId, a failure may restart it, a done one never reruns', async () => {
       const store = await h.shared();
       const lease = await created(store, 'A');

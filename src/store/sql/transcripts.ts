@@ -37,6 +37,24 @@ export function transcriptOps({ sql, fenced }: OpsContext): Pick<StoreOps, 'tran
         return rows.length > 0;
       },
 
+      async appendLate(sessionId, line) {
+        checkId(sessionId, 'sessionId');
+        if (!line || typeof line !== 'object') {
+          throw new StoreInputError(`a transcript line must be an object, got ${show(line)}`);
+        }
+        checkId(line.key, 'transcript key');
+        const at = iso(checkTime(line.at, 'at'));
+        const entry = jsonText(checkObject(line.entry, 'transcript entry'), 'transcript entry');
+        const rows = await sql.query(
+          `INSERT INTO transcripts (session_id, key, at, entry)
+           SELECT $1, $2, $3::timestamptz, $4::jsonb
+           WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND status <> 'active')
+           ON CONFLICT (session_id, key) DO NOTHING RETURNING seq`,
+          [sessionId, line.key, at, entry],
+        );
+        return rows.length > 0;
+      },
+
       async read(sessionId) {
         checkId(sessionId, 'sessionId');
         const rows = await sql.query<{ seq: string; key: string; at: number; entry: JsonObject }>(
