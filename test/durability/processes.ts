@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { AnonCustomer } from '../../src/bench/customer.ts';
+import { AnonCustomer, type ReceivedMessage } from '../../src/bench/customer.ts';
 import { BenchChild, CARECHAT_BIN } from '../../src/bench/processes.ts';
 import { baseEnv, control } from '../../src/bench/stack.ts';
 import { DEMO_AGENTS, DEMO_TENANT } from '../../src/config/tenant.ts';
@@ -128,16 +128,27 @@ export async function chat(
       }
     }
     const c = customer;
-    const welcome = await c.waitForMessage(() => true, waitMs);
+    // The helpdesk ending the conversation (a chat that failed) ends the wait at once.
+    const ended = c
+      .waitForEvent((e) => e.rel === 'conversation' && e.type === 'deleted', waitMs * 4)
+      .then(
+        () => {
+          throw new Error('the helpdesk ended the conversation');
+        },
+        () => new Promise<never>(() => {}),
+      );
+    const message = (match: (m: ReceivedMessage) => boolean) =>
+      Promise.race([c.waitForMessage(match, waitMs), ended]);
+    const welcome = await message(() => true);
     if (outcome.leaver) {
       await c.leave();
       return outcome;
     }
-    const greeting = await c.waitForMessage((m) => m.from !== welcome.from, waitMs);
+    const greeting = await message((m) => m.from !== welcome.from);
     for (const question of [`${name}: question 1`, `${name}: question 2`]) {
       await c.send(question);
       outcome.sent.push(question);
-      await c.waitForMessage((m) => m.from === greeting.from && m.text.includes(question), waitMs);
+      await message((m) => m.from === greeting.from && m.text === `You said: "${question}"`);
     }
     await c.leave();
   } catch (error) {
