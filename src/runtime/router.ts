@@ -51,6 +51,8 @@ export interface RouterOptions {
    * only sees its own chats). An agent it refuses is skipped until the next try.
    */
   gate?: AgentGate;
+  /** An operator set an agent's presence here: written to the store (kept across restarts, seen by every instance). */
+  onPresence?: (uri: string, presence: Presence) => void;
 }
 
 /** The store's agent pool as the router uses it (see `PoolOps`). */
@@ -103,6 +105,8 @@ export class Router {
   private queue: ChatQueue = createQueue();
   private readonly excluded = new Map<string, string[]>();
   private readonly assignments = new Map<string, Assignment[]>();
+  /** Each agent's presence as last read from (or written to) the store, by lower-cased URI. */
+  private readonly storedPresence = new Map<string, Presence>();
   /** The largest load each agent ever had: what the capacity checks read. */
   private readonly peakLoad = new Map<string, number>();
 
@@ -232,8 +236,30 @@ export class Router {
 
   setPresence(uri: string, presence: Presence): AgentView {
     this.pool = setPresence(this.pool, uri, presence);
+    this.storedPresence.set(uri.toLowerCase(), presence);
+    this.opts.onPresence?.(uri, presence);
     this.pump();
     return this.agentView(uri);
+  }
+
+  /**
+   * Presence as stored (set by an operator through this or another instance, before or after a restart):
+   * each agent's stored presence that changed since the last look is taken. A change made here meanwhile
+   * (an agent set away after missed offers) stands until the stored one changes.
+   */
+  adoptStoredPresence(stored: Array<{ uri: string; presence: Presence }>): void {
+    let changed = false;
+    for (const { uri, presence } of stored) {
+      const key = uri.toLowerCase();
+      if (this.storedPresence.get(key) === presence) continue;
+      this.storedPresence.set(key, presence);
+      const agent = Object.values(this.pool.agents).find((a) => a.uri.toLowerCase() === key);
+      if (!agent || agent.presence === presence) continue;
+      this.pool = setPresence(this.pool, agent.uri, presence);
+      this.opts.logger.info({ agent: agent.uri, presence }, 'presence set elsewhere taken');
+      changed = true;
+    }
+    if (changed) this.pump();
   }
 
   /**

@@ -119,6 +119,7 @@ export interface Orchestrator {
 
 export function createOrchestrator(config: SaConfig, options: OrchestratorOptions = {}): Orchestrator {
   const clock = options.clock ?? systemClock;
+  let presenceWrites: Promise<void> = Promise.resolve();
   const logger = options.logger ?? createLogger(config.logLevel);
   // Filled in once the router exists: the gauges read it on each scrape.
   let router: Router | undefined;
@@ -180,6 +181,18 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     clock,
     logger: logger.child({ component: 'routing' }),
     send: (sessionId, event) => queueMicrotask(() => sessions?.deliver(sessionId, event)),
+    // Written in order, and awaited by a graceful stop.
+    onPresence: (uri, presence) => {
+      const opened = store;
+      if (!opened) return;
+      presenceWrites = presenceWrites.then(() =>
+        opened.pool.setPresence(uri, presence).then(
+          () => undefined,
+          (error: unknown) =>
+            storeLog.warn({ agent: uri, presence, error: String(error) }, 'presence not stored'),
+        ),
+      );
+    },
     // Several instances share one PostgreSQL: agent capacity is decided in it (see Router, `gate`).
     ...(config.store.databaseUrl
       ? {
@@ -304,13 +317,15 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
         onWarning: (message) => storeLog.warn(message),
       }));
     store = opened;
-    if (config.store.databaseUrl) {
-      // The shared agent pool: this instance's roster and capacity (the last instance started wins).
-      await opened.pool.syncRoster(
-        config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
-        { capacity: config.routing.capacity },
-      );
-    }
+    // The stored agent pool: this instance's roster and capacity (with several instances, the last one
+    // started wins); presence operators set is kept there, across restarts and instances.
+    await opened.pool.syncRoster(
+      config.agents.map((agent) => ({ ...agent, capacity: config.routing.capacity })),
+      { capacity: config.routing.capacity },
+    );
+    const adoptPresence = async () =>
+      router?.adoptStoredPresence(Object.values((await opened.pool.load()).agents));
+    await adoptPresence();
     try {
       storeLog.info(
         {
@@ -352,6 +367,8 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
           void reconcile(taken, { sessions: manager, client, logger: storeLog });
         }
         for (const id of await opened.inbox.owned(config.instanceId)) await manager.drainInbox(id);
+        // Presence an operator set through another instance.
+        if (config.store.databaseUrl) await adoptPresence();
       };
       let sweeping = false;
       timers.push(
@@ -417,6 +434,7 @@ export function createOrchestrator(config: SaConfig, options: OrchestratorOption
     await stopInbox?.().catch(() => {});
     stopInbox = undefined;
     await webhooks?.stop();
+    await presenceWrites;
     await manager.flush();
     manager.stop();
     if (persistence) {
