@@ -6,15 +6,47 @@
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import { sessionIdOfOperation } from '../../machines/chatSession/index.ts';
-import type { CallbackEvent } from '../../machines/events.ts';
+import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
 import type { Json, JsonObject } from '../store/index.ts';
+import { hrefKey } from '../wire/href.ts';
 import type { SessionPersistence } from './persistence.ts';
 import type { SessionRecord } from './sessionRecord.ts';
 import { transcribe } from './transcribe.ts';
 
 /** What sessionIdOfInvitation makes (callbackContexts and operationIds name sessions with it). */
 export const SESSION_ID = /^c[0-9a-f]{16}$/;
+
+/**
+ * A chat's id, from the customer's invitation: the same invitation names the same chat on every instance,
+ * so a redelivered invitation (the instance that took it died before answering) finds the chat it started
+ * in the store instead of starting a second one. Invitation and conversation hrefs carry the platform's
+ * GUIDs; 64 bits of their digest do not collide in practice.
+ */
+export function sessionIdOfInvitation(invitation: InvitationReceived): string {
+  const digest = createHash('sha256')
+    .update(`${hrefKey(invitation.invitationHref)}\n${hrefKey(invitation.conversationHref ?? '')}`)
+    .digest('hex');
+  return `c${digest.slice(0, 16)}`;
+}
+
+/**
+ * A callback for a chat this instance does not hold: a late message of an ended chat is kept in its stored
+ * transcript; anything else for a stored chat is recorded for its owner. False when no stored chat is named.
+ */
+export async function forStoredChat(
+  persistence: SessionPersistence,
+  opts: { logger: pino.Logger; clock: { now(): number } },
+  event: CallbackEvent,
+  wire: NormalisedEvent['wire'],
+  ctx: { callbackContext?: string },
+): Promise<boolean> {
+  return (
+    (event.type === 'callback.messageCompleted' &&
+      (await keepLateMessage(persistence, opts.logger, event, ctx, opts.clock.now()))) ||
+    forwardToOwner(persistence, opts.logger, event, wire, ctx)
+  );
+}
 
 /**
  * Records a callback for a chat this instance does not hold in that chat's inbox, when the store knows the

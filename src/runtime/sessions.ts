@@ -7,7 +7,6 @@
  * customer's invitation that no session owns starts a new one; anything else that no session owns is
  * logged and acknowledged without touching any state.
  */
-import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import { createActor, type SnapshotFrom } from 'xstate';
 import {
@@ -26,7 +25,7 @@ import { type ChatEventData, type ChatEvents, type ChatEventType, customerOf } f
 import type { Clock } from './clock.ts';
 import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
-import { drainInbox, forwardToOwner, keepLateMessage } from './inbox.ts';
+import { drainInbox, forStoredChat, forwardToOwner, sessionIdOfInvitation } from './inbox.ts';
 import { cloneLeft, leftMessageAtEnd, withLateLine } from './leftMessages.ts';
 import type { SessionPersistence } from './persistence.ts';
 import { holdingsOf, type PlatformHoldings } from './reconcile.ts';
@@ -85,19 +84,6 @@ export interface SessionManagerOptions {
   persistence?: SessionPersistence;
   /** With persistence: how long an ended session stays in memory; default {@link DEFAULT_ENDED_GRACE_MS}. */
   endedGraceMs?: number;
-}
-
-/**
- * A chat's id, from the customer's invitation: the same invitation names the same chat on every instance,
- * so a redelivered invitation (the instance that took it died before answering) finds the chat it started
- * in the store instead of starting a second one. Invitation and conversation hrefs carry the platform's
- * GUIDs; 64 bits of their digest do not collide in practice.
- */
-export function sessionIdOfInvitation(invitation: InvitationReceived): string {
-  const digest = createHash('sha256')
-    .update(`${hrefKey(invitation.invitationHref)}\n${hrefKey(invitation.conversationHref ?? '')}`)
-    .digest('hex');
-  return `c${digest.slice(0, 16)}`;
 }
 
 export class SessionManager {
@@ -170,13 +156,7 @@ export class SessionManager {
       }
       for (const listener of this.listeners) listener(event, session?.id);
       const persistence = this.opts.persistence;
-      if (
-        !session &&
-        persistence &&
-        ((event.type === 'callback.messageCompleted' &&
-          (await keepLateMessage(persistence, this.opts.logger, event, ctx, this.opts.clock.now()))) ||
-          (await forwardToOwner(persistence, this.opts.logger, event, wire, ctx)))
-      )
+      if (!session && persistence && (await forStoredChat(persistence, this.opts, event, wire, ctx)))
         continue;
       if (!session) {
         this.opts.logger.info(
