@@ -14,7 +14,7 @@ afterEach(async () => {
   store = undefined;
 });
 
-function changes(state: string, text: string, onCommit: () => void = () => {}): () => SessionChanges {
+function changes(state: string, text: string | null, onCommit: () => void = () => {}): () => SessionChanges {
   return () => ({
     write: {
       machineId: 'chatSession',
@@ -22,7 +22,7 @@ function changes(state: string, text: string, onCommit: () => void = () => {}): 
       snapshot: { status: 'active', value: state, context: {} } as never,
       deadlines: {},
     },
-    transcript: [{ key: `m:${text}`, at: 1_700_000_000_000, entry: { text } }],
+    transcript: text === null ? [] : [{ key: `m:${text}`, at: 1_700_000_000_000, entry: { text } }],
     effectsStarted: [],
     effectsFinished: [],
     committed: onCommit,
@@ -86,6 +86,52 @@ describe('SessionPersistence', () => {
     expect(saves.map((write) => write.snapshot !== undefined)).toEqual([false, true]);
     expect(await store.sessions.load('a')).toMatchObject({ state: 'bridged' });
     expect((await store.transcripts.read('a')).map((line) => line.key)).toEqual(['m:a1', 'm:a2', 'm:a3']);
+  }, 60_000);
+
+  it('writes nothing for a step that changed nothing, once its lease is checked; a lost lease fails it', async () => {
+    store = await openStore({ dataDir: ':memory:' });
+    let transactions = 0;
+    const counted: Store = {
+      ...store,
+      transaction: (fn) => {
+        transactions += 1;
+        return store!.transaction(fn);
+      },
+    };
+    const lost: string[] = [];
+    const persistence = new SessionPersistence({
+      store: counted,
+      owner: 'me',
+      logger: silentLogger,
+      onLeaseLost: (id) => lost.push(id),
+    });
+    persistence.schedule('a', changes('waiting', 'a1'));
+    await persistence.flushed('a');
+    const before = (await store.sessions.load('a'))!.updatedAt;
+    // The same state, nothing else: acknowledged without a transaction (the store holds it already).
+    let committed = false;
+    persistence.schedule(
+      'a',
+      changes('waiting', null, () => {
+        committed = true;
+      }),
+    );
+    await persistence.flushed('a');
+    expect(committed).toBe(true);
+    expect(transactions).toBe(1);
+    expect((await store.sessions.load('a'))!.updatedAt).toBe(before);
+    // A transcript line is a change: written.
+    persistence.schedule('a', changes('waiting', 'a2'));
+    await persistence.flushed('a');
+    expect(transactions).toBe(2);
+    expect((await store.transcripts.read('a')).map((line) => line.key)).toEqual(['m:a1', 'm:a2']);
+    // Taken over by another instance: even a step that changed nothing fails, as its write would have.
+    await store.leases.release(persistence.leaseOf('a')!);
+    expect(await store.leases.acquire('a', 'other')).toMatchObject({ generation: 2 });
+    persistence.schedule('a', changes('waiting', null));
+    await expect(persistence.flushed('a')).rejects.toBeInstanceOf(PersistenceError);
+    expect(lost).toEqual(['a']);
+    expect(transactions).toBe(2);
   }, 60_000);
 
   it('fails only the session whose lease was taken over; the others in its batch are written', async () => {

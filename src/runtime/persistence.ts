@@ -11,8 +11,12 @@
  * lost lease) is not another's.
  *
  * What is unchanged since the last commit is not sent again: a write whose snapshot (or summary) is the one
- * committed last leaves it out, and the store keeps the stored one. The write itself (fence, deadlines,
- * everything else) still happens, and before the same effects and answers.
+ * committed last leaves it out, and the store keeps the stored one. A write that would change nothing at
+ * all (snapshot, summary, deadlines and outcome as committed; no transcript lines, effects, left message
+ * or other writes: a callback the session ignored) is not written: the store holds that state already.
+ * Only its lease is checked, with one read: if it was lost, the session is dropped and the step fails
+ * (its callback is answered 503), exactly as the write would have; if it is held, the state the step
+ * acknowledges is the committed one.
  *
  * Each write is fenced by the session's lease: when another instance has taken the session over, the write
  * is refused and the session is handed to `onLeaseLost` (the caller drops its copy).
@@ -22,6 +26,7 @@ import type pino from 'pino';
 import {
   type Json,
   type JsonObject,
+  jsonTextOnce,
   type Lease,
   LeaseLostError,
   type SessionWrite,
@@ -65,8 +70,8 @@ interface Slot {
   build?: () => SessionChanges;
   /** The last write's failure, until a later write succeeds. */
   failure?: PersistenceError;
-  /** Digests of the snapshot's and the summary's JSON as last committed (what the store holds). */
-  committed?: { snapshot: string; summary: string | undefined };
+  /** What the store holds of the session as last committed: see {@link Digests}. */
+  committed?: Digests;
 }
 
 export interface PersistenceOptions {
@@ -79,11 +84,29 @@ export interface PersistenceOptions {
 }
 
 /**
- * SHA-256 of a value's JSON: what a slot keeps of its last committed snapshot (32 bytes, not the 3-10 KB
- * of JSON, for every live session).
+ * SHA-256 of a JSON text: what a slot keeps of its last committed snapshot (32 bytes, not the 3-10 KB of
+ * JSON, for every live session).
  */
-function digest(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64');
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+/** Digests of a write's snapshot and summary JSON, and its other session columns as JSON (small). */
+interface Digests {
+  snapshot: string;
+  /** Undefined: the write leaves the summary as stored. */
+  summary: string | undefined;
+  /** Machine id and version, outcome, deadlines. */
+  rest: string;
+}
+
+function digestsOf(write: SessionWrite): Digests {
+  // Serialised once: the store reuses these texts for the same objects (jsonTextOnce).
+  return {
+    snapshot: digest(jsonTextOnce(write.snapshot, 'the snapshot')),
+    summary: write.summary === undefined ? undefined : digest(jsonTextOnce(write.summary, 'the summary')),
+    rest: JSON.stringify([write.machineId, write.machineVersion, write.outcome ?? null, write.deadlines]),
+  };
 }
 
 /** One session's part of a batch. */
@@ -91,8 +114,25 @@ interface Part {
   sessionId: string;
   slot: Slot;
   changes: SessionChanges;
-  /** Digests of the JSON of the snapshot and summary this write carries (the store's once it commits). */
-  written: { snapshot: string; summary: string | undefined };
+  /** What this write carries (the store's once it commits). */
+  written: Digests;
+}
+
+/** Nothing in the part that the store does not hold already (see the module comment). */
+function changesNothing({ slot, changes, written }: Part): boolean {
+  const before = slot.committed;
+  return (
+    slot.lease !== undefined &&
+    before !== undefined &&
+    written.snapshot === before.snapshot &&
+    (written.summary === undefined || written.summary === before.summary) &&
+    written.rest === before.rest &&
+    changes.transcript.length === 0 &&
+    changes.effectsStarted.length === 0 &&
+    changes.effectsFinished.length === 0 &&
+    changes.leftMessage === undefined &&
+    (changes.extra?.length ?? 0) === 0
+  );
 }
 
 export class SessionPersistence {
@@ -148,26 +188,24 @@ export class SessionPersistence {
     return batch;
   }
 
-  /** Writes every session that is due: one transaction for all of them (never rejects). */
+  /**
+   * Writes every session that is due: one transaction for all of them (never rejects). Sessions whose
+   * write would change nothing only have their lease checked.
+   */
   private async writeDue(): Promise<void> {
     const parts: Part[] = [];
+    const idle: Part[] = [];
     for (const sessionId of this.due) {
       const slot = this.slots.get(sessionId);
       if (!slot) continue;
       slot.queued = false;
       const changes = slot.build?.();
       if (!changes) continue;
-      parts.push({
-        sessionId,
-        slot,
-        changes,
-        written: {
-          snapshot: digest(changes.write.snapshot),
-          summary: changes.write.summary === undefined ? undefined : digest(changes.write.summary),
-        },
-      });
+      const part = { sessionId, slot, changes, written: digestsOf(changes.write) };
+      (changesNothing(part) ? idle : parts).push(part);
     }
     this.due.clear();
+    if (idle.length > 0) await this.confirm(idle);
     if (parts.length === 1) return this.writeOne(parts[0]!);
     if (parts.length === 0) return;
     let leases: Lease[];
@@ -271,11 +309,39 @@ export class SessionPersistence {
   private committed({ slot, changes, written }: Part, lease: Lease): void {
     slot.lease = lease;
     slot.failure = undefined;
-    slot.committed = {
-      snapshot: written.snapshot,
-      summary: written.summary ?? slot.committed?.summary,
-    };
+    slot.committed = { ...written, summary: written.summary ?? slot.committed?.summary };
     changes.committed();
+  }
+
+  /**
+   * Sessions whose write would change nothing: the store holds their state already, so each counts as
+   * committed if its lease is still held (one read for all of them), and as lost if not, as its write
+   * would have been refused.
+   */
+  private async confirm(parts: Part[]): Promise<void> {
+    let held: Set<string>;
+    try {
+      held = await this.store.leases.check(parts.map((part) => part.slot.lease!));
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      for (const { sessionId, slot } of parts) {
+        this.opts.logger.error({ sessionId, error: message }, 'session lease not checked');
+        slot.failure = new PersistenceError(`session ${sessionId} could not be checked: ${message}`, {
+          cause: error,
+        });
+      }
+      return;
+    }
+    for (const part of parts) {
+      if (held.has(part.sessionId)) {
+        this.committed(part, part.slot.lease!);
+        continue;
+      }
+      this.lost(part.sessionId);
+      part.slot.failure = new PersistenceError(
+        `session ${part.sessionId} was taken over by another instance`,
+      );
+    }
   }
 
   /** One session's write in a transaction of its own; a failure is recorded on its slot. */

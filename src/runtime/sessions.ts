@@ -344,12 +344,20 @@ export class SessionManager {
     await persistence.flushed(sessionId);
   }
 
-  /** A side effect ended; written with the session's next step. */
+  /**
+   * A side effect ended; written with the session's next step. The machine takes the effect's result a few
+   * promise jobs later, and the write of that step carries this record too; it is written on its own only
+   * if no write took it by the end of this turn of the event loop (an effect whose result no step takes).
+   */
   afterEffect(sessionId: string, operationId: string, end: FinishedEffect['end']): void {
     const record = this.sessions.get(sessionId);
     if (!record || !this.opts.persistence) return;
-    record.unsaved.finished.push({ operationId, end });
-    this.persist(record);
+    const finished = { operationId, end };
+    record.unsaved.finished.push(finished);
+    setImmediate(() => {
+      if (this.sessions.get(sessionId) === record && record.unsaved.finished.includes(finished))
+        this.persist(record);
+    });
   }
 
   // ── resuming ───────────────────────────────────────────────────────────────────────────────────────

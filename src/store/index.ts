@@ -3,6 +3,7 @@
  * messages, the agent pool and queue, the inbox and the webhook outbox; PGlite or PostgreSQL. See store.ts.
  */
 export { LeaseLostError, StoreInputError, type StoreSetting, StoreSetupError } from './errors.ts';
+export { jsonTextOnce } from './json.ts';
 export { knownMigrations } from './migrate.ts';
 export { type OpenStoreOptions, openStore } from './open.ts';
 export {

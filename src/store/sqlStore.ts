@@ -29,7 +29,9 @@ export function createSqlStore(
     sql: paramsCleaned(engine),
     atomic: (fn) => engine.transaction((sql) => fn(paramsCleaned(sql), new Set())),
   };
-  const ops = makeOps(top, options);
+  // One connection runs every PGlite transaction: its fences need no row locks (see opsContext).
+  const locks = { rowLocks: engine.kind !== 'pglite' };
+  const ops = makeOps(top, options, locks);
   return {
     ...ops,
     engine: engine.kind,
@@ -39,7 +41,7 @@ export function createSqlStore(
       return engine.transaction((raw) => {
         const sql = paramsCleaned(raw);
         const fenced = new Set<string>();
-        return fn(makeOps({ sql, atomic: (inner) => inner(sql, fenced) }, options));
+        return fn(makeOps({ sql, atomic: (inner) => inner(sql, fenced) }, options, locks));
       });
     },
     async onInbox(owner, handler) {
@@ -69,8 +71,8 @@ function paramsCleaned(sql: Sql): Sql {
   };
 }
 
-function makeOps(run: Runner, options: SqlStoreOptions): StoreOps {
-  const context = opsContext(run, options);
+function makeOps(run: Runner, options: SqlStoreOptions, locks: { rowLocks: boolean }): StoreOps {
+  const context = opsContext(run, options, locks);
   return {
     sessions: sessionOps(context),
     leases: leaseOps(context),

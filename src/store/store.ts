@@ -145,6 +145,11 @@ export interface LeaseOps {
   renew(owner: string): Promise<Lease[]>;
   /** Gives the session up so another instance can take it at once. False if the lease was already lost. */
   release(lease: Lease): Promise<boolean>;
+  /**
+   * Of `leases`, the session ids whose lease is still held as given (same owner and generation): one read,
+   * no write. What a fenced write would find, had it run at this moment.
+   */
+  check(leases: readonly Lease[]): Promise<Set<string>>;
   /** Gives up every lease `owner` holds (graceful stop); returns how many. */
   releaseAll(owner: string): Promise<number>;
   /**

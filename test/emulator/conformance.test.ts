@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_TENANT } from '../../src/config/tenant.ts';
+import { Poster } from '../../src/emulator/post.ts';
 import { silentLogger } from '../../src/runtime/logger.ts';
 import { type RunningStack, startStack } from '../../src/stack/index.ts';
 import { findEmbeddedOne, findLink, type Resource } from '../../src/wire/hal.ts';
@@ -162,6 +163,8 @@ let stack: RunningStack;
 let sa: SaClient | undefined;
 let customer: AnonCustomer | undefined;
 const realFetch = globalThis.fetch;
+// The emulator POSTs its callbacks with node:http (Poster), the SA makes its requests with fetch: both recorded.
+const realPost = Poster.prototype.post;
 const recorded: Recorded[] = [];
 const resources = new Map<ResourceKey, { status: number; body: Resource }>();
 
@@ -252,6 +255,11 @@ describe.skipIf(!FIXTURES_PRESENT)('emulator conformance with the captured paylo
       }
       return realFetch(input, init);
     }) as typeof fetch;
+    Poster.prototype.post = async function (this: Poster, url, init) {
+      recorded.push({ url, method: 'POST', body: init.body });
+      await snapshotDisconnectedMessaging(url, init.body);
+      return realPost.call(this, url, init);
+    };
     stack = await startStack({ logger: silentLogger, emulatorConfig: { heartbeatIntervalMs: 200 } });
 
     // Resources, as the SA reads them.
@@ -300,6 +308,7 @@ describe.skipIf(!FIXTURES_PRESENT)('emulator conformance with the captured paylo
     await customer?.close();
     await stack?.close();
     globalThis.fetch = realFetch;
+    Poster.prototype.post = realPost;
   });
 
   it('accounts for every captured fixture in exactly one list', () => {

@@ -594,6 +594,12 @@ export function storeContract(h: StoreHarness): void {
       expect(b).toMatchObject({ owner: 'B', generation: 2 });
       expect(await store.leases.release(a)).toBe(false);
       expect(await store.leases.acquire(uid('missing'), 'A')).toBeNull();
+      // check: what a fenced write would find now, without writing.
+      const unknown = { ...a, sessionId: uid('missing') };
+      expect(await store.leases.check([a, unknown])).toEqual(new Set());
+      expect(await peer.leases.check([b as Lease, unknown])).toEqual(new Set([a.sessionId]));
+      expect(await store.leases.check([{ ...(b as Lease), owner: 'A' }])).toEqual(new Set());
+      expect(await store.leases.check([])).toEqual(new Set());
       expect(await peer.leases.releaseAll('B')).toBe(1);
       expect(await store.sessions.load(a.sessionId)).toMatchObject({ lease: { owner: null, generation: 2 } });
     });

@@ -42,6 +42,24 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
       return rows.length > 0;
     },
 
+    async check(leases) {
+      for (const lease of leases) checkLease(lease);
+      if (leases.length === 0) return new Set();
+      const rows = await sql.query<{ session_id: string; owner: string | null; generation: string }>(
+        `SELECT session_id, owner, generation::text AS generation FROM session_leases
+         WHERE session_id = ANY($1::text[])`,
+        [leases.map((lease) => lease.sessionId)],
+      );
+      const held = new Set<string>();
+      const asked = new Map(leases.map((lease) => [lease.sessionId, lease]));
+      for (const row of rows) {
+        const lease = asked.get(row.session_id);
+        if (lease && row.owner === lease.owner && Number(row.generation) === lease.generation)
+          held.add(row.session_id);
+      }
+      return held;
+    },
+
     async releaseAll(owner) {
       checkId(owner, 'owner');
       const rows = await sql.query(

@@ -33,7 +33,7 @@ export function sessionOps({
   options,
   now,
   leaseExpiry,
-  fenced,
+  fencedWrite,
 }: OpsContext): StoreOps['sessions'] {
   return {
     async create(owner, sessionId, write) {
@@ -75,15 +75,18 @@ export function sessionOps({
 
     async save(lease, write) {
       const w = sessionColumns(lease.sessionId, write);
-      await fenced(lease, (tx) =>
+      // The lease is checked (and locked) by the UPDATE itself: see OpsContext.fencedWrite.
+      await fencedWrite(lease, (tx, lock) =>
         tx.query(
-          `UPDATE sessions SET machine_id = $2, machine_version = $3,
+          `WITH fence AS (SELECT 1 FROM session_leases
+             WHERE session_id = $1 AND owner = $12 AND generation = $13 ${lock})
+           UPDATE sessions SET machine_id = $2, machine_version = $3,
              snapshot = COALESCE($4::jsonb, snapshot), state = COALESCE($5, state),
              status = COALESCE($6, status), outcome = COALESCE($7, outcome), summary = COALESCE($8::jsonb, summary),
              deadlines = $9::jsonb, next_deadline_at = $10::timestamptz, updated_at = $11::timestamptz,
              ended_at = CASE WHEN COALESCE($6::text, status) = 'active' THEN NULL
                ELSE COALESCE(ended_at, $11::timestamptz) END
-           WHERE id = $1`,
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM fence) RETURNING id`,
           [
             lease.sessionId,
             w.machineId,
@@ -96,6 +99,8 @@ export function sessionOps({
             w.deadlines,
             w.nextDeadline,
             now(),
+            lease.owner,
+            lease.generation,
           ],
         ),
       );
