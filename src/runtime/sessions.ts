@@ -141,8 +141,7 @@ export class SessionManager {
       }
       let session = this.route(event, ctx.callbackContext);
       if (!session && event.type === 'callback.invitationReceived') {
-        // Stored already (another instance, or before a restart, took this invitation and died before
-        // answering it): recorded for that chat, not started twice.
+        // A chat stored already for this invitation (its taker died before answering) is not started twice.
         const id = sessionIdOfInvitation(event);
         const persistence = this.opts.persistence;
         if (
@@ -344,11 +343,7 @@ export class SessionManager {
     await persistence.flushed(sessionId);
   }
 
-  /**
-   * A side effect ended; written with the session's next step. The machine takes the effect's result a few
-   * promise jobs later, and the write of that step carries this record too; it is written on its own only
-   * if no write took it by the end of this turn of the event loop (an effect whose result no step takes).
-   */
+  /** A side effect ended: written with the step taking its result, or alone at the end of this event-loop turn. */
   afterEffect(sessionId: string, operationId: string, end: FinishedEffect['end']): void {
     const record = this.sessions.get(sessionId);
     if (!record || !this.opts.persistence) return;
