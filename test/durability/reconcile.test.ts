@@ -34,8 +34,13 @@ it('a chat whose customer left while the SA was down, unannounced, ends once the
     customer = await AnonCustomer.start(stack.url, { name: 'Reconcile Customer' });
     const welcome = await customer.waitForMessage(() => true, 30_000);
     await customer.waitForMessage((m) => m.from !== welcome.from, 30_000);
-    const [before] = await allSessions(stack.url);
-    expect(before?.state).toBe('agentsJoined');
+    // The agent's greeting reaches the customer through the meeting's bridge, perhaps before the SA has
+    // handled the meeting's news of the agent joining: wait for the SA to be there too.
+    const [before] = await eventually(
+      () => allSessions(stack.url),
+      (rows) => expect(rows[0]?.state).toBe('agentsJoined'),
+      { timeout: 10_000, interval: 100 },
+    );
 
     await sa.kill();
     await customer.leave();

@@ -56,7 +56,18 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     kind: 'postgres',
     location,
     setting: 'DATABASE_URL',
-    query: sqlOf(pool).query,
+    // A statement on its own is its own transaction: one that lost a deadlock (say, to the backend of a killed
+    // instance still finishing its statement) or a serialization conflict was rolled back whole; run it again.
+    async query<R>(text: string, params?: readonly unknown[]) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await sqlOf(pool).query<R>(text, params);
+        } catch (error) {
+          if (attempt < RETRIES && RETRYABLE.has(sqlState(error) ?? '')) continue;
+          throw error;
+        }
+      }
+    },
     async transaction(fn) {
       for (let attempt = 1; ; attempt++) {
         const client = await pool.connect();
