@@ -113,7 +113,12 @@ export interface ChatOutcome {
 export async function chat(
   saUrl: string,
   name: string,
-  opts: { leaver?: boolean; waitMs?: number } = {},
+  opts: {
+    leaver?: boolean;
+    waitMs?: number;
+    /** Awaited before the customer leaves (after their answers), e.g. until the SA has seen the agent join. */
+    beforeLeave?: () => Promise<void>;
+  } = {},
 ): Promise<ChatOutcome> {
   const waitMs = opts.waitMs ?? 90_000;
   const outcome: ChatOutcome = { name, leaver: opts.leaver ?? false, sent: [] };
@@ -150,6 +155,7 @@ export async function chat(
       outcome.sent.push(question);
       await message((m) => m.from === greeting.from && m.text === `You said: "${question}"`);
     }
+    await opts.beforeLeave?.();
     await c.leave();
   } catch (error) {
     outcome.error = error instanceof Error ? error.message : String(error);
