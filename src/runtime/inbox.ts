@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
+import type { ChatSessionEmitted } from '../../machines/chatSession/index.ts';
 import { sessionIdOfOperation } from '../../machines/chatSession/index.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
@@ -77,6 +78,21 @@ export async function forwardToOwner(
   return true;
 }
 
+/** A message callback that came after its chat ended, as the chat would have emitted it (a conference line). */
+export function lateMessage(
+  event: Extract<CallbackEvent, { type: 'callback.messageCompleted' }>,
+): Extract<ChatSessionEmitted, { type: 'chat.message' }> {
+  return {
+    type: 'chat.message',
+    direction: event.direction,
+    leg: 'conference',
+    messageHref: event.messageHref,
+    ...(event.text !== undefined ? { text: event.text } : {}),
+    ...(event.html !== undefined ? { html: event.html } : {}),
+    ...(event.sender?.name ? { from: event.sender.name } : {}),
+  };
+}
+
 /**
  * A customer's or agent's message that reached this instance after its chat ended and left memory (the
  * platform delivered it late, across a restart): appended to the stored chat's transcript, once. False
@@ -94,19 +110,7 @@ export async function keepLateMessage(
   if (!sessionId || !SESSION_ID.test(sessionId) || event.direction !== 'Incoming') return false;
   const log = logger.child({ sessionId });
   const holder = { transcript: [], participants: new Map(), seenMessages: new Set<string>(), log };
-  const line = transcribe(
-    holder,
-    {
-      type: 'chat.message',
-      direction: event.direction,
-      leg: 'conference',
-      messageHref: event.messageHref,
-      ...(event.text !== undefined ? { text: event.text } : {}),
-      ...(event.html !== undefined ? { html: event.html } : {}),
-      ...(event.sender?.name ? { from: event.sender.name } : {}),
-    },
-    event.timestamp ?? new Date(now).toISOString(),
-  );
+  const line = transcribe(holder, lateMessage(event), event.timestamp ?? new Date(now).toISOString());
   if (!line) return false;
   const kept = await persistence.store.transcripts.appendLate(sessionId, {
     key: line.key,

@@ -25,7 +25,7 @@ import { type ChatEventData, type ChatEvents, type ChatEventType, customerOf } f
 import type { Clock } from './clock.ts';
 import { syncTimers, watchChildren } from './deadlines.ts';
 import type { ProvidedChatSession } from './effects.ts';
-import { drainInbox, forStoredChat, forwardToOwner, sessionIdOfInvitation } from './inbox.ts';
+import { drainInbox, forStoredChat, forwardToOwner, lateMessage, sessionIdOfInvitation } from './inbox.ts';
 import { cloneLeft, leftMessageAtEnd, withLateLine } from './leftMessages.ts';
 import type { SessionPersistence } from './persistence.ts';
 import { holdingsOf, type PlatformHoldings } from './reconcile.ts';
@@ -649,15 +649,7 @@ export class SessionManager {
   ): void {
     const { context } = record.actor.getSnapshot();
     const before = record.transcript.length;
-    this.record(record, {
-      type: 'chat.message',
-      direction: event.direction,
-      leg: 'conference',
-      messageHref: event.messageHref,
-      ...(event.text !== undefined ? { text: event.text } : {}),
-      ...(event.html !== undefined ? { html: event.html } : {}),
-      ...(event.sender?.name ? { from: event.sender.name } : {}),
-    });
+    this.record(record, lateMessage(event));
     const entry = record.transcript[before];
     if (!entry || record.transcript.length === before) return;
     record.log.info({ operationId: event.operationId ?? null }, 'late message kept');
