@@ -6,8 +6,10 @@ import {
   type Assignment,
   DEFAULT_STRATEGY,
   formatDuration,
+  LIST_EVERY_AGENT_UP_TO,
   type SelectionRequest,
   selectAgent,
+  TOP_CANDIDATES,
 } from './select.ts';
 
 const T0 = Date.UTC(2026, 5, 1, 9, 0, 0);
@@ -295,6 +297,61 @@ describe('the assignment record', () => {
     const pool = deepFreeze({ ...demoPool(), rrCursor: 0 });
     expect(() => selectAgent(pool, 'round-robin', req())).not.toThrow();
     expect(pool.rrCursor).toBe(0);
+  });
+});
+
+describe('a large roster', () => {
+  // 40 agents: agent0–9 offline, agent10–19 busy, agent20–39 available, agent20 and agent21 full.
+  const uri = (i: number) => `sip:agent${i}@contoso.com`;
+  function largePool(): Pool {
+    let pool = createPool(
+      Array.from({ length: 40 }, (_, i) => ({
+        uri: uri(i),
+        name: `Agent ${i}`,
+        presence: i < 10 ? ('offline' as const) : i < 20 ? ('busy' as const) : ('available' as const),
+        capacity: 1,
+      })),
+    );
+    pool = history(pool, uri(20), T0 - 5_000);
+    pool = history(pool, uri(21), T0 - 6_000);
+    // The others idle 1s (agent22) to 18s (agent39): agent39 has been idle longest.
+    for (let i = 22; i < 40; i++) pool = history(pool, uri(i), T0 - 100_000, T0 - (i - 21) * 1_000);
+    return pool;
+  }
+
+  it('lists the best-ranked eligible agents, winner first, and counts the others by reason', () => {
+    const { assignment } = selectAgent(largePool(), 'longest-idle', req({ exclude: [uri(25)] }));
+    expect(assignment.winner).toBe(uri(39));
+    expect(assignment.candidates.map((c) => c.uri)).toEqual([uri(39), uri(38), uri(37), uri(36), uri(35)]);
+    expect(assignment.candidates.length).toBe(TOP_CANDIDATES);
+    expect(assignment.candidates[0]).toEqual({
+      uri: uri(39),
+      eligible: true,
+      reason: 'available, load 0/1, idle 18s',
+      score: 18_000,
+    });
+    expect(assignment.others).toEqual({
+      count: 35,
+      reasons: { offline: 10, busy: 10, 'at capacity': 2, 'already tried': 1, eligible: 12 },
+    });
+    expect(JSON.parse(JSON.stringify(assignment))).toEqual(assignment);
+  });
+
+  it('names the first agents and counts the rest when nobody can take the chat', () => {
+    let pool = largePool();
+    for (let i = 20; i < 40; i++) pool = setPresence(pool, uri(i), 'away');
+    const { assignment } = selectAgent(pool, 'longest-idle', req());
+    expect(assignment.winner).toBeNull();
+    expect(assignment.candidates).toEqual([]);
+    expect(assignment.others).toEqual({ count: 40, reasons: { offline: 10, busy: 10, away: 20 } });
+    const named = Array.from({ length: LIST_EVERY_AGENT_UP_TO }, (_, i) => `${uri(i)} offline`).join('; ');
+    expect(assignment.why).toBe(`nobody can take the chat: ${named}; and 30 more (10 busy, 20 away)`);
+  });
+
+  it('lists every agent up to LIST_EVERY_AGENT_UP_TO, with no others', () => {
+    const { assignment } = selectAgent(demoPool(), 'longest-idle', req());
+    expect(assignment.candidates.length).toBe(3);
+    expect(assignment).not.toHaveProperty('others');
   });
 });
 

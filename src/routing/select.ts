@@ -36,11 +36,29 @@ export interface Assignment {
   strategy: Strategy;
   at: number;
   topic?: string;
-  /** Every agent of the roster, in roster order. */
+  /**
+   * Every agent of the roster, in roster order, when it has at most LIST_EVERY_AGENT_UP_TO agents; for a
+   * larger roster the TOP_CANDIDATES best-ranked eligible agents, winner first (the rest are counted in
+   * `others`). A chat's record stays the same size however large the centre grows.
+   */
   candidates: CandidateScore[];
+  /** Only for a roster larger than LIST_EVERY_AGENT_UP_TO: the agents not listed, counted by reason. */
+  others?: OtherCandidates;
   winner: string | null;
   why: string;
 }
+
+/** The agents a large roster's assignment does not list: how many, and how many for each reason. */
+export interface OtherCandidates {
+  count: number;
+  /** Reason → agents, e.g. `{ "eligible": 30, "busy": 12, "at capacity": 40, "already tried": 1 }`. */
+  reasons: Record<string, number>;
+}
+
+/** Rosters up to this many agents have every agent in an assignment's candidates. */
+export const LIST_EVERY_AGENT_UP_TO = 10;
+/** How many eligible agents, best first, a larger roster's assignment lists. */
+export const TOP_CANDIDATES = 5;
 
 export interface SelectOptions {
   /** Under `skills`, when nobody with the topic's skill can take the chat, take any eligible agent. Default true. */
@@ -86,6 +104,7 @@ export function selectAgent(
   const skilled = needsSkill ? open.filter((r) => r.hasSkill) : open;
   const fellBack = needsSkill && skilled.length === 0 && open.length > 0 && fallbackAllowed;
   const eligible = fellBack ? open : skilled;
+  const isEligible = new Set(eligible);
 
   const n = rows.length;
   const start = n === 0 ? 0 : (((pool.rrCursor + 1) % n) + n) % n;
@@ -100,22 +119,26 @@ export function selectAgent(
   );
   const winner = ranked[0];
 
-  const candidates: CandidateScore[] = rows.map((r) => {
+  const scored = (r: Row): CandidateScore => {
     if (r.blocked !== null) return { uri: r.agent.uri, eligible: false, reason: r.blocked, score: null };
-    if (!eligible.includes(r)) {
+    if (!isEligible.has(r)) {
       return { uri: r.agent.uri, eligible: false, reason: `lacks skill ${topic}`, score: null };
     }
     const parts = [`available, load ${load(r.agent)}/${r.agent.capacity}`];
     parts.push(strategy === 'round-robin' ? `turn ${turn(r) + 1}` : idleText(r.agent, now));
     if (needsSkill) parts.push(r.hasSkill ? `has skill ${topic}` : `lacks skill ${topic} (fallback)`);
     return { uri: r.agent.uri, eligible: true, reason: parts.join(', '), score: score(r) };
-  });
+  };
+  const everyone = n <= LIST_EVERY_AGENT_UP_TO;
+  const listed = everyone ? rows : ranked.slice(0, TOP_CANDIDATES);
+  const candidates = listed.map(scored);
+  const others = everyone ? undefined : countOthers(rows, new Set(listed), isEligible, topic);
 
   let why: string;
   if (n === 0) {
     why = 'nobody can take the chat: the roster is empty';
   } else if (!winner) {
-    const list = rows.map((r, i) => `${r.agent.uri} ${candidates[i]?.reason}`).join('; ');
+    const list = reasonsList(rows, isEligible, topic);
     why = needsSkill
       ? `nobody with skill ${topic} can take the chat${fallbackAllowed ? ' and nobody else can either' : ' (fallback to other agents is off)'}: ${list}`
       : `nobody can take the chat: ${list}`;
@@ -149,11 +172,47 @@ export function selectAgent(
     at: now,
     ...(topic === undefined ? {} : { topic }),
     candidates,
+    ...(others ? { others } : {}),
     winner: winner ? winner.agent.uri : null,
     why,
   };
   const next = strategy === 'round-robin' && winner ? { ...pool, rrCursor: winner.index } : pool;
   return { assignment, pool: next };
+}
+
+/** Why each agent cannot take the chat (nobody can), the first LIST_EVERY_AGENT_UP_TO by name, the rest counted. */
+function reasonsList(rows: Row[], eligible: Set<Row>, topic: string | undefined): string {
+  const why = (r: Row) => r.blocked ?? (eligible.has(r) ? 'available' : `lacks skill ${topic}`);
+  const named = rows.slice(0, LIST_EVERY_AGENT_UP_TO).map((r) => `${r.agent.uri} ${why(r)}`);
+  if (rows.length <= LIST_EVERY_AGENT_UP_TO) return named.join('; ');
+  const rest = countOthers(rows, new Set(rows.slice(0, LIST_EVERY_AGENT_UP_TO)), eligible, topic);
+  const counts = Object.entries(rest.reasons).map(([reason, count]) => `${count} ${reason}`);
+  return `${named.join('; ')}; and ${rest.count} more (${counts.join(', ')})`;
+}
+
+/** The agents of `rows` not in `listed`, counted by reason (`at capacity 3/3` counts as `at capacity`). */
+function countOthers(
+  rows: Row[],
+  listed: Set<Row>,
+  eligible: Set<Row>,
+  topic: string | undefined,
+): OtherCandidates {
+  const reasons: Record<string, number> = {};
+  let count = 0;
+  for (const r of rows) {
+    if (listed.has(r)) continue;
+    count += 1;
+    const reason =
+      r.blocked === null
+        ? eligible.has(r)
+          ? 'eligible'
+          : `lacks skill ${topic}`
+        : r.blocked.startsWith('at capacity')
+          ? 'at capacity'
+          : r.blocked;
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+  }
+  return { count, reasons };
 }
 
 /** Whether the agent could take this chat if it has the right skill; the reason when it cannot. */
