@@ -11,7 +11,8 @@
  * and `failed` is the platform's fault (an API error after the retries, an invitation that failed for any
  * reason other than a decline or a ring-out), which never counts against the agent.
  */
-import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import { assertEvent, enqueueActions, fromPromise, setup } from 'xstate';
+import { assign } from './assign.ts';
 import { backoffDelay, retryWhenDue } from './backoff.ts';
 import type { AddBridgedParticipantInput, AddParticipantInput, AgentCandidate } from './effects.ts';
 import type { Href, InvitationCompleted, ParticipantChanged } from './events.ts';
@@ -132,7 +133,7 @@ const offer = setup({
     replayDeferred: enqueueActions(({ context, enqueue }) => {
       if (!context.deferred?.length) return;
       const deferred = context.deferred;
-      enqueue.assign({ deferred: [] });
+      enqueue(assign({ deferred: [] }));
       for (const event of deferred) enqueue.raise(event);
     }),
     noteInvitationFailure: assign({

@@ -81,9 +81,46 @@ function isAtomic(machine: AnyStateMachine, id: string): boolean {
   return node.type === 'atomic' || node.type === 'final';
 }
 
+/**
+ * Per machine: a state value (as JSON) → its atomic state ids. A machine has few state values, and the
+ * runtime asks on every snapshot change of every session, so each is worked out from the definition once.
+ */
+const atomicIdsCache = new WeakMap<AnyStateMachine, Map<string, readonly string[]>>();
+/** More distinct state values than this (a machine with many parallel regions) are not cached. */
+const CACHE_LIMIT = 4096;
+
 /** The atomic states active in a state value, as ids in document order. */
 export function atomicStateIds(machine: AnyStateMachine, stateValue: StateValue): string[] {
-  return activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id));
+  let cache = atomicIdsCache.get(machine);
+  if (!cache) {
+    cache = new Map();
+    atomicIdsCache.set(machine, cache);
+  }
+  const key = typeof stateValue === 'string' ? stateValue : JSON.stringify(stateValue);
+  let ids = cache.get(key);
+  if (!ids) {
+    ids = activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id));
+    if (cache.size < CACHE_LIMIT) cache.set(key, ids);
+  }
+  return ids.slice();
+}
+
+/** Per machine: a state id → the same id without the machine's own id in front (one string per state). */
+const localIds = new WeakMap<AnyStateMachine, Map<string, string>>();
+
+/** `chatSession.invited.starting` → `invited.starting`: a state id as the history and the logs show it. */
+export function localStateId(machine: AnyStateMachine, id: string): string {
+  let ids = localIds.get(machine);
+  if (!ids) {
+    ids = new Map();
+    localIds.set(machine, ids);
+  }
+  let local = ids.get(id);
+  if (local === undefined) {
+    local = id.startsWith(`${machine.id}.`) ? id.slice(machine.id.length + 1) : id;
+    if (ids.size < CACHE_LIMIT) ids.set(id, local);
+  }
+  return local;
 }
 
 /** The atomic states active in `value` that were not active in `previous`: what to append to the history. */

@@ -3,7 +3,7 @@
  * bridges it into the meeting, waits for the conversationBridge, then welcomes the customer on their own
  * leg and waits for the welcome's delivery.
  */
-import { assign } from 'xstate';
+import { assign } from '../assign.ts';
 import { isWelcome, operationIdFor, reasonText } from './context.ts';
 import {
   backoffState,

@@ -4,7 +4,8 @@
  * side: the customer (silence gets a warning, then the chat closes), the agents' replies (an unanswered
  * customer gets the agents a nudge), and staffing (operator requests, see ./staffing.ts).
  */
-import { assign, emit } from 'xstate';
+import { emit } from 'xstate';
+import { assign } from '../assign.ts';
 import { sameHref } from './context.ts';
 import { notifyThenGoOn } from './patterns.ts';
 import { chat } from './setup.ts';

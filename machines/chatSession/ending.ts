@@ -3,7 +3,7 @@
  * closed the chat) before an agent joined; or a step failed for good. Each releases what exists — the
  * apology or the decline, the customer's conversation, the meeting — and the chat ends `terminated`.
  */
-import { assign } from 'xstate';
+import { assign } from '../assign.ts';
 import { backoffState, recordApiError, retryOr, stepDeadline, teardownInput } from './patterns.ts';
 import { chat } from './setup.ts';
 

@@ -3,7 +3,7 @@
  * meeting and waits for it to come up (conferenced, its online meeting URI, its addParticipant and
  * addMessaging links). Outside business hours the invitation is declined and no meeting is created.
  */
-import { assign } from 'xstate';
+import { assign } from '../assign.ts';
 import { isAmbiguous, operationIdFor, reasonText } from './context.ts';
 import {
   backoffState,

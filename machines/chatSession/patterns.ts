@@ -3,7 +3,7 @@
  * the error it records), step deadlines, the meeting or the customer going away, "tell the customer, then
  * go on", copying a leg's messaging links, and what a teardown releases.
  */
-import { assign } from 'xstate';
+import { assign } from '../assign.ts';
 import { backoffDelay, clearRetryDeadline, retryWhenDue } from '../backoff.ts';
 import type { Outcome, TeardownInput } from '../effects.ts';
 import type { MessagingUpdated } from '../events.ts';

@@ -4,7 +4,8 @@
  * decline or a timeout go back to routing, which skips the agents already tried. Also where the chat
  * comes back to when the last agent leaves mid-chat.
  */
-import { assign, emit, enqueueActions, sendTo } from 'xstate';
+import { emit, enqueueActions, sendTo } from 'xstate';
+import { assign } from '../assign.ts';
 import { backoffDelay } from '../backoff.ts';
 import { operationIdFor } from './context.ts';
 import { backoffState, closeAbandons, conferenceEnded, customerLeaves, notifyThenGoOn } from './patterns.ts';

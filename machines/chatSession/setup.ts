@@ -3,8 +3,9 @@
  * runtime supplies with `machine.provide({ actors })`, and the agent offer), its named actions, guards and
  * delays. Every phase builds its states from `chat` (`chat.createStateConfig`), so they are all typed alike.
  */
-import { assertEvent, assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import { assertEvent, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import { type AgentOfferOutput, agentOfferMachine } from '../agentOffer.ts';
+import { assign } from '../assign.ts';
 import type {
   AcceptAndBridgeInput,
   AddMessagingInput,
@@ -162,7 +163,7 @@ export const chat = setup({
           relayed: true,
         });
       }
-      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
+      enqueue(assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined }));
     }),
     relayFailed: enqueueActions(({ context, event, enqueue }) => {
       enqueue.emit({
@@ -171,7 +172,7 @@ export const chat = setup({
         lines: context.relay?.length ?? 0,
         error: errorOf('relay', errorIn(event)),
       });
-      enqueue.assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined });
+      enqueue(assign({ relayed: context.relayed + (context.relay?.length ?? 0), relay: undefined }));
     }),
     /** The routing decision keeps how its offer ended and why (a platform fault is not the agent's). */
     noteOfferResult: assign(({ context, event }) => {
@@ -202,11 +203,11 @@ export const chat = setup({
         ...(output.bridgedParticipantHref ? { bridgedParticipantHref: output.bridgedParticipantHref } : {}),
       };
       if (staffing.purpose === 'monitor') {
-        enqueue.assign({ supervisors: [...context.supervisors, member], staffing: undefined });
+        enqueue(assign({ supervisors: [...context.supervisors, member], staffing: undefined }));
         return;
       }
       if (staffing.purpose === 'add') {
-        enqueue.assign({ joinedAgents: [...context.joinedAgents, member], staffing: undefined });
+        enqueue(assign({ joinedAgents: [...context.joinedAgents, member], staffing: undefined }));
         return;
       }
       // Transfer: the new agent takes over; the previous ones are shown out and freed.
@@ -217,16 +218,18 @@ export const chat = setup({
           agent: { uri: previous.uri, name: previous.name },
         });
       }
-      enqueue.assign({
-        joinedAgents: [member],
-        staffing: undefined,
-        ejecting: [
-          ...context.ejecting,
-          ...context.joinedAgents.flatMap((a) =>
-            [a.ejectHref, a.bridgedParticipantHref].filter((h): h is string => !!h),
-          ),
-        ],
-      });
+      enqueue(
+        assign({
+          joinedAgents: [member],
+          staffing: undefined,
+          ejecting: [
+            ...context.ejecting,
+            ...context.joinedAgents.flatMap((a) =>
+              [a.ejectHref, a.bridgedParticipantHref].filter((h): h is string => !!h),
+            ),
+          ],
+        }),
+      );
     }),
     takeQueueUpdate: assign(({ context, event }) => {
       assertEvent(event, 'queue.update');
@@ -276,7 +279,7 @@ export const chat = setup({
     replayDeferred: enqueueActions(({ context, enqueue }) => {
       if (!context.deferred?.length) return;
       const deferred = context.deferred;
-      enqueue.assign({ deferred: [] });
+      enqueue(assign({ deferred: [] }));
       for (const event of deferred) enqueue.raise(event);
     }),
     learnConference: assign(({ context, event }) => {

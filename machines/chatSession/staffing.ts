@@ -5,7 +5,8 @@
  * nothing of theirs) and may barge in (the filter turned to Disabled); agents who should not be there any
  * more are shown out.
  */
-import { assign, emit, sendTo } from 'xstate';
+import { emit, sendTo } from 'xstate';
+import { assign } from '../assign.ts';
 import { backoffState, retryOr } from './patterns.ts';
 import { chat } from './setup.ts';
 

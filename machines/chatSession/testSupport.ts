@@ -3,8 +3,9 @@
  * fails the ones a test asks to fail, moves a clock by hand and stands in for the router; and the
  * callbacks that walk a chat to the meeting, the bridge and the welcome.
  */
-import { type Actor, assign, createActor, fromPromise } from 'xstate';
+import { type Actor, createActor, fromPromise } from 'xstate';
 import { agentOfferMachine, type RemoveBridgedParticipantInput } from '../agentOffer.ts';
+import { assign } from '../assign.ts';
 import type { CallbackEvent } from '../events.ts';
 import {
   type AcceptAndBridgeInput,

@@ -17,7 +17,7 @@ import {
   sessionIdOfOperation,
 } from '../../machines/chatSession/index.ts';
 import type { CallbackEvent, InvitationReceived } from '../../machines/events.ts';
-import { enteredStates } from '../../machines/stateIds.ts';
+import { enteredStates, localStateId } from '../../machines/stateIds.ts';
 import type { NormalisedEvent } from '../callbacks/toEvents.ts';
 import type { JsonObject, Lease, SessionQuery } from '../store/index.ts';
 import { hrefKey } from '../wire/href.ts';
@@ -504,7 +504,7 @@ export class SessionManager {
     this.index(record, context.conference.conversationHref);
     // The atomic states this change entered (several when a parallel state is entered), in order.
     const entered = enteredStates(chatSessionMachine, record.lastValue, snapshot.value).map((id) =>
-      id.slice(chatSessionMachine.id.length + 1),
+      localStateId(chatSessionMachine, id),
     );
     record.lastValue = snapshot.value;
     for (const state of entered) record.history.push({ state, at: now });
