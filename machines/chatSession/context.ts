@@ -82,7 +82,7 @@ function hrefKey(href: string): string {
 
 export function sameHref(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
-  return hrefKey(a) === hrefKey(b);
+  return a === b || hrefKey(a) === hrefKey(b);
 }
 
 /** A message href as a key (a duplicated callback names the same message). */
