@@ -11,6 +11,7 @@ import { opsContext, type Runner, type SqlStoreOptions } from './sql/context.ts'
 import { effectOps } from './sql/effects.ts';
 import { INBOX_CHANNEL, inboxOps } from './sql/inbox.ts';
 import { leaseOps } from './sql/leases.ts';
+import { LeaseLedger } from './sql/ledger.ts';
 import { poolOps } from './sql/pool.ts';
 import { sessionOps } from './sql/sessions.ts';
 import { surveyOps } from './sql/surveys.ts';
@@ -25,12 +26,22 @@ export function createSqlStore(
   schema: { applied: MigrationInfo[]; version: number },
   options: SqlStoreOptions,
 ): Store {
+  // PGlite: one process, one Store, so a ledger can vouch for leases (sql/ledger.ts). A transaction that
+  // failed may have changed leases the ledger recorded: it forgets them all.
+  const ledger = engine.kind === 'pglite' ? new LeaseLedger() : undefined;
+  const transaction: Engine['transaction'] = ledger
+    ? (fn) =>
+        engine.transaction(fn).catch((error: unknown) => {
+          ledger.forgetAll();
+          throw error;
+        })
+    : (fn) => engine.transaction(fn);
   const top: Runner = {
     sql: paramsCleaned(engine),
-    atomic: (fn) => engine.transaction((sql) => fn(paramsCleaned(sql), new Set())),
+    atomic: (fn) => transaction((sql) => fn(paramsCleaned(sql), new Set())),
   };
   // One connection runs every PGlite transaction: its fences need no row locks (see opsContext).
-  const locks = { rowLocks: engine.kind !== 'pglite' };
+  const locks = { rowLocks: engine.kind !== 'pglite', ...(ledger ? { ledger } : {}) };
   const ops = makeOps(top, options, locks);
   return {
     ...ops,
@@ -38,7 +49,7 @@ export function createSqlStore(
     location: engine.location,
     schema,
     transaction(fn) {
-      return engine.transaction((raw) => {
+      return transaction((raw) => {
         const sql = paramsCleaned(raw);
         const fenced = new Set<string>();
         return fn(makeOps({ sql, atomic: (inner) => inner(sql, fenced) }, options, locks));
@@ -71,7 +82,11 @@ function paramsCleaned(sql: Sql): Sql {
   };
 }
 
-function makeOps(run: Runner, options: SqlStoreOptions, locks: { rowLocks: boolean }): StoreOps {
+function makeOps(
+  run: Runner,
+  options: SqlStoreOptions,
+  locks: { rowLocks: boolean; ledger?: LeaseLedger },
+): StoreOps {
   const context = opsContext(run, options, locks);
   return {
     sessions: sessionOps(context),

@@ -9,6 +9,7 @@ import type { Sql } from '../engines/engine.ts';
 import { LeaseLostError } from '../errors.ts';
 import type { Lease } from '../store.ts';
 import { checkLease } from './checks.ts';
+import type { LeaseLedger } from './ledger.ts';
 import { iso } from './rows.ts';
 
 export interface SqlStoreOptions {
@@ -30,6 +31,8 @@ export interface Runner {
 export interface OpsContext {
   /** Single statements, outside any transaction of the caller's unless the runner is one. */
   sql: Sql;
+  /** The embedded store's lease ledger (sql/ledger.ts); none for PostgreSQL. */
+  ledger?: LeaseLedger;
   run: Runner;
   options: SqlStoreOptions;
   /** Now, as a timestamptz parameter. */
@@ -57,7 +60,7 @@ export interface OpsContext {
 export function opsContext(
   run: Runner,
   options: SqlStoreOptions,
-  { rowLocks }: { rowLocks: boolean } = { rowLocks: true },
+  { rowLocks, ledger }: { rowLocks: boolean; ledger?: LeaseLedger } = { rowLocks: true },
 ): OpsContext {
   const lock = rowLocks ? 'FOR UPDATE' : '';
   const keyOf = (lease: Lease) => `${lease.sessionId}\u0000${lease.owner}\u0000${lease.generation}`;
@@ -81,6 +84,7 @@ export function opsContext(
 
   return {
     sql: run.sql,
+    ...(ledger ? { ledger } : {}),
     run,
     options,
     now: () => iso(options.now()),

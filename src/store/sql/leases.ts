@@ -7,7 +7,7 @@ import { checkId, checkLease, positiveInt } from './checks.ts';
 import type { OpsContext } from './context.ts';
 import { LEASE_COLUMNS, type LeaseRow, toLease } from './rows.ts';
 
-export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['leases'] {
+export function leaseOps({ sql, now, leaseExpiry, ledger }: OpsContext): StoreOps['leases'] {
   return {
     async acquire(sessionId, owner) {
       checkId(sessionId, 'sessionId');
@@ -20,7 +20,10 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
          RETURNING ${LEASE_COLUMNS}`,
         [sessionId, owner, leaseExpiry(), now()],
       );
-      return row ? toLease(row) : null;
+      const lease = row ? toLease(row) : null;
+      ledger?.gave(owner, lease ?? undefined);
+      if (!lease) ledger?.forget(sessionId);
+      return lease;
     },
 
     async renew(owner) {
@@ -29,11 +32,16 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
         `UPDATE session_leases SET expires_at = $2::timestamptz WHERE owner = $1 RETURNING ${LEASE_COLUMNS}`,
         [owner, leaseExpiry()],
       );
-      return rows.map(toLease).sort((a, b) => a.sessionId.localeCompare(b.sessionId));
+      const leases = rows.map(toLease);
+      ledger?.gave(owner);
+      for (const lease of leases) ledger?.gave(owner, lease);
+      return leases.sort((a, b) => a.sessionId.localeCompare(b.sessionId));
     },
 
     async release(lease) {
       checkLease(lease);
+      ledger?.gave(lease.owner);
+      ledger?.forget(lease.sessionId);
       const rows = await sql.query(
         `UPDATE session_leases SET owner = NULL, expires_at = $4::timestamptz
          WHERE session_id = $1 AND owner = $2 AND generation = $3 RETURNING session_id`,
@@ -45,6 +53,8 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
     async check(leases) {
       for (const lease of leases) checkLease(lease);
       if (leases.length === 0) return new Set();
+      const vouched = ledger?.held(leases);
+      if (vouched) return vouched;
       const rows = await sql.query<{ session_id: string; owner: string | null; generation: string }>(
         `SELECT session_id, owner, generation::text AS generation FROM session_leases
          WHERE session_id = ANY($1::text[])`,
@@ -62,6 +72,8 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
 
     async releaseAll(owner) {
       checkId(owner, 'owner');
+      ledger?.gave(owner);
+      ledger?.forgetAll();
       const rows = await sql.query(
         `UPDATE session_leases SET owner = NULL, expires_at = $2::timestamptz WHERE owner = $1
          RETURNING session_id`,
@@ -84,7 +96,10 @@ export function leaseOps({ sql, now, leaseExpiry }: OpsContext): StoreOps['lease
          RETURNING ${LEASE_COLUMNS}`,
         [owner, leaseExpiry(), now(), limit],
       );
-      return rows.map(toLease).sort((a, b) => a.sessionId.localeCompare(b.sessionId));
+      const leases = rows.map(toLease);
+      ledger?.gave(owner);
+      for (const lease of leases) ledger?.gave(owner, lease);
+      return leases.sort((a, b) => a.sessionId.localeCompare(b.sessionId));
     },
   };
 }

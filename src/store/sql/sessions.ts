@@ -34,12 +34,14 @@ export function sessionOps({
   now,
   leaseExpiry,
   fencedWrite,
+  ledger,
 }: OpsContext): StoreOps['sessions'] {
   return {
     async create(owner, sessionId, write) {
       checkId(owner, 'owner');
       checkId(sessionId, 'sessionId');
       const w = sessionColumns(sessionId, write);
+      ledger?.gave(owner);
       return run.atomic(async (tx) => {
         const at = now();
         const inserted = await tx.query(
@@ -69,7 +71,9 @@ export function sessionOps({
            VALUES ($1, $2, 1, $3::timestamptz) RETURNING ${LEASE_COLUMNS}`,
           [sessionId, owner, leaseExpiry()],
         );
-        return toLease(lease as LeaseRow);
+        const given = toLease(lease as LeaseRow);
+        ledger?.gave(owner, given);
+        return given;
       });
     },
 
@@ -167,6 +171,7 @@ export function sessionOps({
 
     async purgeEnded(purgeOptions = {}) {
       const limit = positiveInt(purgeOptions.limit ?? 1000, 'limit');
+      ledger?.forgetAll();
       const before = iso(options.now() - options.retentionDays * DAY_MS);
       return run.atomic(async (tx) => {
         const gone = await tx.query<{ id: string }>(
