@@ -21,6 +21,7 @@ export {
   DEFAULT_MAX_MISSED_IN_ROW,
   getAgent,
   holdersOf,
+  holds,
   load,
   type Pool,
   PRESENCES,

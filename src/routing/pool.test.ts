@@ -9,6 +9,8 @@ import {
   DEFAULT_CAPACITY,
   getAgent,
   holdersOf,
+  holds,
+  listed,
   load,
   type Pool,
   recordMissedOffer,
@@ -240,6 +242,29 @@ describe('reserve, confirm and release', () => {
     const pool = demoPool();
     expect(() => call(pool)).toThrow(RoutingError);
     expect(() => call(pool)).toThrow(message);
+  });
+});
+
+describe('holds and listed (chat lists of any length)', () => {
+  it('answers for long lists as for short ones, through every reserve, confirm and release', () => {
+    let pool = createPool([{ uri: ALICE, name: 'Alice' }], { capacity: 100 });
+    const ids = Array.from({ length: 40 }, (_, i) => `chat-${i}`);
+    for (const [i, id] of ids.entries()) {
+      pool = reserve(pool, ALICE, id);
+      if (i % 2 === 0) pool = confirm(pool, ALICE, id, T0);
+      const alice = getAgent(pool, ALICE)!;
+      // Asked of each new list version (long ones through their Set), right for every chat so far.
+      for (const [j, other] of ids.entries()) {
+        expect(holds(alice, other)).toBe(j <= i);
+        expect(listed(alice.activeChats, other)).toBe(j <= i && j % 2 === 0);
+        expect(listed(alice.pendingOffers, other)).toBe(j <= i && j % 2 === 1);
+      }
+    }
+    for (const id of ids.slice(0, 30)) pool = release(pool, ALICE, id, T0);
+    const alice = getAgent(pool, ALICE)!;
+    for (const [j, id] of ids.entries()) expect(holds(alice, id)).toBe(j >= 30);
+    expect(holdersOf(pool, 'chat-35')).toEqual([ALICE]);
+    expect(holdersOf(pool, 'chat-3')).toEqual([]);
   });
 });
 

@@ -102,6 +102,31 @@ export function getAgent(pool: Pool, uri: string): AgentState {
   return agent;
 }
 
+/**
+ * Membership of agents' chat lists (`activeChats`, `pendingOffers`), a Set per list, built the first time a
+ * long list is asked about. Lists are never changed in place (every change makes a new list), so a list's
+ * Set stays right; it goes with its list. With 100 agents of 100 chats each, a routing step asked each list
+ * by scanning it (20,000 string comparisons per chat routed).
+ */
+const members = new WeakMap<readonly string[], Set<string>>();
+const SCAN_UP_TO = 16;
+
+/** Whether an agent's chat list (`activeChats` or `pendingOffers`) holds `sessionId`. */
+export function listed(list: readonly string[], sessionId: string): boolean {
+  if (list.length <= SCAN_UP_TO) return list.includes(sessionId);
+  let set = members.get(list);
+  if (!set) {
+    set = new Set(list);
+    members.set(list, set);
+  }
+  return set.has(sessionId);
+}
+
+/** Whether the agent holds `sessionId`, as an active chat or a pending offer. */
+export function holds(agent: AgentState, sessionId: string): boolean {
+  return listed(agent.activeChats, sessionId) || listed(agent.pendingOffers, sessionId);
+}
+
 /** Active chats plus pending offers: what counts against capacity. */
 export function load(agent: AgentState): number {
   return agent.activeChats.length + agent.pendingOffers.length;
@@ -112,7 +137,7 @@ export function holdersOf(pool: Pool, sessionId: string): string[] {
   checkPool(pool);
   checkText(sessionId, 'sessionId');
   return Object.values(pool.agents)
-    .filter((a) => a.activeChats.includes(sessionId) || a.pendingOffers.includes(sessionId))
+    .filter((a) => holds(a, sessionId))
     .map((a) => a.uri);
 }
 
@@ -137,7 +162,7 @@ export function setPresence(pool: Pool, uri: string, presence: Presence): Pool {
 export function reserve(pool: Pool, uri: string, sessionId: string): Pool {
   const agent = getAgent(pool, uri);
   checkText(sessionId, 'sessionId');
-  if (agent.pendingOffers.includes(sessionId) || agent.activeChats.includes(sessionId)) return pool;
+  if (holds(agent, sessionId)) return pool;
   if (load(agent) >= agent.capacity) {
     throw new RoutingError(
       `agent ${agent.uri} is at capacity (${load(agent)}/${agent.capacity}); cannot offer session ${sessionId}`,
@@ -155,8 +180,8 @@ export function confirm(pool: Pool, uri: string, sessionId: string, now: number)
   const agent = getAgent(pool, uri);
   checkText(sessionId, 'sessionId');
   checkTime(now);
-  if (agent.activeChats.includes(sessionId)) return pool;
-  if (!agent.pendingOffers.includes(sessionId)) {
+  if (listed(agent.activeChats, sessionId)) return pool;
+  if (!listed(agent.pendingOffers, sessionId)) {
     throw new RoutingError(
       `agent ${agent.uri} has no pending offer for session ${sessionId}; reserve it before confirming`,
     );
@@ -179,14 +204,14 @@ export function release(pool: Pool, uri: string, sessionId: string, now: number)
   const agent = getAgent(pool, uri);
   checkText(sessionId, 'sessionId');
   checkTime(now);
-  if (agent.activeChats.includes(sessionId)) {
+  if (listed(agent.activeChats, sessionId)) {
     return put(pool, {
       ...agent,
       activeChats: agent.activeChats.filter((s) => s !== sessionId),
       lastChatEndedAt: now,
     });
   }
-  if (agent.pendingOffers.includes(sessionId)) {
+  if (listed(agent.pendingOffers, sessionId)) {
     return put(pool, { ...agent, pendingOffers: agent.pendingOffers.filter((s) => s !== sessionId) });
   }
   return pool;

@@ -5,7 +5,7 @@
  * caller reserves the winner with `reserve` in the same synchronous step.
  */
 import { checkText, checkTime, RoutingError, show } from './errors.ts';
-import { type AgentState, agentKey, checkPool, load, type Pool } from './pool.ts';
+import { type AgentState, agentKey, checkPool, listed, load, type Pool } from './pool.ts';
 
 export type Strategy = 'longest-idle' | 'round-robin' | 'skills';
 export const STRATEGIES: readonly Strategy[] = ['longest-idle', 'round-robin', 'skills'];
@@ -218,8 +218,8 @@ function countOthers(
 /** Whether the agent could take this chat if it has the right skill; the reason when it cannot. */
 function blockedBecause(agent: AgentState, sessionId: string, excluded: Set<string>): string | null {
   if (excluded.has(agentKey(agent.uri))) return 'already tried';
-  if (agent.activeChats.includes(sessionId)) return 'already in this chat';
-  if (agent.pendingOffers.includes(sessionId)) return 'already offered this chat';
+  if (listed(agent.activeChats, sessionId)) return 'already in this chat';
+  if (listed(agent.pendingOffers, sessionId)) return 'already offered this chat';
   if (agent.presence !== 'available') return agent.presence;
   if (load(agent) >= agent.capacity) return `at capacity ${load(agent)}/${agent.capacity}`;
   return null;

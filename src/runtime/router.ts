@@ -18,6 +18,7 @@ import {
   estimatedWaitMs,
   getAgent,
   holdersOf,
+  holds,
   load,
   nextFor,
   type Pool,
@@ -275,7 +276,7 @@ export class Router {
       return { ok: true, agent: { uri, name: uri.replace(/^sip:/, '') }, inRoster: false };
     const agent = getAgent(this.pool, uri);
     if (agent.presence !== 'available') return { ok: false, reason: `${agent.name} is ${agent.presence}` };
-    if (agent.activeChats.includes(sessionId) || agent.pendingOffers.includes(sessionId)) {
+    if (holds(agent, sessionId)) {
       return { ok: false, reason: `${agent.name} is already in this chat` };
     }
     if (load(agent) >= agent.capacity)
