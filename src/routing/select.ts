@@ -130,9 +130,9 @@ export function selectAgent(
     return { uri: r.agent.uri, eligible: true, reason: parts.join(', '), score: score(r) };
   };
   const everyone = n <= LIST_EVERY_AGENT_UP_TO;
-  const listed = everyone ? rows : ranked.slice(0, TOP_CANDIDATES);
-  const candidates = listed.map(scored);
-  const others = everyone ? undefined : countOthers(rows, new Set(listed), isEligible, topic);
+  const shown = everyone ? rows : ranked.slice(0, TOP_CANDIDATES);
+  const candidates = shown.map(scored);
+  const others = everyone ? undefined : countOthers(rows, new Set(shown), isEligible, topic);
 
   let why: string;
   if (n === 0) {
@@ -190,17 +190,17 @@ function reasonsList(rows: Row[], eligible: Set<Row>, topic: string | undefined)
   return `${named.join('; ')}; and ${rest.count} more (${counts.join(', ')})`;
 }
 
-/** The agents of `rows` not in `listed`, counted by reason (`at capacity 3/3` counts as `at capacity`). */
+/** The agents of `rows` not in `shown`, counted by reason (`at capacity 3/3` counts as `at capacity`). */
 function countOthers(
   rows: Row[],
-  listed: Set<Row>,
+  shown: Set<Row>,
   eligible: Set<Row>,
   topic: string | undefined,
 ): OtherCandidates {
   const reasons: Record<string, number> = {};
   let count = 0;
   for (const r of rows) {
-    if (listed.has(r)) continue;
+    if (shown.has(r)) continue;
     count += 1;
     const reason =
       r.blocked === null
