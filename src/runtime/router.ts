@@ -235,6 +235,19 @@ export class Router {
     this.pump();
   }
 
+  /**
+   * The chat moved to another instance (its lease was taken over: this one stalled past LEASE_MS). This
+   * instance's pool no longer counts it, and it leaves the local queue; the shared pool is the new owner's
+   * to keep, so nothing is released there. Without this, each moved chat held one of an agent's places
+   * here for good, and once they added up, chats queued here while the agents were free.
+   */
+  sessionMoved(sessionId: string): void {
+    const now = this.opts.clock.now();
+    for (const uri of holdersOf(this.pool, sessionId)) this.pool = release(this.pool, uri, sessionId, now);
+    this.forget(sessionId);
+    this.pump();
+  }
+
   setPresence(uri: string, presence: Presence): AgentView {
     this.pool = setPresence(this.pool, uri, presence);
     this.storedPresence.set(uri.toLowerCase(), presence);

@@ -588,7 +588,7 @@ export class SessionManager {
   /** The session was taken over by another instance: drop this copy without touching the platform. */
   dropTakenOver(sessionId: string): void {
     const record = this.sessions.get(sessionId);
-    if (record) this.remove(record);
+    if (record && this.remove(record)) this.opts.router.sessionMoved(sessionId);
   }
 
   private remove(record: SessionRecord): boolean {
