@@ -81,46 +81,54 @@ function isAtomic(machine: AnyStateMachine, id: string): boolean {
   return node.type === 'atomic' || node.type === 'final';
 }
 
-/**
- * Per machine: a state value (as JSON) → its atomic state ids. A machine has few state values, and the
- * runtime asks on every snapshot change of every session, so each is worked out from the definition once.
- */
-const atomicIdsCache = new WeakMap<AnyStateMachine, Map<string, readonly string[]>>();
-/** More distinct state values than this (a machine with many parallel regions) are not cached. */
+/** More distinct entries than this per machine (a machine with many parallel regions) are not cached. */
 const CACHE_LIMIT = 4096;
+
+/**
+ * A per-machine cache: `key` → `make()`, worked out once. A machine has few state values and state ids, and
+ * the runtime asks on every snapshot change of every session.
+ */
+function cachedPerMachine<T>(
+  caches: WeakMap<AnyStateMachine, Map<string, T>>,
+  machine: AnyStateMachine,
+  key: string,
+  make: () => T,
+): T {
+  let cache = caches.get(machine);
+  if (!cache) {
+    cache = new Map();
+    caches.set(machine, cache);
+  }
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size < CACHE_LIMIT) cache.set(key, value);
+  }
+  return value;
+}
+
+const atomicIds = new WeakMap<AnyStateMachine, Map<string, readonly string[]>>();
+
+/** The atomic state ids of a state value, shared: not to be changed. */
+function sharedAtomicStateIds(machine: AnyStateMachine, stateValue: StateValue): readonly string[] {
+  const key = typeof stateValue === 'string' ? stateValue : JSON.stringify(stateValue);
+  return cachedPerMachine(atomicIds, machine, key, () =>
+    activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id)),
+  );
+}
 
 /** The atomic states active in a state value, as ids in document order. */
 export function atomicStateIds(machine: AnyStateMachine, stateValue: StateValue): string[] {
-  let cache = atomicIdsCache.get(machine);
-  if (!cache) {
-    cache = new Map();
-    atomicIdsCache.set(machine, cache);
-  }
-  const key = typeof stateValue === 'string' ? stateValue : JSON.stringify(stateValue);
-  let ids = cache.get(key);
-  if (!ids) {
-    ids = activeStateIds(machine, stateValue).filter((id) => isAtomic(machine, id));
-    if (cache.size < CACHE_LIMIT) cache.set(key, ids);
-  }
-  return ids.slice();
+  return sharedAtomicStateIds(machine, stateValue).slice();
 }
 
-/** Per machine: a state id → the same id without the machine's own id in front (one string per state). */
 const localIds = new WeakMap<AnyStateMachine, Map<string, string>>();
 
 /** `chatSession.invited.starting` → `invited.starting`: a state id as the history and the logs show it. */
 export function localStateId(machine: AnyStateMachine, id: string): string {
-  let ids = localIds.get(machine);
-  if (!ids) {
-    ids = new Map();
-    localIds.set(machine, ids);
-  }
-  let local = ids.get(id);
-  if (local === undefined) {
-    local = id.startsWith(`${machine.id}.`) ? id.slice(machine.id.length + 1) : id;
-    if (ids.size < CACHE_LIMIT) ids.set(id, local);
-  }
-  return local;
+  return cachedPerMachine(localIds, machine, id, () =>
+    id.startsWith(`${machine.id}.`) ? id.slice(machine.id.length + 1) : id,
+  );
 }
 
 /** The atomic states active in `value` that were not active in `previous`: what to append to the history. */
@@ -129,6 +137,6 @@ export function enteredStates(
   previous: StateValue | undefined,
   value: StateValue,
 ): string[] {
-  const before = new Set(previous === undefined ? [] : atomicStateIds(machine, previous));
-  return atomicStateIds(machine, value).filter((id) => !before.has(id));
+  const before = previous === undefined ? [] : sharedAtomicStateIds(machine, previous);
+  return sharedAtomicStateIds(machine, value).filter((id) => !before.includes(id));
 }

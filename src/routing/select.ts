@@ -120,10 +120,8 @@ export function selectAgent(
   const winner = ranked[0];
 
   const scored = (r: Row): CandidateScore => {
-    if (r.blocked !== null) return { uri: r.agent.uri, eligible: false, reason: r.blocked, score: null };
-    if (!isEligible.has(r)) {
-      return { uri: r.agent.uri, eligible: false, reason: `lacks skill ${topic}`, score: null };
-    }
+    const not = notEligibleBecause(r, isEligible, topic);
+    if (not !== null) return { uri: r.agent.uri, eligible: false, reason: not, score: null };
     const parts = [`available, load ${load(r.agent)}/${r.agent.capacity}`];
     parts.push(strategy === 'round-robin' ? `turn ${turn(r) + 1}` : idleText(r.agent, now));
     if (needsSkill) parts.push(r.hasSkill ? `has skill ${topic}` : `lacks skill ${topic} (fallback)`);
@@ -182,8 +180,9 @@ export function selectAgent(
 
 /** Why each agent cannot take the chat (nobody can), the first LIST_EVERY_AGENT_UP_TO by name, the rest counted. */
 function reasonsList(rows: Row[], eligible: Set<Row>, topic: string | undefined): string {
-  const why = (r: Row) => r.blocked ?? (eligible.has(r) ? 'available' : `lacks skill ${topic}`);
-  const named = rows.slice(0, LIST_EVERY_AGENT_UP_TO).map((r) => `${r.agent.uri} ${why(r)}`);
+  const named = rows
+    .slice(0, LIST_EVERY_AGENT_UP_TO)
+    .map((r) => `${r.agent.uri} ${notEligibleBecause(r, eligible, topic) ?? 'available'}`);
   if (rows.length <= LIST_EVERY_AGENT_UP_TO) return named.join('; ');
   const rest = countOthers(rows, new Set(rows.slice(0, LIST_EVERY_AGENT_UP_TO)), eligible, topic);
   const counts = Object.entries(rest.reasons).map(([reason, count]) => `${count} ${reason}`);
@@ -202,17 +201,16 @@ function countOthers(
   for (const r of rows) {
     if (shown.has(r)) continue;
     count += 1;
-    const reason =
-      r.blocked === null
-        ? eligible.has(r)
-          ? 'eligible'
-          : `lacks skill ${topic}`
-        : r.blocked.startsWith('at capacity')
-          ? 'at capacity'
-          : r.blocked;
+    const not = notEligibleBecause(r, eligible, topic);
+    const reason = not === null ? 'eligible' : not.startsWith('at capacity') ? 'at capacity' : not;
     reasons[reason] = (reasons[reason] ?? 0) + 1;
   }
   return { count, reasons };
+}
+
+/** Why the row's agent cannot take the chat; null when it is eligible. */
+function notEligibleBecause(r: Row, eligible: Set<Row>, topic: string | undefined): string | null {
+  return r.blocked ?? (eligible.has(r) ? null : `lacks skill ${topic}`);
 }
 
 /** Whether the agent could take this chat if it has the right skill; the reason when it cannot. */

@@ -226,13 +226,7 @@ export class Router {
 
   /** The chat is over: every agent it held is free, and it leaves the queue. */
   sessionEnded(sessionId: string): void {
-    const now = this.opts.clock.now();
-    for (const uri of holdersOf(this.pool, sessionId)) {
-      this.pool = release(this.pool, uri, sessionId, now);
-      this.share('release', uri, sessionId);
-    }
-    this.forget(sessionId);
-    this.pump();
+    this.letGo(sessionId, true);
   }
 
   /**
@@ -242,8 +236,16 @@ export class Router {
    * here for good, and once they added up, chats queued here while the agents were free.
    */
   sessionMoved(sessionId: string): void {
+    this.letGo(sessionId, false);
+  }
+
+  /** The agents holding the chat are free here (and in the shared pool when `shared`); it leaves the queue. */
+  private letGo(sessionId: string, shared: boolean): void {
     const now = this.opts.clock.now();
-    for (const uri of holdersOf(this.pool, sessionId)) this.pool = release(this.pool, uri, sessionId, now);
+    for (const uri of holdersOf(this.pool, sessionId)) {
+      this.pool = release(this.pool, uri, sessionId, now);
+      if (shared) this.share('release', uri, sessionId);
+    }
     this.forget(sessionId);
     this.pump();
   }

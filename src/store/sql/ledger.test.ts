@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../engines/engine.ts';
+import { openPglite } from '../engines/pglite.ts';
 import { openStore, type Store, type StoreOps } from '../index.ts';
+import { migrate } from '../migrate.ts';
+import { createSqlStore } from '../sqlStore.ts';
 import { LeaseLedger } from './ledger.ts';
 
 const WRITE = {
@@ -72,6 +76,31 @@ describe('leases.check on the embedded store', () => {
     expect(theirs).toMatchObject({ owner: 'other', generation: 3 });
     expect(await store.leases.check([again!, b])).toEqual(new Set(['b']));
     expect(await store.leases.check([theirs!])).toEqual(new Set(['a']));
+  }, 60_000);
+
+  it('answers a lease its one owner holds without a query, and asks the database once a second owner came', async () => {
+    const engine = await openPglite(':memory:');
+    let queries = 0;
+    const counted: Engine = {
+      ...engine,
+      query: (text, params) => {
+        queries += 1;
+        return engine.query(text, params);
+      },
+    };
+    store = createSqlStore(counted, await migrate(counted), {
+      leaseMs: 60_000,
+      retentionDays: 30,
+      now: Date.now,
+    });
+    const a = await create(store, 'me', 'a');
+    queries = 0;
+    expect(await store.leases.check([a])).toEqual(new Set(['a']));
+    expect(queries).toBe(0);
+    await create(store, 'other', 'b');
+    queries = 0;
+    expect(await store.leases.check([a])).toEqual(new Set(['a']));
+    expect(queries).toBe(1);
   }, 60_000);
 
   it('forgets what a failed transaction may have changed', async () => {

@@ -29,7 +29,7 @@ export class LeaseLedger {
     this.given.delete(sessionId);
   }
 
-  /** Every lease may have changed (a release of all, a purge, a failed transaction). */
+  /** Every lease may have changed (a release of all, a failed transaction). */
   forgetAll(): void {
     this.given.clear();
   }
@@ -37,9 +37,7 @@ export class LeaseLedger {
   /** Whether each of `leases` is vouched for; undefined when the database has to be asked. */
   held(leases: ReadonlyArray<Pick<Lease, 'sessionId' | 'owner' | 'generation'>>): Set<string> | undefined {
     if (this.owners.size !== 1) return undefined;
-    for (const lease of leases) {
-      if (!this.owners.has(lease.owner) || this.given.get(lease.sessionId) !== key(lease)) return undefined;
-    }
+    for (const lease of leases) if (this.given.get(lease.sessionId) !== key(lease)) return undefined;
     return new Set(leases.map((lease) => lease.sessionId));
   }
 }

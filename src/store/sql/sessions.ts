@@ -171,7 +171,6 @@ export function sessionOps({
 
     async purgeEnded(purgeOptions = {}) {
       const limit = positiveInt(purgeOptions.limit ?? 1000, 'limit');
-      ledger?.forgetAll();
       const before = iso(options.now() - options.retentionDays * DAY_MS);
       return run.atomic(async (tx) => {
         const gone = await tx.query<{ id: string }>(
@@ -181,6 +180,7 @@ export function sessionOps({
           [before, limit],
         );
         const ids = gone.map((row) => row.id);
+        for (const id of ids) ledger?.forget(id);
         if (ids.length > 0) {
           await tx.query('DELETE FROM queue WHERE session_id = ANY($1::text[])', [ids]);
           // An ended chat an agent still holds is a leak; after the retention period, free the agent.
